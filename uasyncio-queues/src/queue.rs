@@ -1,0 +1,827 @@
+//! [`Queue`], its futures [`Get`] and [`Put`], and the state they share.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use crate::error::{QueueEmpty, QueueFull};
+use crate::waiters::WaitList;
+
+/// Pre-allocate the buffer of a bounded queue up to this many items; past it
+/// the buffer grows on demand.
+const PREALLOC_LIMIT: usize = 1024;
+
+/// A FIFO queue for the tasks of one thread's event loop.
+///
+/// `Queue::new(maxsize)` makes a queue that holds at most `maxsize` items
+/// (`0` means unbounded). [`put`](Queue::put) waits while the queue is full,
+/// [`get`](Queue::get) waits while it is empty, and the `_nowait` variants
+/// return an error instead of waiting. A clone is another handle to the same
+/// queue, so give one to each task.
+///
+/// # How waiting works
+///
+/// Waiters are served strictly in arrival order, and nobody barges:
+///
+/// * `put` with a task already waiting in `get` hands the item straight to
+///   the first such getter and wakes it; the item never sits in the buffer.
+/// * `get` that makes room in a full queue moves the first waiting putter's
+///   item into the queue and wakes that putter.
+/// * A `get` that is cancelled after an item was handed to it passes the item
+///   on to the next waiting getter, or puts it back at the *front* of the
+///   queue, so no item is lost.
+///
+/// Nothing polls: a waiting task is woken through its [`Waker`] exactly when
+/// it can go on. The queue uses the standard `Waker` alone, so it works on any
+/// executor, not just `uasyncio-core`'s loop.
+///
+/// # Capacity accounting
+///
+/// An item handed to a waiting `get` that has not resumed yet still counts
+/// against `maxsize` (as in Python's asyncio, where it is still in the queue),
+/// but it is no longer available to others. So [`full`](Queue::full) is true
+/// exactly when [`put_nowait`](Queue::put_nowait) would fail,
+/// [`empty`](Queue::empty) is true exactly when
+/// [`get_nowait`](Queue::get_nowait) would fail, and a `Queue(n)` never holds
+/// more than `n` items in all. [`qsize`](Queue::qsize) counts the items that
+/// are available to a `get`.
+///
+/// # Threads
+///
+/// A `Queue` is `!Send` and `!Sync`: it belongs to one thread's event loop and
+/// needs no atomics or locks. To signal a loop from another thread, use
+/// `uasyncio_synchro::ThreadSafeFlag`.
+///
+/// # Examples
+///
+/// ```
+/// use uasyncio_core::{create_task, run};
+/// use uasyncio_queues::Queue;
+///
+/// run(async {
+///     let q = Queue::new(2);
+///     let producer = q.clone();
+///     create_task(async move {
+///         for i in 0..5 {
+///             producer.put(i).await; // waits while 2 items are queued
+///         }
+///     });
+///     let mut got = Vec::new();
+///     for _ in 0..5 {
+///         got.push(q.get().await);
+///     }
+///     assert_eq!(got, [0, 1, 2, 3, 4]);
+/// });
+/// ```
+pub struct Queue<T> {
+    state: Rc<RefCell<State<T>>>,
+}
+
+/// Everything a queue is: one struct behind both the `_nowait` calls and the
+/// futures.
+struct State<T> {
+    buf: VecDeque<T>,
+    /// `0` = unbounded.
+    maxsize: usize,
+    /// Items handed to getters that have not collected them yet.
+    handed: usize,
+    /// Waiting getters; a popped getter's slot holds its item.
+    getters: WaitList<Option<T>>,
+    /// Waiting putters; a linked putter's slot holds its item, a popped
+    /// putter's slot is `None` (its item is in the queue).
+    putters: WaitList<Option<T>>,
+}
+
+/// Wakers collected under the borrow and woken after it is released, so a
+/// waker that runs code (or drops a task) can never re-enter a borrowed queue.
+#[derive(Default)]
+struct Wakes(Option<Waker>, Option<Waker>);
+
+impl Wakes {
+    fn wake(self) {
+        if let Some(w) = self.0 {
+            w.wake();
+        }
+        if let Some(w) = self.1 {
+            w.wake();
+        }
+    }
+}
+
+impl<T> State<T> {
+    fn full(&self) -> bool {
+        self.maxsize != 0 && self.buf.len() + self.handed >= self.maxsize
+    }
+
+    /// Adds an item to a queue that has room: straight to the first waiting
+    /// getter if there is one, else to the back of the buffer.
+    fn enqueue(&mut self, item: T) -> Option<Waker> {
+        match self.getters.pop_front() {
+            Some((slot, waker)) => {
+                *slot = Some(item);
+                self.handed += 1;
+                waker
+            }
+            None => {
+                self.buf.push_back(item);
+                None
+            }
+        }
+    }
+
+    /// Called after one place was freed: lets the first waiting putter in.
+    fn admit_putter(&mut self) -> Wakes {
+        if self.full() {
+            return Wakes::default();
+        }
+        let Some((slot, putter)) = self.putters.pop_front() else {
+            return Wakes::default();
+        };
+        let item = slot.take().expect("a waiting putter holds its item");
+        let getter = self.enqueue(item);
+        Wakes(putter, getter)
+    }
+
+    /// Takes the first available item, letting a waiting putter in.
+    fn take(&mut self) -> Option<(T, Wakes)> {
+        let item = self.buf.pop_front()?;
+        Some((item, self.admit_putter()))
+    }
+
+    /// An item handed to a getter that is going away: give it to the next
+    /// getter, or back to the front of the buffer.
+    fn hand_back(&mut self, item: T) -> Option<Waker> {
+        self.handed -= 1;
+        match self.getters.pop_front() {
+            Some((slot, waker)) => {
+                *slot = Some(item);
+                self.handed += 1;
+                waker
+            }
+            None => {
+                self.buf.push_front(item);
+                None
+            }
+        }
+    }
+}
+
+impl<T> Queue<T> {
+    /// Makes a queue holding at most `maxsize` items; `0` means unbounded.
+    ///
+    /// A bounded queue pre-allocates its buffer (up to 1024 items), so
+    /// steady-state use allocates nothing.
+    ///
+    /// ```
+    /// # use uasyncio_queues::Queue;
+    /// let q: Queue<u32> = Queue::new(16);
+    /// assert_eq!(q.maxsize(), 16);
+    /// ```
+    pub fn new(maxsize: usize) -> Self {
+        Self {
+            state: Rc::new(RefCell::new(State {
+                buf: VecDeque::with_capacity(maxsize.min(PREALLOC_LIMIT)),
+                maxsize,
+                handed: 0,
+                getters: WaitList::new(),
+                putters: WaitList::new(),
+            })),
+        }
+    }
+
+    /// Puts `item` at the back of the queue, waiting while the queue is full.
+    ///
+    /// Waiting putters go in, in the order they started waiting. If a task is
+    /// waiting in [`get`](Queue::get), the item goes straight to it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes (cancelling the task, or a
+    /// timeout of `wait_for_ms`) takes it out of the wait list and drops the
+    /// item with it: the item was not put, and the other putters keep their
+    /// order. Once a `get` has moved the item in (the future is about to
+    /// return `Ready`), dropping the future leaves the item in the queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use uasyncio_core::{run, wait_for_ms};
+    /// use uasyncio_queues::Queue;
+    ///
+    /// run(async {
+    ///     let q = Queue::new(1);
+    ///     q.put("a").await;
+    ///     // Full: this put waits, and the timeout drops it.
+    ///     assert!(wait_for_ms(q.put("b"), 10).await.is_err());
+    ///     assert_eq!(q.get().await, "a");
+    ///     assert!(q.empty());
+    /// });
+    /// ```
+    pub fn put(&self, item: T) -> Put<'_, T> {
+        Put {
+            queue: self,
+            item: Some(item),
+            key: None,
+        }
+    }
+
+    /// Takes the item at the front of the queue, waiting while it is empty.
+    ///
+    /// Waiting getters are served in the order they started waiting.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: no item is ever lost. Dropping the future before an item
+    /// was handed to it just takes it out of the wait list. If an item had
+    /// already been handed to it, the item goes to the next waiting getter, or
+    /// back to the front of the queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use uasyncio_core::{create_task, run};
+    /// use uasyncio_queues::Queue;
+    ///
+    /// run(async {
+    ///     let q = Queue::new(0);
+    ///     let tx = q.clone();
+    ///     create_task(async move { tx.put(42).await });
+    ///     assert_eq!(q.get().await, 42); // waits until the task runs
+    /// });
+    /// ```
+    pub fn get(&self) -> Get<'_, T> {
+        Get {
+            queue: self,
+            key: None,
+        }
+    }
+
+    /// Puts `item` if there is room, or gives it back in
+    /// [`QueueFull`]. Never waits.
+    ///
+    /// A full queue, or one with putters already waiting, refuses the item
+    /// (no barging past waiting putters).
+    ///
+    /// ```
+    /// # use uasyncio_queues::{Queue, QueueFull};
+    /// let q = Queue::new(1);
+    /// assert!(q.put_nowait(1).is_ok());
+    /// assert!(matches!(q.put_nowait(2), Err(QueueFull(2))));
+    /// ```
+    pub fn put_nowait(&self, item: T) -> Result<(), QueueFull<T>> {
+        let mut st = self.state.borrow_mut();
+        if st.full() || !st.putters.is_empty() {
+            return Err(QueueFull(item));
+        }
+        let waker = st.enqueue(item);
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Takes the front item if there is one, or returns [`QueueEmpty`]. Never
+    /// waits.
+    ///
+    /// An item already handed to a waiting [`get`](Queue::get) is not
+    /// available here.
+    ///
+    /// ```
+    /// # use uasyncio_queues::{Queue, QueueEmpty};
+    /// let q = Queue::new(0);
+    /// q.put_nowait('x').unwrap();
+    /// assert_eq!(q.get_nowait(), Ok('x'));
+    /// assert_eq!(q.get_nowait(), Err(QueueEmpty));
+    /// ```
+    pub fn get_nowait(&self) -> Result<T, QueueEmpty> {
+        let mut st = self.state.borrow_mut();
+        let (item, wakes) = st.take().ok_or(QueueEmpty)?;
+        drop(st);
+        wakes.wake();
+        Ok(item)
+    }
+
+    /// Number of items available to [`get`](Queue::get).
+    ///
+    /// ```
+    /// # use uasyncio_queues::Queue;
+    /// let q = Queue::new(0);
+    /// for i in 0..10 {
+    ///     q.put_nowait(i).unwrap();
+    /// }
+    /// assert_eq!(q.qsize(), 10);
+    /// ```
+    pub fn qsize(&self) -> usize {
+        self.state.borrow().buf.len()
+    }
+
+    /// True if no item is available: [`get_nowait`](Queue::get_nowait) would
+    /// fail.
+    ///
+    /// ```
+    /// # use uasyncio_queues::Queue;
+    /// let q = Queue::new(0);
+    /// assert!(q.empty());
+    /// q.put_nowait(()).unwrap();
+    /// assert!(!q.empty());
+    /// ```
+    pub fn empty(&self) -> bool {
+        self.state.borrow().buf.is_empty()
+    }
+
+    /// True if there is no room: [`put_nowait`](Queue::put_nowait) would
+    /// fail. Always false for an unbounded queue.
+    ///
+    /// Items handed to waiting getters that have not resumed yet count
+    /// against `maxsize` (see [Capacity accounting](Queue#capacity-accounting)).
+    ///
+    /// ```
+    /// # use uasyncio_queues::Queue;
+    /// let q = Queue::new(2);
+    /// q.put_nowait(1).unwrap();
+    /// assert!(!q.full());
+    /// q.put_nowait(2).unwrap();
+    /// assert!(q.full());
+    /// ```
+    pub fn full(&self) -> bool {
+        let st = self.state.borrow();
+        st.full() || !st.putters.is_empty()
+    }
+
+    /// The capacity given to [`new`](Queue::new); `0` means unbounded.
+    ///
+    /// ```
+    /// # use uasyncio_queues::Queue;
+    /// assert_eq!(Queue::<()>::new(0).maxsize(), 0);
+    /// ```
+    pub fn maxsize(&self) -> usize {
+        self.state.borrow().maxsize
+    }
+}
+
+impl<T> Clone for Queue<T> {
+    /// Another handle to the same queue.
+    fn clone(&self) -> Self {
+        Self {
+            state: Rc::clone(&self.state),
+        }
+    }
+}
+
+impl<T> Default for Queue<T> {
+    /// An unbounded queue, like `Queue::new(0)`.
+    fn default() -> Self {
+        Self::new(0)
+    }
+}
+
+impl<T> fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.state.borrow();
+        f.debug_struct("Queue")
+            .field("qsize", &st.buf.len())
+            .field("maxsize", &st.maxsize)
+            .field("handed", &st.handed)
+            .field("waiting_getters", &st.getters.len())
+            .field("waiting_putters", &st.putters.len())
+            .finish()
+    }
+}
+
+/// The future returned by [`Queue::get`]: resolves to the front item.
+///
+/// See [`Queue::get`] for its cancel safety.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Get<'a, T> {
+    queue: &'a Queue<T>,
+    /// Our node in the getters' list, once we wait.
+    key: Option<usize>,
+}
+
+impl<T> Future for Get<'_, T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let queue = self.queue;
+        let mut st = queue.state.borrow_mut();
+        match self.key {
+            None => {
+                // Fast path: an item is there. (If getters are waiting, the
+                // buffer is empty: `put` hands items to them directly.)
+                if let Some((item, wakes)) = st.take() {
+                    drop(st);
+                    wakes.wake();
+                    return Poll::Ready(item);
+                }
+                self.key = Some(st.getters.push_back(cx.waker().clone(), None));
+                Poll::Pending
+            }
+            Some(key) => {
+                if st.getters.is_linked(key) {
+                    let old = st.getters.update_waker(key, cx.waker());
+                    drop(st);
+                    drop(old);
+                    return Poll::Pending;
+                }
+                let (slot, _) = st.getters.remove(key);
+                let item = slot.expect("a popped getter holds its item");
+                st.handed -= 1;
+                let wakes = st.admit_putter();
+                drop(st);
+                self.key = None;
+                wakes.wake();
+                Poll::Ready(item)
+            }
+        }
+    }
+}
+
+impl<T> Drop for Get<'_, T> {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else { return };
+        let mut st = self.queue.state.borrow_mut();
+        let linked = st.getters.is_linked(key);
+        let (slot, waker) = st.getters.remove(key);
+        let next = match slot {
+            Some(item) if !linked => st.hand_back(item),
+            _ => None,
+        };
+        drop(st);
+        drop(waker);
+        if let Some(w) = next {
+            w.wake();
+        }
+    }
+}
+
+// No field is ever pinned: `Get` can move between polls.
+impl<T> Unpin for Get<'_, T> {}
+
+impl<T> fmt::Debug for Get<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Get")
+            .field("queue", self.queue)
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+/// The future returned by [`Queue::put`]: resolves once the item is in the
+/// queue (or handed to a getter).
+///
+/// See [`Queue::put`] for its cancel safety.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Put<'a, T> {
+    queue: &'a Queue<T>,
+    /// The item, until it moves into the queue or into our node.
+    item: Option<T>,
+    /// Our node in the putters' list, once we wait.
+    key: Option<usize>,
+}
+
+impl<T> Future for Put<'_, T> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let mut st = this.queue.state.borrow_mut();
+        match this.key {
+            None => {
+                let item = this.item.take().expect("`Put` polled after completion");
+                if !st.full() && st.putters.is_empty() {
+                    let waker = st.enqueue(item);
+                    drop(st);
+                    if let Some(w) = waker {
+                        w.wake();
+                    }
+                    return Poll::Ready(());
+                }
+                this.key = Some(st.putters.push_back(cx.waker().clone(), Some(item)));
+                Poll::Pending
+            }
+            Some(key) => {
+                if st.putters.is_linked(key) {
+                    let old = st.putters.update_waker(key, cx.waker());
+                    drop(st);
+                    drop(old);
+                    return Poll::Pending;
+                }
+                st.putters.remove(key);
+                this.key = None;
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl<T> Drop for Put<'_, T> {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else { return };
+        let mut st = self.queue.state.borrow_mut();
+        // Linked: the item was never put and goes down with us. Popped: the
+        // item is already in the queue.
+        let removed = st.putters.remove(key);
+        drop(st);
+        drop(removed);
+    }
+}
+
+// No field is ever pinned: `Put` can move between polls.
+impl<T> Unpin for Put<'_, T> {}
+
+impl<T> fmt::Debug for Put<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Put")
+            .field("queue", self.queue)
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The queue state driven by hand, no executor.
+
+    use super::*;
+    use crate::test_harness::{CountingWaker, poll_once};
+
+    #[test]
+    fn fast_paths_complete_on_first_poll_without_cloning_the_waker() {
+        let q = Queue::new(2);
+        let w = CountingWaker::new();
+        assert_eq!(poll_once(&mut q.put(1), &w), Poll::Ready(()));
+        assert_eq!(poll_once(&mut q.get(), &w), Poll::Ready(1));
+        assert_eq!(w.stored(), 0);
+        assert_eq!(w.wakes(), 0);
+    }
+
+    #[test]
+    fn waiting_getters_are_served_in_fifo_order() {
+        let q = Queue::new(0);
+        let ws: Vec<_> = (0..3).map(|_| CountingWaker::new()).collect();
+        let mut gets: Vec<_> = (0..3).map(|_| q.get()).collect();
+        for (g, w) in gets.iter_mut().zip(&ws) {
+            assert!(poll_once(g, w).is_pending());
+        }
+        q.put_nowait('a').unwrap();
+        assert_eq!((ws[0].wakes(), ws[1].wakes(), ws[2].wakes()), (1, 0, 0));
+        q.put_nowait('b').unwrap();
+        q.put_nowait('c').unwrap();
+        // Polled in reverse order, each still gets the item for its turn.
+        assert_eq!(poll_once(&mut gets[2], &ws[2]), Poll::Ready('c'));
+        assert_eq!(poll_once(&mut gets[1], &ws[1]), Poll::Ready('b'));
+        assert_eq!(poll_once(&mut gets[0], &ws[0]), Poll::Ready('a'));
+        assert!(q.empty());
+    }
+
+    #[test]
+    fn waiting_putters_go_in_in_fifo_order() {
+        let q = Queue::new(1);
+        q.put_nowait(0).unwrap();
+        let ws: Vec<_> = (0..3).map(|_| CountingWaker::new()).collect();
+        let mut puts: Vec<_> = (1..=3).map(|i| q.put(i)).collect();
+        for (p, w) in puts.iter_mut().zip(&ws) {
+            assert!(poll_once(p, w).is_pending());
+        }
+        assert_eq!(q.put_nowait(9).unwrap_err().0, 9, "no barging past putters");
+        assert_eq!(q.get_nowait(), Ok(0));
+        assert_eq!((ws[0].wakes(), ws[1].wakes(), ws[2].wakes()), (1, 0, 0));
+        assert_eq!(q.get_nowait(), Ok(1));
+        assert_eq!(q.get_nowait(), Ok(2));
+        assert_eq!(q.get_nowait(), Ok(3));
+        assert_eq!((ws[0].wakes(), ws[1].wakes(), ws[2].wakes()), (1, 1, 1));
+        for (p, w) in puts.iter_mut().zip(&ws) {
+            assert_eq!(poll_once(p, w), Poll::Ready(()));
+        }
+    }
+
+    #[test]
+    fn getter_cancelled_after_being_handed_an_item_passes_it_on() {
+        let q = Queue::new(0);
+        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        let mut g1 = q.get();
+        let mut g2 = q.get();
+        assert!(poll_once(&mut g1, &w1).is_pending());
+        assert!(poll_once(&mut g2, &w2).is_pending());
+        q.put_nowait("x").unwrap();
+        assert_eq!((w1.wakes(), w2.wakes()), (1, 0));
+        drop(g1);
+        assert_eq!(w2.wakes(), 1, "the next getter is woken with the item");
+        assert_eq!(poll_once(&mut g2, &w2), Poll::Ready("x"));
+    }
+
+    #[test]
+    fn getter_cancelled_after_being_handed_an_item_puts_it_back_in_front() {
+        let q = Queue::new(0);
+        let w = CountingWaker::new();
+        let mut g = q.get();
+        assert!(poll_once(&mut g, &w).is_pending());
+        q.put_nowait(1).unwrap(); // handed to g
+        q.put_nowait(2).unwrap(); // buffered
+        assert_eq!(q.qsize(), 1);
+        drop(g);
+        assert_eq!(q.get_nowait(), Ok(1), "order preserved");
+        assert_eq!(q.get_nowait(), Ok(2));
+    }
+
+    #[test]
+    fn handed_items_count_against_maxsize_so_nothing_overflows() {
+        let q = Queue::new(1);
+        let w = CountingWaker::new();
+        let mut g = q.get();
+        assert!(poll_once(&mut g, &w).is_pending());
+        q.put_nowait(1).unwrap(); // handed to g, not yet collected
+        assert!(q.full());
+        assert!(q.empty());
+        assert!(q.put_nowait(2).is_err());
+        let pw = CountingWaker::new();
+        let mut p = q.put(2);
+        assert!(poll_once(&mut p, &pw).is_pending());
+        drop(g); // item 1 goes back to the front: 1 item in a Queue(1)
+        assert_eq!(q.qsize(), 1);
+        assert_eq!(pw.wakes(), 0);
+        assert_eq!(q.get_nowait(), Ok(1));
+        assert_eq!(pw.wakes(), 1);
+        assert_eq!(poll_once(&mut p, &pw), Poll::Ready(()));
+        assert_eq!(q.get_nowait(), Ok(2));
+    }
+
+    #[test]
+    fn collecting_a_handed_item_lets_a_putter_in() {
+        let q = Queue::new(1);
+        let (gw, pw) = (CountingWaker::new(), CountingWaker::new());
+        let mut g = q.get();
+        assert!(poll_once(&mut g, &gw).is_pending());
+        q.put_nowait(1).unwrap();
+        let mut p = q.put(2);
+        assert!(poll_once(&mut p, &pw).is_pending());
+        assert_eq!(poll_once(&mut g, &gw), Poll::Ready(1));
+        assert_eq!(pw.wakes(), 1);
+        assert_eq!(poll_once(&mut p, &pw), Poll::Ready(()));
+        assert_eq!(q.get_nowait(), Ok(2));
+    }
+
+    #[test]
+    fn a_putter_let_in_hands_its_item_to_a_waiting_getter() {
+        let q = Queue::new(1);
+        let (g1w, g2w, pw) = (CountingWaker::new(), CountingWaker::new(), CountingWaker::new());
+        let mut g1 = q.get();
+        let mut g2 = q.get();
+        assert!(poll_once(&mut g1, &g1w).is_pending());
+        assert!(poll_once(&mut g2, &g2w).is_pending());
+        q.put_nowait('a').unwrap(); // to g1; the queue is now full
+        let mut p = q.put('b');
+        assert!(poll_once(&mut p, &pw).is_pending());
+        assert_eq!(poll_once(&mut g1, &g1w), Poll::Ready('a'));
+        // Room again: 'b' goes straight to g2.
+        assert_eq!((pw.wakes(), g2w.wakes()), (1, 1));
+        assert_eq!(poll_once(&mut g2, &g2w), Poll::Ready('b'));
+        assert_eq!(poll_once(&mut p, &pw), Poll::Ready(()));
+    }
+
+    #[test]
+    fn cancelled_waiting_putter_drops_its_item_and_keeps_the_order() {
+        let q = Queue::new(1);
+        q.put_nowait(Rc::new(())).unwrap();
+        let item = Rc::new(());
+        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        let mut p1 = q.put(Rc::clone(&item));
+        assert!(poll_once(&mut p1, &w1).is_pending());
+        let q2 = q.clone();
+        let mut p2 = q2.put(Rc::new(()));
+        assert!(poll_once(&mut p2, &w2).is_pending());
+        assert_eq!(Rc::strong_count(&item), 2);
+        drop(p1);
+        assert_eq!(Rc::strong_count(&item), 1, "the cancelled put dropped its item");
+        q.get_nowait().unwrap();
+        assert_eq!((w1.wakes(), w2.wakes()), (0, 1));
+        assert_eq!(poll_once(&mut p2, &w2), Poll::Ready(()));
+        assert_eq!(q.qsize(), 1);
+    }
+
+    #[test]
+    fn cancelled_waiting_getter_leaves_the_list() {
+        let q = Queue::new(0);
+        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        let mut g1 = q.get();
+        let mut g2 = q.get();
+        assert!(poll_once(&mut g1, &w1).is_pending());
+        assert!(poll_once(&mut g2, &w2).is_pending());
+        drop(g1);
+        q.put_nowait(5).unwrap();
+        assert_eq!(w2.wakes(), 1);
+        assert_eq!(poll_once(&mut g2, &w2), Poll::Ready(5));
+    }
+
+    #[test]
+    fn repoll_replaces_the_waker_only_when_it_changes() {
+        let q: Queue<u8> = Queue::new(0);
+        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        let mut g = q.get();
+        assert!(poll_once(&mut g, &w1).is_pending());
+        assert!(poll_once(&mut g, &w1).is_pending());
+        assert_eq!(w1.stored(), 1);
+        assert!(poll_once(&mut g, &w2).is_pending());
+        assert_eq!((w1.stored(), w2.stored()), (0, 1), "old waker replaced");
+        q.put_nowait(1).unwrap();
+        assert_eq!((w1.wakes(), w2.wakes()), (0, 1));
+        assert_eq!(poll_once(&mut g, &w2), Poll::Ready(1));
+        assert_eq!(w2.stored(), 0, "no waker left behind");
+    }
+
+    #[test]
+    fn wakers_run_after_the_borrow_is_released() {
+        // A waker that touches the queue when woken would hit a
+        // `BorrowMutError` if the queue woke it while still borrowed.
+        use std::cell::Cell;
+        use std::sync::Arc;
+        use std::task::Wake;
+
+        thread_local! {
+            static QUEUE: RefCell<Option<Queue<u8>>> = const { RefCell::new(None) };
+            static SEEN: Cell<Option<usize>> = const { Cell::new(None) };
+        }
+        struct Reentrant;
+        impl Wake for Reentrant {
+            fn wake(self: Arc<Self>) {
+                QUEUE.with(|q| {
+                    if let Some(q) = q.borrow().as_ref() {
+                        SEEN.set(Some(q.qsize()));
+                    }
+                });
+            }
+        }
+        let waker = Waker::from(Arc::new(Reentrant));
+        let mut cx = Context::from_waker(&waker);
+        let q = Queue::new(1);
+        QUEUE.with(|slot| *slot.borrow_mut() = Some(q.clone()));
+
+        // Getter woken by put_nowait.
+        let mut g = q.get();
+        assert!(Pin::new(&mut g).poll(&mut cx).is_pending());
+        q.put_nowait(1).unwrap();
+        assert_eq!(SEEN.take(), Some(0));
+        assert_eq!(Pin::new(&mut g).poll(&mut cx), Poll::Ready(1));
+
+        // Putter woken by get_nowait.
+        q.put_nowait(2).unwrap();
+        let mut p = q.put(3);
+        assert!(Pin::new(&mut p).poll(&mut cx).is_pending());
+        assert_eq!(q.get_nowait(), Ok(2));
+        assert_eq!(SEEN.take(), Some(1));
+        assert!(Pin::new(&mut p).poll(&mut cx).is_ready());
+
+        // Next getter woken by a cancelled getter handing its item on.
+        assert_eq!(q.get_nowait(), Ok(3));
+        let mut g1 = q.get();
+        let mut g2 = q.get();
+        assert!(Pin::new(&mut g1).poll(&mut cx).is_pending());
+        assert!(Pin::new(&mut g2).poll(&mut cx).is_pending());
+        q.put_nowait(4).unwrap();
+        assert_eq!(SEEN.take(), Some(0));
+        drop(g1);
+        assert_eq!(SEEN.take(), Some(0));
+        assert_eq!(Pin::new(&mut g2).poll(&mut cx), Poll::Ready(4));
+        QUEUE.with(|slot| slot.borrow_mut().take());
+    }
+
+    #[test]
+    #[should_panic(expected = "`Put` polled after completion")]
+    fn put_polled_after_completion_panics_with_a_clear_message() {
+        let q = Queue::new(0);
+        let w = CountingWaker::new();
+        let mut p = q.put(1);
+        assert!(poll_once(&mut p, &w).is_ready());
+        let _ = poll_once(&mut p, &w);
+    }
+
+    #[test]
+    fn slots_are_reused_in_steady_state() {
+        let q = Queue::new(1);
+        let w = CountingWaker::new();
+        for i in 0..1000 {
+            let mut g = q.get();
+            assert!(poll_once(&mut g, &w).is_pending());
+            q.put_nowait(i).unwrap();
+            assert_eq!(poll_once(&mut g, &w), Poll::Ready(i));
+        }
+        // Nothing left behind.
+        let st = q.state.borrow();
+        assert_eq!((st.handed, st.getters.len(), st.putters.len()), (0, 0, 0));
+    }
+
+    #[test]
+    fn debug_shows_the_counts() {
+        let q = Queue::new(3);
+        q.put_nowait(()).unwrap();
+        let s = format!("{q:?}");
+        assert!(s.contains("qsize: 1") && s.contains("maxsize: 3"), "{s}");
+        assert!(format!("{:?}", q.get()).starts_with("Get"));
+        assert!(format!("{:?}", q.put(())).starts_with("Put"));
+    }
+}
