@@ -1,1 +1,80 @@
-//! Under construction.
+//! MicroPython's uasyncio event loop for Rust: one thread, wrap-around
+//! millisecond ticks, FIFO scheduling, timers and a pluggable I/O poller.
+//!
+//! # What it offers
+//!
+//! * The wrap-around millisecond timebase of MicroPython: [`ticks_ms`],
+//!   [`ticks_add`], [`ticks_diff`], [`TICKS_PERIOD`].
+//! * One event loop per thread ([`get_event_loop`]) that runs plain Rust
+//!   futures as tasks ([`create_task`] returns a small [`TaskId`]; there is no
+//!   Future/Task wrapper object) and non-cancellable callbacks
+//!   ([`EventLoop::call_soon`], [`EventLoop::call_later_ms`], ...).
+//! * [`sleep_ms`], [`sleep`], [`yield_now`], [`wait_for_ms`], [`wait_for`],
+//!   [`gather`], [`cancel`], [`cur_task`], [`run`].
+//! * The [`IoPoller`] plug-in point through which the I/O crates
+//!   (`uasyncio-udp`, `uasyncio-streams`) add sockets.
+//!
+//! # How it works
+//!
+//! * **Run queue.** Tasks and callbacks share one FIFO queue. A *round* runs
+//!   what was runnable when it began; a task that yields goes to the back.
+//! * **Timer queue.** Deadlines live on a monotonic `u64` millisecond
+//!   timeline (ticks are only made at the API edge), in an ordered map keyed by
+//!   `(deadline, sequence)`: ties fire in the order they were set, and a
+//!   dropped [`Sleep`] removes its entry at once.
+//! * **Poller.** When nothing is runnable the loop waits in the poller for
+//!   exactly the time to the next timer, forever if there is none: it never
+//!   spins. Without I/O crates the poller parks the thread ([`ParkPoller`]);
+//!   with them it is epoll/kqueue through mio.
+//! * **Wakers.** Every task has a standard [`Waker`](std::task::Waker), so
+//!   any future works on the loop. A wake on the loop's thread pushes onto the
+//!   run queue (no allocation, no lock); a wake from another thread goes
+//!   through a mutex-protected queue and interrupts the poller at once.
+//!
+//! # Example
+//!
+//! ```
+//! use std::{cell::RefCell, rc::Rc};
+//! use uasyncio_core::{create_task, get_event_loop, run, sleep_ms, wait_for_ms};
+//!
+//! let log = Rc::new(RefCell::new(Vec::new()));
+//! let l = log.clone();
+//! let out = run(async move {
+//!     let l2 = l.clone();
+//!     create_task(async move {
+//!         sleep_ms(10).await;
+//!         l2.borrow_mut().push("task woke");
+//!     });
+//!     let l3 = l.clone();
+//!     get_event_loop().call_later_ms(5, move || l3.borrow_mut().push("callback"));
+//!     let r = wait_for_ms(sleep_ms(1000), 20).await;
+//!     l.borrow_mut().push("timed out");
+//!     r.is_err()
+//! });
+//! assert!(out);
+//! assert_eq!(*log.borrow(), ["callback", "task woke", "timed out"]);
+//! ```
+#![deny(unsafe_code)]
+
+pub mod clock;
+mod error;
+mod event_loop;
+mod funcs;
+pub mod io;
+#[allow(unsafe_code)] // the RawWaker vtable: see task/waker.rs
+mod task;
+mod ticks;
+mod time;
+
+pub use clock::{Clock, SystemClock, TicksStartError, parse_ticks_start};
+pub use error::TimeoutError;
+pub use event_loop::{
+    EventLoop, EventLoopBuilder, ExceptionContext, IO_POLL_INTERVAL, get_event_loop, get_event_loop_with,
+    new_event_loop,
+};
+pub use funcs::{
+    YieldNow, cancel, create_task, cur_task, ensure_future, gather, run, wait_for, wait_for_ms, yield_now,
+};
+pub use io::{IoPoller, Notify, ParkPoller, default_poller};
+pub use ticks::{TICKS_MAX, TICKS_PERIOD, ticks_add, ticks_diff, ticks_ms};
+pub use time::{Sleep, sleep, sleep_ms};

@@ -1,0 +1,230 @@
+//! Where a loop reads the time from.
+//!
+//! Internally, time is a monotonic `u64` count of milliseconds that never
+//! wraps; [`ticks_ms`](crate::ticks_ms) is that count reduced modulo
+//! [`TICKS_PERIOD`](crate::TICKS_PERIOD). The process clock starts at 0, or at
+//! `UASYNCIO_TICKS_START` when that environment variable is set, and advances
+//! with [`Instant`].
+//!
+//! A loop can be given another [`Clock`] (a virtual one, in `uasyncio-test`)
+//! through [`EventLoopBuilder::clock`](crate::EventLoopBuilder::clock).
+
+use std::fmt;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::TICKS_MAX;
+
+/// The name of the environment variable that sets the tick the process clock
+/// starts at.
+pub const TICKS_START_ENV: &str = "UASYNCIO_TICKS_START";
+
+/// A source of time for an event loop.
+///
+/// Times are milliseconds on a monotonic `u64` timeline that never wraps.
+/// The loop reads [`now_ms`](Clock::now_ms) to decide which timers have
+/// expired, [`now_ms_ceil`](Clock::now_ms_ceil) to place new deadlines (so
+/// that no timer fires early), and [`until`](Clock::until) to know how long
+/// its poller may sleep.
+///
+/// # Example
+///
+/// A clock that only moves when told to:
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::time::Duration;
+/// use uasyncio_core::Clock;
+///
+/// #[derive(Debug, Default)]
+/// struct Manual(Cell<u64>);
+///
+/// impl Clock for Manual {
+///     fn now_ms(&self) -> u64 { self.0.get() }
+///     fn until(&self, deadline_ms: u64) -> Duration {
+///         Duration::from_millis(deadline_ms.saturating_sub(self.0.get()))
+///     }
+/// }
+///
+/// let c = Manual::default();
+/// c.0.set(40);
+/// assert_eq!(c.until(100), Duration::from_millis(60));
+/// assert_eq!(c.now_ms_ceil(), 40);
+/// ```
+pub trait Clock: fmt::Debug + 'static {
+    /// The current time, rounded down to a whole millisecond.
+    fn now_ms(&self) -> u64;
+
+    /// The current time, rounded up to a whole millisecond: the earliest
+    /// millisecond value that is not before the present instant. Deadlines are
+    /// placed from this value so that they can never fire early.
+    fn now_ms_ceil(&self) -> u64 {
+        self.now_ms()
+    }
+
+    /// How long, in real time, until this clock reads `deadline_ms`
+    /// (zero when it already does).
+    fn until(&self, deadline_ms: u64) -> Duration;
+}
+
+/// The process clock: [`Instant`]-based, shared by every loop of the process,
+/// starting at `UASYNCIO_TICKS_START` (default 0).
+///
+/// ```
+/// use uasyncio_core::{Clock, SystemClock};
+/// let c = SystemClock;
+/// assert!(c.now_ms_ceil() >= c.now_ms());
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+#[derive(Debug)]
+struct Epoch {
+    instant: Instant,
+    start_ms: u64,
+}
+
+static EPOCH: OnceLock<Epoch> = OnceLock::new();
+
+fn epoch() -> &'static Epoch {
+    EPOCH.get_or_init(|| {
+        let start_ms = match std::env::var(TICKS_START_ENV) {
+            Ok(v) => match parse_ticks_start(&v) {
+                Ok(t) => u64::from(t),
+                Err(e) => panic!("{e}"),
+            },
+            Err(_) => 0,
+        };
+        Epoch {
+            instant: Instant::now(),
+            start_ms,
+        }
+    })
+}
+
+/// The error for a malformed `UASYNCIO_TICKS_START`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{TICKS_START_ENV}={value:?} is not a tick value: use a decimal integer in 0..={TICKS_MAX}, \
+     e.g. {TICKS_START_ENV}={example} to start 500 ms before the wrap",
+    example = TICKS_MAX - 500
+)]
+pub struct TicksStartError {
+    /// The rejected value.
+    pub value: String,
+}
+
+/// Parses a `UASYNCIO_TICKS_START` value: a decimal integer in `0..=TICKS_MAX`
+/// (surrounding whitespace is ignored).
+///
+/// ```
+/// use uasyncio_core::{parse_ticks_start, TICKS_MAX};
+/// assert_eq!(parse_ticks_start(" 42 "), Ok(42));
+/// assert!(parse_ticks_start(&(TICKS_MAX + 1).to_string()).is_err());
+/// assert!(parse_ticks_start("soon").is_err());
+/// ```
+pub fn parse_ticks_start(value: &str) -> Result<u32, TicksStartError> {
+    match value.trim().parse::<u32>() {
+        Ok(t) if t <= TICKS_MAX => Ok(t),
+        _ => Err(TicksStartError {
+            value: value.to_owned(),
+        }),
+    }
+}
+
+fn duration_ms_floor(d: Duration) -> u64 {
+    d.as_secs() * 1000 + u64::from(d.subsec_millis())
+}
+
+fn duration_ms_ceil(d: Duration) -> u64 {
+    let floor = duration_ms_floor(d);
+    if d.subsec_nanos().is_multiple_of(1_000_000) {
+        floor
+    } else {
+        floor + 1
+    }
+}
+
+/// The process clock's monotonic millisecond count.
+pub(crate) fn process_now_ms() -> u64 {
+    let e = epoch();
+    e.start_ms + duration_ms_floor(e.instant.elapsed())
+}
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        process_now_ms()
+    }
+
+    fn now_ms_ceil(&self) -> u64 {
+        let e = epoch();
+        e.start_ms + duration_ms_ceil(e.instant.elapsed())
+    }
+
+    fn until(&self, deadline_ms: u64) -> Duration {
+        let e = epoch();
+        let offset = Duration::from_millis(deadline_ms.saturating_sub(e.start_ms));
+        match e.instant.checked_add(offset) {
+            Some(at) => at.saturating_duration_since(Instant::now()),
+            None => Duration::MAX,
+        }
+    }
+}
+
+/// Converts seconds (as uasyncio's `float` delays) to whole milliseconds,
+/// rounded up so that nothing fires early. Negative and NaN delays are 0;
+/// delays too large for a `u64` saturate.
+pub(crate) fn secs_to_ms_ceil(secs: f64) -> u64 {
+    if secs.is_nan() || secs <= 0.0 {
+        return 0;
+    }
+    let ms = (secs * 1000.0).ceil();
+    if ms >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        ms as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ceil_and_floor_of_durations() {
+        assert_eq!(duration_ms_floor(Duration::from_micros(1999)), 1);
+        assert_eq!(duration_ms_ceil(Duration::from_micros(1999)), 2);
+        assert_eq!(duration_ms_ceil(Duration::from_millis(7)), 7);
+        assert_eq!(duration_ms_ceil(Duration::ZERO), 0);
+        assert_eq!(duration_ms_ceil(Duration::from_nanos(1)), 1);
+    }
+
+    #[test]
+    fn seconds_round_up_to_milliseconds() {
+        assert_eq!(secs_to_ms_ceil(0.0), 0);
+        assert_eq!(secs_to_ms_ceil(-3.0), 0);
+        assert_eq!(secs_to_ms_ceil(f64::NAN), 0);
+        assert_eq!(secs_to_ms_ceil(0.0001), 1);
+        assert_eq!(secs_to_ms_ceil(1.5), 1500);
+        assert_eq!(secs_to_ms_ceil(f64::INFINITY), u64::MAX);
+    }
+
+    #[test]
+    fn ticks_start_parsing_rejects_bad_values_with_a_hint() {
+        assert_eq!(parse_ticks_start("0"), Ok(0));
+        assert_eq!(parse_ticks_start(&TICKS_MAX.to_string()), Ok(TICKS_MAX));
+        let e = parse_ticks_start("-1").unwrap_err();
+        assert!(e.to_string().contains("0..=1073741823"), "{e}");
+        assert!(parse_ticks_start("").is_err());
+        assert!(parse_ticks_start("1e3").is_err());
+    }
+
+    #[test]
+    fn system_clock_until_is_zero_for_the_past() {
+        let c = SystemClock;
+        let now = c.now_ms();
+        assert_eq!(c.until(now.saturating_sub(10)), Duration::ZERO);
+        assert!(c.until(now + 1000) <= Duration::from_millis(1000));
+        assert!(c.until(now + 1000) > Duration::from_millis(900));
+    }
+}

@@ -1,0 +1,914 @@
+//! The event loop: one per thread, a FIFO run queue shared by tasks and
+//! callbacks, a timer queue and a poller.
+//!
+//! # One iteration
+//!
+//! 1. **A round** runs exactly the runnables that were queued when it began
+//!    (tasks and callbacks, in FIFO order); whatever they wake or schedule
+//!    goes to the back and runs in the next round.
+//! 2. **Timers** whose deadline has passed are moved to the run queue, in
+//!    deadline order.
+//! 3. **The poller waits** for exactly the time to the next timer: forever if
+//!    there is none, not at all if work is runnable. (With work runnable the
+//!    poller is asked for ready I/O only every [`IO_POLL_INTERVAL`] iterations,
+//!    so a task that keeps yielding starves neither timers nor I/O, and
+//!    ping-pong workloads do not pay a system call per round.)
+//! 4. Tasks woken from other threads are moved to the run queue.
+
+use std::cell::{Cell, RefCell, RefMut};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock, secs_to_ms_ceil};
+use crate::io::{IoPoller, default_poller, find};
+use crate::task::{Arena, BoxFuture, CancelOutcome, Header, Shared, TaskId, WakerRef};
+use crate::ticks::{self, to_ticks};
+use crate::time::queue::{TimerAction, TimerKey, TimerQueue};
+
+/// With runnable work, ready I/O is collected once every this many loop
+/// iterations (and always when the loop is about to sleep).
+pub const IO_POLL_INTERVAL: u32 = 61;
+
+const DEFAULT_RUNQ_LEN: usize = 64;
+const DEFAULT_WAITQ_LEN: usize = 64;
+
+/// Something the run queue can run.
+enum Runnable {
+    Task(TaskId),
+    Callback(Box<dyn FnOnce()>),
+}
+
+/// What a panicking task or callback left behind, as given to the loop's
+/// exception handler.
+///
+/// ```
+/// use std::{cell::RefCell, rc::Rc};
+/// use uasyncio_core::{get_event_loop, run, sleep_ms};
+///
+/// let seen = Rc::new(RefCell::new(Vec::new()));
+/// let s = seen.clone();
+/// get_event_loop().set_exception_handler(move |ctx| {
+///     s.borrow_mut().push((ctx.task().is_some(), ctx.message().to_owned()));
+/// });
+/// run(async {
+///     uasyncio_core::create_task(async { panic!("boom") });
+///     sleep_ms(1).await;
+/// });
+/// get_event_loop().reset_exception_handler();
+/// assert_eq!(*seen.borrow(), vec![(true, "boom".to_owned())]);
+/// ```
+#[derive(Debug)]
+pub struct ExceptionContext<'a> {
+    task: Option<TaskId>,
+    payload: &'a (dyn std::any::Any + Send),
+}
+
+impl ExceptionContext<'_> {
+    /// The task that panicked, or `None` for a callback.
+    pub fn task(&self) -> Option<TaskId> {
+        self.task
+    }
+
+    /// The panic message (`"<non-string panic payload>"` when the payload is
+    /// neither a `&str` nor a `String`).
+    pub fn message(&self) -> &str {
+        if let Some(s) = self.payload.downcast_ref::<&'static str>() {
+            s
+        } else if let Some(s) = self.payload.downcast_ref::<String>() {
+            s
+        } else {
+            "<non-string panic payload>"
+        }
+    }
+
+    /// The raw panic payload.
+    pub fn payload(&self) -> &(dyn std::any::Any + Send) {
+        self.payload
+    }
+}
+
+type Handler = Rc<dyn Fn(&ExceptionContext<'_>)>;
+
+/// The loop's state. Reached through [`EventLoop`] handles and, by futures
+/// such as [`Sleep`](crate::Sleep), through the thread-local current loop.
+pub(crate) struct Inner {
+    id: u64,
+    runq: RefCell<VecDeque<Runnable>>,
+    tasks: RefCell<Arena>,
+    timers: RefCell<TimerQueue>,
+    now: Cell<u64>,
+    clock: Box<dyn Clock>,
+    poller: RefCell<Box<dyn IoPoller>>,
+    shared: Arc<Shared>,
+    remote_scratch: RefCell<Vec<TaskId>>,
+    running: Cell<bool>,
+    stopping: Cell<bool>,
+    current: Cell<Option<TaskId>>,
+    handler: RefCell<Option<Handler>>,
+    io_credit: Cell<u32>,
+}
+
+static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static CURRENT: RefCell<Option<Installed>> = const { RefCell::new(None) };
+}
+
+/// The thread's installed loop; closing it on thread exit breaks the
+/// reference cycles between the loop and its tasks' futures.
+struct Installed(EventLoop);
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// Pushes a task woken on this thread onto this thread's loop's run queue,
+/// if that loop is `loop_id`. Returns false otherwise (the caller then takes
+/// the remote path).
+pub(crate) fn push_local(loop_id: u64, id: TaskId) -> bool {
+    CURRENT
+        .try_with(|c| {
+            let Ok(cur) = c.try_borrow() else { return false };
+            match &*cur {
+                Some(Installed(lp)) if lp.inner.id == loop_id => match lp.inner.runq.try_borrow_mut() {
+                    Ok(mut q) => {
+                        q.push_back(Runnable::Task(id));
+                        true
+                    }
+                    Err(_) => false,
+                },
+                _ => false,
+            }
+        })
+        .unwrap_or(false)
+}
+
+/// Runs `f` with the current thread's loop, creating it on first use.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Inner>) -> R) -> R {
+    let lp = CURRENT.with(|c| c.borrow().as_ref().map(|i| i.0.clone()));
+    match lp {
+        Some(lp) => f(&lp.inner),
+        None => f(&get_event_loop().inner),
+    }
+}
+
+/// A handle to the current thread's loop.
+pub(crate) fn current_inner() -> Rc<Inner> {
+    with_current(Rc::clone)
+}
+
+/// The id of the running task on this thread, if any.
+pub(crate) fn current_task() -> Option<TaskId> {
+    CURRENT
+        .try_with(|c| {
+            c.try_borrow()
+                .ok()
+                .and_then(|cur| cur.as_ref().and_then(|i| i.0.inner.current.get()))
+        })
+        .ok()
+        .flatten()
+}
+
+/// A cheap, cloneable handle to a thread's event loop.
+///
+/// Get the calling thread's loop with [`get_event_loop`] (made on first use).
+/// The handle is `!Send`: a loop lives and runs on one thread. Cloning a
+/// handle does not copy the loop.
+///
+/// ```
+/// use std::{cell::RefCell, rc::Rc};
+/// use uasyncio_core::get_event_loop;
+///
+/// let lp = get_event_loop();
+/// let log = Rc::new(RefCell::new(Vec::new()));
+/// let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
+/// lp.call_later_ms(20, move || l1.borrow_mut().push("later"));
+/// lp.call_soon(move || l2.borrow_mut().push("soon"));
+/// let stopper = lp.clone();
+/// lp.call_later_ms(30, move || { l3.borrow_mut().push("stop"); stopper.stop() });
+/// lp.run_forever();
+/// assert_eq!(*log.borrow(), ["soon", "later", "stop"]);
+/// ```
+#[derive(Clone)]
+pub struct EventLoop {
+    inner: Rc<Inner>,
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("EventLoop")
+            .field("id", &i.id)
+            .field("running", &i.running.get())
+            .field("tasks", &i.tasks.try_borrow().map(|t| t.len()).ok())
+            .field("timers", &i.timers.try_borrow().map(|t| t.len()).ok())
+            .field("runq", &i.runq.try_borrow().map(|q| q.len()).ok())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an event loop with chosen capacities, clock or poller, and
+/// installs it as the calling thread's loop.
+///
+/// ```
+/// use uasyncio_core::{EventLoop, ParkPoller, SystemClock};
+/// let lp = EventLoop::builder()
+///     .runq_len(1024)
+///     .waitq_len(1024)
+///     .clock(SystemClock)
+///     .poller(ParkPoller::new())
+///     .install();
+/// assert_eq!(lp.run_until_complete(async { 7 }), 7);
+/// ```
+#[must_use = "a builder does nothing until `install` is called"]
+pub struct EventLoopBuilder {
+    runq_len: usize,
+    waitq_len: usize,
+    clock: Option<Box<dyn Clock>>,
+    poller: Option<Box<dyn IoPoller>>,
+}
+
+impl fmt::Debug for EventLoopBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventLoopBuilder")
+            .field("runq_len", &self.runq_len)
+            .field("waitq_len", &self.waitq_len)
+            .field("clock", &self.clock)
+            .field("poller", &self.poller)
+            .finish()
+    }
+}
+
+impl EventLoopBuilder {
+    /// Pre-allocates room for this many runnables in the run queue. The queue
+    /// grows past it when needed; it never refuses a task or a callback.
+    pub fn runq_len(mut self, n: usize) -> Self {
+        self.runq_len = n;
+        self
+    }
+
+    /// Pre-allocates room for this many tasks. The task table grows past it
+    /// when needed.
+    pub fn waitq_len(mut self, n: usize) -> Self {
+        self.waitq_len = n;
+        self
+    }
+
+    /// Uses `clock` instead of the process clock ([`SystemClock`]).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Box::new(clock));
+        self
+    }
+
+    /// Uses `poller` instead of [`default_poller`].
+    pub fn poller(mut self, poller: impl IoPoller) -> Self {
+        self.poller = Some(Box::new(poller));
+        self
+    }
+
+    /// Makes the loop and installs it as the calling thread's loop. A loop
+    /// that was installed before is closed: its pending tasks and callbacks
+    /// are dropped.
+    ///
+    /// # Panics
+    ///
+    /// If called while the thread's current loop is running (from inside a
+    /// task or callback).
+    pub fn install(self) -> EventLoop {
+        if let Some(old) = try_current()
+            && old.inner.running.get()
+        {
+            panic!(
+                "uasyncio: cannot install a new event loop while the current one is running; \
+                 create it before run()/run_forever(), or on another thread"
+            );
+        }
+        let poller = self.poller.unwrap_or_else(default_poller);
+        let clock = self.clock.unwrap_or_else(|| Box::new(SystemClock));
+        let id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
+        let shared = Arc::new(Shared::new(id, poller.notifier()));
+        let now = clock.now_ms();
+        let lp = EventLoop {
+            inner: Rc::new(Inner {
+                id,
+                runq: RefCell::new(VecDeque::with_capacity(self.runq_len)),
+                tasks: RefCell::new(Arena::with_capacity(self.waitq_len)),
+                timers: RefCell::new(TimerQueue::default()),
+                now: Cell::new(now),
+                clock,
+                poller: RefCell::new(poller),
+                shared,
+                remote_scratch: RefCell::new(Vec::new()),
+                running: Cell::new(false),
+                stopping: Cell::new(false),
+                current: Cell::new(None),
+                handler: RefCell::new(None),
+                io_credit: Cell::new(IO_POLL_INTERVAL),
+            }),
+        };
+        log::debug!("uasyncio: event loop {id} installed");
+        let old = CURRENT.with(|c| c.borrow_mut().replace(Installed(lp.clone())));
+        drop(old); // closes the previous loop, outside the borrow
+        lp
+    }
+}
+
+fn try_current() -> Option<EventLoop> {
+    CURRENT
+        .try_with(|c| c.try_borrow().ok().and_then(|c| c.as_ref().map(|i| i.0.clone())))
+        .ok()
+        .flatten()
+}
+
+/// The calling thread's event loop, made on first use with default
+/// capacities, the process clock and [`default_poller`].
+///
+/// ```
+/// let a = uasyncio_core::get_event_loop();
+/// let b = uasyncio_core::get_event_loop();
+/// assert!(a.same_loop(&b));
+/// ```
+///
+/// # Panics
+///
+/// When called while the thread is being torn down (from a thread-local
+/// destructor).
+pub fn get_event_loop() -> EventLoop {
+    get_event_loop_with(DEFAULT_RUNQ_LEN, DEFAULT_WAITQ_LEN)
+}
+
+/// Like [`get_event_loop`], but the call that makes the loop pre-allocates
+/// room for `runq_len` runnables and `waitq_len` tasks. Later calls return the
+/// existing loop and ignore the capacities. Capacities are hints: the queues
+/// grow past them and never refuse work.
+///
+/// ```
+/// let lp = uasyncio_core::get_event_loop_with(4, 4);
+/// for _ in 0..100 {
+///     lp.create_task(async {}); // past the hint: fine
+/// }
+/// lp.run_until_complete(uasyncio_core::sleep_ms(1));
+/// ```
+pub fn get_event_loop_with(runq_len: usize, waitq_len: usize) -> EventLoop {
+    if let Some(lp) = try_current() {
+        return lp;
+    }
+    assert!(
+        CURRENT.try_with(|_| ()).is_ok(),
+        "uasyncio: get_event_loop() called while the thread is exiting"
+    );
+    EventLoop::builder()
+        .runq_len(runq_len)
+        .waitq_len(waitq_len)
+        .install()
+}
+
+/// Replaces the calling thread's loop with a new one (the old loop's pending
+/// tasks, callbacks and timers are dropped) and returns it.
+///
+/// ```
+/// use uasyncio_core::{create_task, new_event_loop, get_event_loop};
+/// create_task(async { unreachable!("discarded with the old loop") });
+/// let lp = new_event_loop();
+/// assert_eq!(lp.task_count(), 0);
+/// assert!(lp.same_loop(&get_event_loop()));
+/// ```
+pub fn new_event_loop() -> EventLoop {
+    EventLoop::builder().install()
+}
+
+/// Restores the loop's state if a run ends by unwinding.
+struct RunGuard<'a> {
+    inner: &'a Inner,
+    main: Option<TaskId>,
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        self.inner.running.set(false);
+        self.inner.current.set(None);
+        if let Some(id) = self.main {
+            self.inner.tasks.borrow_mut().remove_main(id);
+        }
+    }
+}
+
+/// The main future of `run_until_complete`, polled in its turn in the FIFO.
+struct Main<'a> {
+    id: TaskId,
+    header: Arc<Header>,
+    poll: &'a mut dyn FnMut(&mut Context<'_>) -> bool,
+}
+
+impl EventLoop {
+    /// A builder for a loop with chosen capacities, clock or poller.
+    pub fn builder() -> EventLoopBuilder {
+        EventLoopBuilder {
+            runq_len: DEFAULT_RUNQ_LEN,
+            waitq_len: DEFAULT_WAITQ_LEN,
+            clock: None,
+            poller: None,
+        }
+    }
+
+    /// Whether two handles refer to the same loop.
+    pub fn same_loop(&self, other: &EventLoop) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The loop's clock, in ticks (uasyncio's `loop.time()`).
+    ///
+    /// ```
+    /// use uasyncio_core::{get_event_loop, ticks_diff, ticks_ms};
+    /// let lp = get_event_loop();
+    /// assert!(ticks_diff(lp.time(), ticks_ms()).abs() <= 1);
+    /// ```
+    pub fn time(&self) -> u32 {
+        to_ticks(self.inner.clock.now_ms())
+    }
+
+    /// Schedules a future as a new task and returns its id at once. The task
+    /// first runs in the loop's next round.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let lp = uasyncio_core::get_event_loop();
+    /// let ran = Rc::new(Cell::new(false));
+    /// let r = ran.clone();
+    /// lp.create_task(async move { r.set(true) });
+    /// assert!(!ran.get());
+    /// lp.run_until_complete(uasyncio_core::yield_now());
+    /// assert!(ran.get());
+    /// ```
+    pub fn create_task<F: Future<Output = ()> + 'static>(&self, f: F) -> TaskId {
+        self.inner.spawn(Box::pin(f))
+    }
+
+    /// Schedules `cb` to run in the loop's next round, in FIFO order with
+    /// tasks. Callbacks are not cancellable and return nothing; to cancel one,
+    /// let it check a flag it captured.
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// let lp = uasyncio_core::get_event_loop();
+    /// let arg = Rc::new(Cell::new(0));
+    /// let a = arg.clone();
+    /// lp.call_soon(move || a.set(42)); // arguments are captured
+    /// lp.run_until_complete(uasyncio_core::yield_now());
+    /// assert_eq!(arg.get(), 42);
+    /// ```
+    pub fn call_soon(&self, cb: impl FnOnce() + 'static) {
+        self.inner
+            .runq
+            .borrow_mut()
+            .push_back(Runnable::Callback(Box::new(cb)));
+    }
+
+    /// Schedules `cb` to run `delay_s` seconds from now (rounded up to a
+    /// millisecond; never early).
+    ///
+    /// ```
+    /// let lp = uasyncio_core::get_event_loop();
+    /// let stopper = lp.clone();
+    /// lp.call_later(0.01, move || stopper.stop());
+    /// lp.run_forever();
+    /// ```
+    pub fn call_later(&self, delay_s: f64, cb: impl FnOnce() + 'static) {
+        self.call_later_ms_u64(secs_to_ms_ceil(delay_s), Box::new(cb));
+    }
+
+    /// Schedules `cb` to run `delay_ms` milliseconds from now (never early).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let lp = uasyncio_core::get_event_loop();
+    /// let t = Instant::now();
+    /// let stopper = lp.clone();
+    /// lp.call_later_ms(15, move || stopper.stop());
+    /// lp.run_forever();
+    /// assert!(t.elapsed() >= Duration::from_millis(15));
+    /// ```
+    pub fn call_later_ms(&self, delay_ms: u32, cb: impl FnOnce() + 'static) {
+        self.call_later_ms_u64(u64::from(delay_ms), Box::new(cb));
+    }
+
+    fn call_later_ms_u64(&self, ms: u64, cb: Box<dyn FnOnce()>) {
+        let deadline = self.inner.clock.now_ms_ceil().saturating_add(ms);
+        self.inner
+            .timers
+            .borrow_mut()
+            .insert(deadline, TimerAction::Callback(cb));
+    }
+
+    /// Schedules `cb` to run when the loop's clock reaches `ticks` (a value
+    /// of [`time`](EventLoop::time) or [`ticks_ms`](crate::ticks_ms), taken
+    /// as at most half a tick period ahead; a time in the past runs at once).
+    /// uasyncio calls this an internal function; it is how `call_later` is
+    /// built.
+    ///
+    /// ```
+    /// use uasyncio_core::{get_event_loop, ticks_add};
+    /// let lp = get_event_loop();
+    /// let stopper = lp.clone();
+    /// lp.call_at_(ticks_add(lp.time(), 10), move || stopper.stop());
+    /// lp.run_forever();
+    /// ```
+    pub fn call_at_(&self, ticks: u32, cb: impl FnOnce() + 'static) {
+        let deadline = ticks::ticks_to_deadline(ticks, self.inner.clock.now_ms());
+        self.inner
+            .timers
+            .borrow_mut()
+            .insert(deadline, TimerAction::Callback(Box::new(cb)));
+    }
+
+    /// Runs the loop until [`stop`](EventLoop::stop) is called; it returns
+    /// after the round in which `stop` was called. May be called again
+    /// afterwards. A `stop` issued while the loop is not running makes the
+    /// next `run_forever` return after one round.
+    ///
+    /// # Panics
+    ///
+    /// If the loop is already running (called from a task or callback), or
+    /// if the handle is not the thread's current loop.
+    ///
+    /// ```
+    /// let lp = uasyncio_core::get_event_loop();
+    /// for _ in 0..3 {
+    ///     let s = lp.clone();
+    ///     lp.call_soon(move || s.stop());
+    ///     lp.run_forever(); // re-entered three times
+    /// }
+    /// ```
+    pub fn run_forever(&self) {
+        self.enter("run_forever");
+        let _guard = RunGuard {
+            inner: &self.inner,
+            main: None,
+        };
+        log::debug!("uasyncio: loop {} run_forever", self.inner.id);
+        let mut none = None;
+        loop {
+            self.inner.run_round(&mut none);
+            if self.inner.stopping.replace(false) {
+                break;
+            }
+            self.inner.idle();
+        }
+    }
+
+    /// Runs the loop until `f` completes and returns its output. `f` needs no
+    /// `'static` bound: it may borrow from the caller. It takes its turn in
+    /// the FIFO like a task, and [`cur_task`](crate::cur_task) inside it gives
+    /// its own id. Other tasks left unfinished stay scheduled for the next
+    /// run.
+    ///
+    /// A panic in `f` propagates to the caller (a panic in another task goes
+    /// to the exception handler instead). [`stop`](EventLoop::stop) does not
+    /// end `run_until_complete`.
+    ///
+    /// # Panics
+    ///
+    /// At once, if the loop is already running: from inside a task, schedule
+    /// the future with [`create_task`](EventLoop::create_task) or `.await` it
+    /// instead. Also if the handle is not the thread's current loop.
+    ///
+    /// ```
+    /// let data = vec![1, 2, 3];
+    /// let sum = uasyncio_core::get_event_loop().run_until_complete(async {
+    ///     uasyncio_core::sleep_ms(1).await;
+    ///     data.iter().sum::<i32>() // borrows `data`
+    /// });
+    /// assert_eq!(sum, 6);
+    /// ```
+    pub fn run_until_complete<F: Future>(&self, f: F) -> F::Output {
+        self.enter("run_until_complete");
+        let inner = &*self.inner;
+        let id = inner.tasks.borrow_mut().insert(None, &inner.shared);
+        let guard = RunGuard {
+            inner,
+            main: Some(id),
+        };
+        inner.runq.borrow_mut().push_back(Runnable::Task(id));
+        let header = inner.tasks.borrow().header(id).expect("main slot has a header");
+        let mut fut = pin!(f);
+        let mut out = None;
+        let mut poll = |cx: &mut Context<'_>| match fut.as_mut().poll(cx) {
+            Poll::Ready(v) => {
+                out = Some(v);
+                true
+            }
+            Poll::Pending => false,
+        };
+        let mut main = Some(Main {
+            id,
+            header,
+            poll: &mut poll,
+        });
+        while !inner.run_round(&mut main) {
+            inner.idle();
+        }
+        drop(main); // releases the main header before the guard frees its slot
+        drop(guard);
+        out.expect("main future completed")
+    }
+
+    fn enter(&self, what: &str) {
+        if self.inner.running.get() {
+            panic!(
+                "uasyncio: {what}() called while the event loop is running (from inside a task or \
+                 callback); schedule the future with create_task() or `.await` it instead"
+            );
+        }
+        let current = try_current();
+        if !current.is_some_and(|c| c.same_loop(self)) {
+            panic!(
+                "uasyncio: {what}() called on an event loop that is not this thread's current loop \
+                 (it was replaced by new_event_loop() or EventLoopBuilder::install()); \
+                 use get_event_loop()"
+            );
+        }
+        self.inner.running.set(true);
+    }
+
+    /// Asks [`run_forever`](EventLoop::run_forever) to return after the
+    /// current round.
+    pub fn stop(&self) {
+        self.inner.stopping.set(true);
+    }
+
+    /// Whether the loop is running (inside `run_forever` or
+    /// `run_until_complete`).
+    pub fn is_running(&self) -> bool {
+        self.inner.running.get()
+    }
+
+    /// Drops every pending task, callback and timer. The loop stays usable.
+    ///
+    /// ```
+    /// use uasyncio_core::{get_event_loop, sleep_ms};
+    /// let lp = get_event_loop();
+    /// lp.create_task(async { sleep_ms(1000).await; unreachable!() });
+    /// lp.call_later_ms(10, || unreachable!());
+    /// lp.close();
+    /// assert_eq!(lp.task_count(), 0);
+    /// lp.run_until_complete(sleep_ms(20)); // nothing left to run
+    /// ```
+    pub fn close(&self) {
+        log::debug!("uasyncio: loop {} closed", self.inner.id);
+        // Dropping futures may schedule more work; repeat until empty.
+        for _ in 0..1000 {
+            let runq = std::mem::take(&mut *self.inner.runq.borrow_mut());
+            let timers = self.inner.timers.borrow_mut().take_all();
+            let futures = self.inner.tasks.borrow_mut().drain_idle();
+            if runq.is_empty() && timers.is_empty() && futures.is_empty() {
+                return;
+            }
+            drop(runq);
+            drop(timers);
+            for f in futures {
+                self.inner.drop_future(None, f);
+            }
+        }
+        log::error!("uasyncio: close() gave up: destructors keep scheduling new work");
+    }
+
+    /// The number of live tasks (including a `run_until_complete` future).
+    pub fn task_count(&self) -> usize {
+        self.inner.tasks.borrow().len()
+    }
+
+    /// The ids of the live tasks.
+    pub fn tasks(&self) -> Vec<TaskId> {
+        self.inner.tasks.borrow().ids()
+    }
+
+    /// The number of pending timers (sleeps and delayed callbacks).
+    pub fn timer_count(&self) -> usize {
+        self.inner.timers.borrow().len()
+    }
+
+    /// Cancels a task: see [`cancel`](crate::cancel).
+    pub fn cancel(&self, task: TaskId) -> bool {
+        self.inner.cancel(task)
+    }
+
+    /// Whether `task` is still alive.
+    pub fn is_alive(&self, task: TaskId) -> bool {
+        self.inner.tasks.borrow().contains(task)
+    }
+
+    /// Sets the handler called with an [`ExceptionContext`] when a task or a
+    /// callback panics. The task is dropped and the loop goes on. The default
+    /// handler logs the panic with `log::error!` and the task id.
+    pub fn set_exception_handler(&self, handler: impl Fn(&ExceptionContext<'_>) + 'static) {
+        *self.inner.handler.borrow_mut() = Some(Rc::new(handler));
+    }
+
+    /// Restores the default exception handler.
+    pub fn reset_exception_handler(&self) {
+        *self.inner.handler.borrow_mut() = None;
+    }
+
+    /// Runs `f` on the loop's poller, or on the first poller of type `P` it
+    /// wraps; `None` if there is none (or while the poller is waiting). This is
+    /// how I/O crates reach the poller they register with.
+    pub fn find_poller<P: IoPoller, R>(&self, f: impl FnOnce(&P) -> R) -> Option<R> {
+        let p = self.inner.poller.try_borrow().ok()?;
+        find::<P>(&**p).map(f)
+    }
+}
+
+impl Inner {
+    pub(crate) fn spawn(&self, fut: BoxFuture) -> TaskId {
+        let id = self.tasks.borrow_mut().insert(Some(fut), &self.shared);
+        self.runq.borrow_mut().push_back(Runnable::Task(id));
+        id
+    }
+
+    pub(crate) fn cancel(&self, id: TaskId) -> bool {
+        let outcome = self.tasks.borrow_mut().cancel(id);
+        match outcome {
+            CancelOutcome::Dropped(f) => {
+                log::trace!("uasyncio: {id} cancelled");
+                self.drop_future(Some(id), f);
+                true
+            }
+            CancelOutcome::Deferred => {
+                log::trace!("uasyncio: {id} cancelled itself");
+                true
+            }
+            CancelOutcome::Main => {
+                log::debug!("uasyncio: {id} is a run_until_complete future and cannot be cancelled");
+                false
+            }
+            CancelOutcome::NotFound => false,
+        }
+    }
+
+    pub(crate) fn clock_now_ceil(&self) -> u64 {
+        self.clock.now_ms_ceil()
+    }
+
+    pub(crate) fn cached_now(&self) -> u64 {
+        self.now.get()
+    }
+
+    pub(crate) fn timers_mut(&self) -> RefMut<'_, TimerQueue> {
+        self.timers.borrow_mut()
+    }
+
+    pub(crate) fn remove_timer(&self, key: TimerKey) {
+        if let Ok(mut t) = self.timers.try_borrow_mut() {
+            t.remove(key);
+        }
+    }
+
+    /// Runs one round. Returns true when the main future completed.
+    fn run_round(&self, main: &mut Option<Main<'_>>) -> bool {
+        let n = self.runq.borrow().len();
+        for _ in 0..n {
+            let Some(r) = self.runq.borrow_mut().pop_front() else {
+                break;
+            };
+            match r {
+                Runnable::Task(id) => match main {
+                    Some(m) if m.id == id => {
+                        if self.poll_main(m) {
+                            return true;
+                        }
+                    }
+                    _ => self.poll_task(id),
+                },
+                Runnable::Callback(cb) => {
+                    if let Err(p) = panic::catch_unwind(AssertUnwindSafe(cb)) {
+                        self.report_panic(None, &*p);
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    fn poll_main(&self, m: &mut Main<'_>) -> bool {
+        m.header.dequeue();
+        let waker = WakerRef::new(&m.header);
+        let mut cx = Context::from_waker(&waker);
+        self.current.set(Some(m.id));
+        let done = (m.poll)(&mut cx);
+        self.current.set(None);
+        done
+    }
+
+    fn poll_task(&self, id: TaskId) {
+        let Some((mut fut, header)) = self.tasks.borrow_mut().begin_poll(id) else {
+            return; // cancelled or finished since it was queued
+        };
+        self.current.set(Some(id));
+        let result = {
+            let waker = WakerRef::new(&header);
+            let mut cx = Context::from_waker(&waker);
+            panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)))
+        };
+        self.current.set(None);
+        let finished = match result {
+            Ok(Poll::Ready(())) => true,
+            Ok(Poll::Pending) => false,
+            Err(p) => {
+                self.report_panic(Some(id), &*p);
+                true
+            }
+        };
+        let over = self.tasks.borrow_mut().end_poll(id, fut, header, finished);
+        if let Some(f) = over {
+            self.drop_future(Some(id), f);
+        }
+    }
+
+    /// Drops a task's future outside any borrow; a panicking destructor is
+    /// reported like a panicking task.
+    fn drop_future(&self, id: Option<TaskId>, f: BoxFuture) {
+        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(f))) {
+            self.report_panic(id, &*p);
+        }
+    }
+
+    fn report_panic(&self, task: Option<TaskId>, payload: &(dyn std::any::Any + Send)) {
+        let ctx = ExceptionContext { task, payload };
+        let handler = self.handler.borrow().clone();
+        match handler {
+            Some(h) => h(&ctx),
+            None => match task {
+                Some(id) => log::error!("uasyncio: {id} panicked: {}", ctx.message()),
+                None => log::error!("uasyncio: a callback panicked: {}", ctx.message()),
+            },
+        }
+    }
+
+    /// Moves expired timers to the run queue.
+    fn fire_timers(&self) {
+        let Some(first) = self.timers.borrow().next_deadline() else {
+            return;
+        };
+        let now = self.clock.now_ms();
+        self.now.set(now);
+        if first > now {
+            return;
+        }
+        loop {
+            let action = self.timers.borrow_mut().pop_expired(now);
+            match action {
+                Some(TimerAction::Wake(w)) => w.wake(),
+                Some(TimerAction::Callback(cb)) => self.runq.borrow_mut().push_back(Runnable::Callback(cb)),
+                None => break,
+            }
+        }
+    }
+
+    fn drain_remote(&self) {
+        if !self.shared.has_remote() {
+            return;
+        }
+        let mut scratch = self.remote_scratch.borrow_mut();
+        self.shared.drain_remote(&mut scratch);
+        let mut q = self.runq.borrow_mut();
+        q.extend(scratch.drain(..).map(Runnable::Task));
+    }
+
+    /// Steps 2-4 of an iteration: timers, the poller's wait, remote wakes.
+    fn idle(&self) {
+        self.fire_timers();
+        self.drain_remote();
+        let timeout = if !self.runq.borrow().is_empty() {
+            let credit = self.io_credit.get();
+            if credit > 0 {
+                self.io_credit.set(credit - 1);
+                return;
+            }
+            Some(Duration::ZERO)
+        } else {
+            self.timers.borrow().next_deadline().map(|d| self.clock.until(d))
+        };
+        self.io_credit.set(IO_POLL_INTERVAL);
+        match self.poller.borrow_mut().wait(timeout) {
+            Ok(()) => {}
+            // A signal ended the wait early: the next iteration waits again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("uasyncio: the poller failed and the loop cannot wait: {e}"),
+        }
+        self.drain_remote();
+        if timeout != Some(Duration::ZERO) {
+            self.fire_timers();
+        }
+    }
+}

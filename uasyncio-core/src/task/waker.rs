@@ -1,0 +1,272 @@
+//! The task waker: a `RawWaker` over an `Arc<Header>`.
+//!
+//! This is the core's only `unsafe` code. A hand-written vtable (rather than
+//! `std::task::Wake`) buys one thing the safe form cannot give: a *borrowed*
+//! waker ([`WakerRef`]) for polling a task, which costs no reference-count
+//! traffic. The vtable functions are exactly those of `std::task::Wake`'s
+//! implementation for `Arc`.
+//!
+//! Waking on the loop's own thread pushes the task's id onto the loop's run
+//! queue: no allocation, no lock. Waking from another thread pushes the id
+//! onto the loop's remote queue (a mutex-protected `Vec`) and fires the
+//! poller's [`Notify`] handle so that an idle wait ends at once.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{RawWaker, RawWakerVTable, Waker};
+
+use super::TaskId;
+use crate::event_loop;
+use crate::io::Notify;
+
+/// The thread-safe half of a loop, shared by all its wakers.
+pub(crate) struct Shared {
+    /// Unique per loop: tells a waker whether the current thread's loop is
+    /// its own.
+    pub(crate) loop_id: u64,
+    remote: Mutex<Vec<TaskId>>,
+    remote_pending: AtomicBool,
+    notifier: Arc<dyn Notify>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("loop_id", &self.loop_id)
+            .field("remote_pending", &self.remote_pending)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(loop_id: u64, notifier: Arc<dyn Notify>) -> Self {
+        Shared {
+            loop_id,
+            remote: Mutex::new(Vec::new()),
+            remote_pending: AtomicBool::new(false),
+            notifier,
+        }
+    }
+
+    /// Queues a task woken from another thread and interrupts the poller.
+    pub(crate) fn push_remote(&self, id: TaskId) {
+        self.remote
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(id);
+        self.remote_pending.store(true, Ordering::Release);
+        self.notifier.notify();
+    }
+
+    /// Moves the remotely woken task ids into `out` (cheap when there are none).
+    pub(crate) fn drain_remote(&self, out: &mut Vec<TaskId>) {
+        if self.remote_pending.load(Ordering::Acquire) {
+            self.remote_pending.store(false, Ordering::Release);
+            let mut q = self.remote.lock().unwrap_or_else(PoisonError::into_inner);
+            std::mem::swap(&mut *q, out);
+        }
+    }
+
+    /// Whether a remote wake is waiting to be drained.
+    pub(crate) fn has_remote(&self) -> bool {
+        self.remote_pending.load(Ordering::Acquire)
+    }
+}
+
+/// What a task's waker points to.
+#[derive(Debug)]
+pub(crate) struct Header {
+    /// The task's id. Only rewritten when the header is reused for a new task,
+    /// which happens only while no waker of the old task exists.
+    id: AtomicU64,
+    /// Set while the task sits in a run queue, so that repeated wakes queue it
+    /// once.
+    queued: AtomicBool,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Header {
+    pub(crate) fn new(id: TaskId, shared: Arc<Shared>) -> Self {
+        Header {
+            id: AtomicU64::new(id.to_bits()),
+            queued: AtomicBool::new(true),
+            shared,
+        }
+    }
+
+    pub(crate) fn id(&self) -> TaskId {
+        TaskId::from_bits(self.id.load(Ordering::Relaxed))
+    }
+
+    /// Prepares a header no waker refers to for a new task, already queued.
+    pub(crate) fn reuse(&self, id: TaskId) {
+        self.id.store(id.to_bits(), Ordering::Relaxed);
+        self.queued.store(true, Ordering::Relaxed);
+    }
+
+    /// Clears the queued flag as the task is taken off the run queue. The
+    /// `Acquire` pairs with the `Release` of a concurrent remote wake, so the
+    /// poll that follows sees what that thread did before waking.
+    pub(crate) fn dequeue(&self) {
+        self.queued.swap(false, Ordering::Acquire);
+    }
+
+    fn wake(&self) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return; // already in a run queue
+        }
+        let id = self.id();
+        if !event_loop::push_local(self.shared.loop_id, id) {
+            self.shared.push_remote(id);
+        }
+    }
+}
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+
+/// # Safety
+/// `ptr` came from `Arc::<Header>::into_raw`/`as_ptr` of a live `Arc`.
+unsafe fn clone(ptr: *const ()) -> RawWaker {
+    // SAFETY: the caller guarantees `ptr` is a live `Arc<Header>` pointer; the
+    // new `RawWaker` owns the strong count added here.
+    unsafe { Arc::increment_strong_count(ptr.cast::<Header>()) };
+    RawWaker::new(ptr, &VTABLE)
+}
+
+/// # Safety
+/// `ptr` owns one strong count of a live `Arc<Header>`.
+unsafe fn wake(ptr: *const ()) {
+    // SAFETY: consuming a waker consumes the strong count it owns.
+    let header = unsafe { Arc::from_raw(ptr.cast::<Header>()) };
+    header.wake();
+}
+
+/// # Safety
+/// `ptr` is a live `Arc<Header>` pointer.
+unsafe fn wake_by_ref(ptr: *const ()) {
+    // SAFETY: the waker we are called through keeps the header alive.
+    let header = unsafe { &*ptr.cast::<Header>() };
+    header.wake();
+}
+
+/// # Safety
+/// `ptr` owns one strong count of a live `Arc<Header>`.
+unsafe fn drop_waker(ptr: *const ()) {
+    // SAFETY: dropping a waker releases the strong count it owns.
+    unsafe { Arc::decrement_strong_count(ptr.cast::<Header>()) };
+}
+
+/// A waker borrowed from an `Arc<Header>` without touching its reference
+/// count. Cloning it yields an ordinary owned waker.
+pub(crate) struct WakerRef<'a> {
+    waker: ManuallyDrop<Waker>,
+    _header: PhantomData<&'a Arc<Header>>,
+}
+
+impl<'a> WakerRef<'a> {
+    pub(crate) fn new(header: &'a Arc<Header>) -> Self {
+        let ptr = Arc::as_ptr(header).cast::<()>();
+        // SAFETY: the vtable's contract holds for `ptr` as long as `header`
+        // is borrowed, which the lifetime `'a` enforces. The waker is never
+        // dropped (ManuallyDrop), so it releases no count it did not take;
+        // clones made from it take their own.
+        let waker = unsafe { Waker::from_raw(RawWaker::new(ptr, &VTABLE)) };
+        WakerRef {
+            waker: ManuallyDrop::new(waker),
+            _header: PhantomData,
+        }
+    }
+}
+
+impl Deref for WakerRef<'_> {
+    type Target = Waker;
+
+    fn deref(&self) -> &Waker {
+        &self.waker
+    }
+}
+
+impl fmt::Debug for WakerRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WakerRef").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Run under miri: `cargo +nightly miri test -p uasyncio-core --lib task::waker`.
+    use super::*;
+
+    #[derive(Debug)]
+    struct Count(std::sync::atomic::AtomicUsize);
+
+    impl Notify for Count {
+        fn notify(&self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn header() -> (Arc<Header>, Arc<Count>) {
+        let n = Arc::new(Count(Default::default()));
+        // Loop id 0 is never given to a real loop, so every wake goes remote.
+        let shared = Arc::new(Shared::new(0, n.clone()));
+        (Arc::new(Header::new(TaskId::new(3, 1), shared)), n)
+    }
+
+    #[test]
+    fn borrowed_waker_takes_no_count_and_clones_take_one() {
+        let (h, _) = header();
+        let w = WakerRef::new(&h);
+        assert_eq!(Arc::strong_count(&h), 1);
+        let owned: Waker = (*w).clone();
+        assert_eq!(Arc::strong_count(&h), 2);
+        assert!(owned.will_wake(&w));
+        let owned2 = owned.clone();
+        assert_eq!(Arc::strong_count(&h), 3);
+        drop(owned);
+        drop(owned2);
+        assert_eq!(Arc::strong_count(&h), 1);
+    }
+
+    #[test]
+    fn wake_consumes_its_count_and_queues_once() {
+        let (h, n) = header();
+        h.dequeue();
+        let w = WakerRef::new(&h);
+        let a = (*w).clone();
+        let b = (*w).clone();
+        a.wake();
+        b.wake_by_ref();
+        drop(b);
+        assert_eq!(Arc::strong_count(&h), 1);
+        assert_eq!(n.0.load(Ordering::SeqCst), 1, "second wake was coalesced");
+        let mut out = Vec::new();
+        h.shared.drain_remote(&mut out);
+        assert_eq!(out, vec![TaskId::new(3, 1)]);
+        h.dequeue();
+        w.wake_by_ref();
+        assert_eq!(n.0.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn wake_from_another_thread() {
+        let (h, n) = header();
+        h.dequeue();
+        let w = (*WakerRef::new(&h)).clone();
+        std::thread::spawn(move || w.wake()).join().unwrap();
+        assert_eq!(n.0.load(Ordering::SeqCst), 1);
+        assert_eq!(Arc::strong_count(&h), 1);
+        assert!(h.shared.has_remote());
+    }
+
+    #[test]
+    fn reuse_rewrites_the_id() {
+        let (h, _) = header();
+        h.reuse(TaskId::new(3, 2));
+        assert_eq!(h.id(), TaskId::new(3, 2));
+    }
+}
