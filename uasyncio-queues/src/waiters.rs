@@ -33,6 +33,12 @@ pub(crate) struct WaitList<S> {
     len: usize,
 }
 
+impl<S> Default for WaitList<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 struct Node<S> {
     prev: usize,
     next: usize,

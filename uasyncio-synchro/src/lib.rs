@@ -1,1 +1,18 @@
-//! Under construction.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod condition;
+pub mod event;
+pub mod flag;
+pub mod lock;
+pub mod semaphore;
+mod waiters;
+
+#[cfg(test)]
+mod test_harness;
+
+pub use condition::Condition;
+pub use event::Event;
+pub use flag::ThreadSafeFlag;
+pub use lock::{Lock, LockGuard};
+pub use semaphore::{BoundedSemaphore, ReleaseError, Semaphore, SemaphoreGuard};

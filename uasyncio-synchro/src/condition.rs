@@ -1,0 +1,534 @@
+//! [`Condition`] and its futures [`Wait`] and [`WaitFor`].
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use crate::lock::{self, Lock, LockGuard};
+use crate::waiters::WaitList;
+
+/// A condition variable: tasks wait, holding a [`Lock`], until another task
+/// notifies them (asyncio's `Condition`).
+///
+/// [`wait`](Condition::wait) takes the caller's [`LockGuard`], releases the
+/// lock while waiting, and acquires it again before returning a new guard.
+/// [`notify`](Condition::notify) wakes up to `n` waiters,
+/// [`notify_all`](Condition::notify_all) all of them, in the order they
+/// started waiting. Holding the guard is what proves you hold the lock, so the
+/// "wait without the lock" mistake of Python cannot compile.
+///
+/// A clone is another handle to the same condition. `Condition` is `!Send`,
+/// like [`Lock`].
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use uasyncio_core::{create_task, run};
+/// use uasyncio_synchro::Condition;
+///
+/// run(async {
+///     let cond = Condition::new();
+///     let ready = Rc::new(Cell::new(false));
+///     let (c, r) = (cond.clone(), Rc::clone(&ready));
+///     create_task(async move {
+///         let _guard = c.acquire().await;
+///         r.set(true);
+///         c.notify_all();
+///     });
+///     let guard = cond.acquire().await;
+///     let _guard = cond.wait_for(guard, || ready.get()).await;
+///     assert!(ready.get());
+/// });
+/// ```
+#[derive(Clone)]
+pub struct Condition {
+    lock: Lock,
+    /// A popped waiter was notified.
+    waiters: Rc<RefCell<WaitList<()>>>,
+}
+
+impl Condition {
+    /// Makes a condition with a lock of its own.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Condition;
+    /// assert!(!Condition::new().locked());
+    /// ```
+    pub fn new() -> Self {
+        Self::with_lock(Lock::new())
+    }
+
+    /// Makes a condition that uses `lock` (shared with other code or other
+    /// conditions).
+    ///
+    /// ```
+    /// # use uasyncio_synchro::{Condition, Lock};
+    /// let lock = Lock::new();
+    /// let cond = Condition::with_lock(lock.clone());
+    /// let _g = lock.try_acquire().unwrap();
+    /// assert!(cond.locked());
+    /// ```
+    pub fn with_lock(lock: Lock) -> Self {
+        Self {
+            lock,
+            waiters: Rc::new(RefCell::new(WaitList::new())),
+        }
+    }
+
+    /// The condition's lock.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Condition;
+    /// let cond = Condition::new();
+    /// assert!(!cond.lock().locked());
+    /// ```
+    pub fn lock(&self) -> &Lock {
+        &self.lock
+    }
+
+    /// Acquires the condition's lock: same as `self.lock().acquire()`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe, as [`Lock::acquire`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use uasyncio_core::run;
+    /// use uasyncio_synchro::Condition;
+    ///
+    /// run(async {
+    ///     let cond = Condition::new();
+    ///     let _guard = cond.acquire().await;
+    ///     assert!(cond.locked());
+    /// });
+    /// ```
+    pub fn acquire(&self) -> lock::Acquire<'_> {
+        self.lock.acquire()
+    }
+
+    /// True while the condition's lock is held.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Condition;
+    /// assert!(!Condition::new().locked());
+    /// ```
+    pub fn locked(&self) -> bool {
+        self.lock.locked()
+    }
+
+    /// Releases the lock held through `guard`, waits to be notified, then
+    /// acquires the lock again and returns the new guard.
+    ///
+    /// The lock is released when the future is first polled, after it has
+    /// joined the wait list, so no notification sent after that can be
+    /// missed. As with any condition variable, re-check your predicate after
+    /// waking (or use [`wait_for`](Condition::wait_for)).
+    ///
+    /// # Panics
+    ///
+    /// When first polled, if `guard` holds a different lock than this
+    /// condition's.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future gives up the lock for good (the guard was moved
+    /// in), leaves the wait list, and loses no notification: if it had
+    /// already been notified, the notification passes to the next waiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use uasyncio_core::{create_task, run};
+    /// use uasyncio_synchro::Condition;
+    ///
+    /// run(async {
+    ///     let cond = Condition::new();
+    ///     let c = cond.clone();
+    ///     create_task(async move {
+    ///         let _g = c.acquire().await; // free while the main task waits
+    ///         c.notify(1);
+    ///     });
+    ///     let guard = cond.acquire().await;
+    ///     let guard = cond.wait(guard).await; // lock held again here
+    ///     drop(guard);
+    /// });
+    /// ```
+    pub fn wait(&self, guard: LockGuard) -> Wait<'_> {
+        Wait {
+            cond: self,
+            guard: Some(guard),
+            key: None,
+            reacquire: None,
+        }
+    }
+
+    /// Waits (as [`wait`](Condition::wait)) until `predicate` returns true,
+    /// checking it first and after each wake-up, always with the lock held.
+    /// Returns the guard.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`wait`](Condition::wait): the lock is given up, and a notification
+    /// already received is passed to the next waiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use uasyncio_core::run;
+    /// use uasyncio_synchro::Condition;
+    ///
+    /// run(async {
+    ///     let cond = Condition::new();
+    ///     let guard = cond.acquire().await;
+    ///     // Already true: returns at once, lock still held.
+    ///     let guard = cond.wait_for(guard, || true).await;
+    ///     drop(guard);
+    /// });
+    /// ```
+    pub fn wait_for<P: FnMut() -> bool>(&self, guard: LockGuard, predicate: P) -> WaitFor<'_, P> {
+        WaitFor {
+            cond: self,
+            predicate,
+            guard: Some(guard),
+            wait: None,
+        }
+    }
+
+    /// Wakes up to `n` waiting tasks, first come first served.
+    ///
+    /// Python requires the lock to be held here; it is not checked.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Condition;
+    /// Condition::new().notify(1); // nobody waits: nothing happens
+    /// ```
+    pub fn notify(&self, n: usize) {
+        for _ in 0..n {
+            if !self.notify_one() {
+                break;
+            }
+        }
+    }
+
+    /// Wakes every waiting task.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Condition;
+    /// Condition::new().notify_all(); // nobody waits: nothing happens
+    /// ```
+    pub fn notify_all(&self) {
+        while self.notify_one() {}
+    }
+
+    /// Notifies the first waiter; false if nobody waits.
+    fn notify_one(&self) -> bool {
+        let popped = self.waiters.borrow_mut().pop_front().map(|((), waker)| waker);
+        match popped {
+            Some(waker) => {
+                if let Some(w) = waker {
+                    w.wake();
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Default for Condition {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condition")
+            .field("lock", &self.lock)
+            .field("waiters", &self.waiters.borrow().len())
+            .finish()
+    }
+}
+
+/// The future returned by [`Condition::wait`]: resolves to a new guard.
+///
+/// See [`Condition::wait`] for its cancel safety.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Wait<'a> {
+    cond: &'a Condition,
+    /// Held until the first poll.
+    guard: Option<LockGuard>,
+    /// Our node while waiting for a notification.
+    key: Option<usize>,
+    /// Acquiring the lock again after the notification.
+    reacquire: Option<lock::Acquire<'a>>,
+}
+
+impl Future for Wait<'_> {
+    type Output = LockGuard;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard> {
+        let cond = self.cond;
+        loop {
+            if let Some(reacquire) = self.reacquire.as_mut() {
+                let guard = std::task::ready!(Pin::new(reacquire).poll(cx));
+                self.reacquire = None;
+                return Poll::Ready(guard);
+            }
+            match self.key {
+                None => {
+                    let guard = self
+                        .guard
+                        .take()
+                        .expect("`condition::Wait` polled after completion");
+                    assert!(
+                        cond.lock.owns(&guard),
+                        "Condition::wait was given the guard of a different lock"
+                    );
+                    self.key = Some(cond.waiters.borrow_mut().push_back(cx.waker().clone(), ()));
+                    // Release only once we are on the list.
+                    drop(guard);
+                    return Poll::Pending;
+                }
+                Some(key) => {
+                    let mut waiters = cond.waiters.borrow_mut();
+                    if waiters.is_linked(key) {
+                        let old = waiters.update_waker(key, cx.waker());
+                        drop(waiters);
+                        drop(old);
+                        return Poll::Pending;
+                    }
+                    let removed = waiters.remove(key);
+                    drop(waiters);
+                    drop(removed);
+                    self.key = None;
+                    self.reacquire = Some(cond.lock.acquire());
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Wait<'_> {
+    fn drop(&mut self) {
+        let mut notified = self.reacquire.is_some();
+        if let Some(key) = self.key.take() {
+            let mut waiters = self.cond.waiters.borrow_mut();
+            notified = !waiters.is_linked(key);
+            let removed = waiters.remove(key);
+            drop(waiters);
+            drop(removed);
+        }
+        if notified {
+            // We will not use the notification: pass it on.
+            self.cond.notify_one();
+        }
+    }
+}
+
+impl fmt::Debug for Wait<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stage = if self.guard.is_some() {
+            "not started"
+        } else if self.key.is_some() {
+            "waiting for a notification"
+        } else if self.reacquire.is_some() {
+            "acquiring the lock"
+        } else {
+            "done"
+        };
+        f.debug_struct("Wait")
+            .field("condition", self.cond)
+            .field("stage", &stage)
+            .finish()
+    }
+}
+
+/// The future returned by [`Condition::wait_for`]: resolves to the guard once
+/// the predicate holds.
+///
+/// See [`Condition::wait_for`] for its cancel safety.
+#[must_use = "futures do nothing unless awaited"]
+pub struct WaitFor<'a, P> {
+    cond: &'a Condition,
+    predicate: P,
+    guard: Option<LockGuard>,
+    wait: Option<Wait<'a>>,
+}
+
+impl<P: FnMut() -> bool> Future for WaitFor<'_, P> {
+    type Output = LockGuard;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard> {
+        let this = self.get_mut();
+        loop {
+            if let Some(wait) = this.wait.as_mut() {
+                let guard = std::task::ready!(Pin::new(wait).poll(cx));
+                this.wait = None;
+                this.guard = Some(guard);
+            }
+            let guard = this.guard.take().expect("`WaitFor` polled after completion");
+            if (this.predicate)() {
+                return Poll::Ready(guard);
+            }
+            this.wait = Some(this.cond.wait(guard));
+        }
+    }
+}
+
+// The predicate is never pinned: `WaitFor` can move between polls.
+impl<P> Unpin for WaitFor<'_, P> {}
+
+impl<P> fmt::Debug for WaitFor<'_, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitFor")
+            .field("condition", self.cond)
+            .field("wait", &self.wait)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_harness::{CountingWaker, poll_once};
+
+    fn ready<T>(p: Poll<T>) -> T {
+        match p {
+            Poll::Ready(v) => v,
+            Poll::Pending => panic!("expected Ready"),
+        }
+    }
+
+    #[test]
+    fn wait_releases_the_lock_and_reacquires_it_after_notify() {
+        let cond = Condition::new();
+        let w = CountingWaker::new();
+        let guard = cond.lock().try_acquire().unwrap();
+        let mut wait = cond.wait(guard);
+        assert!(cond.locked(), "nothing happens before the first poll");
+        assert!(poll_once(&mut wait, &w).is_pending());
+        assert!(!cond.locked(), "released while waiting");
+        let other = cond.lock().try_acquire().unwrap();
+        cond.notify(1);
+        assert_eq!(w.wakes(), 1);
+        assert!(poll_once(&mut wait, &w).is_pending(), "lock held by another");
+        drop(other);
+        assert_eq!(w.wakes(), 2);
+        let guard = ready(poll_once(&mut wait, &w));
+        assert!(cond.locked());
+        drop(guard);
+        assert!(!cond.locked());
+    }
+
+    #[test]
+    fn notify_wakes_in_fifo_order_and_notify_all_wakes_everyone() {
+        let cond = Condition::new();
+        let ws: Vec<_> = (0..3).map(|_| CountingWaker::new()).collect();
+        let mut waits = Vec::new();
+        for w in &ws {
+            let mut f = cond.wait(cond.lock().try_acquire().unwrap());
+            assert!(poll_once(&mut f, w).is_pending());
+            waits.push(f);
+        }
+        cond.notify(1);
+        assert_eq!((ws[0].wakes(), ws[1].wakes(), ws[2].wakes()), (1, 0, 0));
+        cond.notify_all();
+        assert_eq!((ws[0].wakes(), ws[1].wakes(), ws[2].wakes()), (1, 1, 1));
+        for (f, w) in waits.iter_mut().zip(&ws) {
+            drop(ready(poll_once(f, w)));
+        }
+        assert!(!cond.locked());
+    }
+
+    #[test]
+    fn cancelled_after_notify_passes_the_notification_on() {
+        let cond = Condition::new();
+        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        let mut a = cond.wait(cond.lock().try_acquire().unwrap());
+        assert!(poll_once(&mut a, &w1).is_pending());
+        let mut b = cond.wait(cond.lock().try_acquire().unwrap());
+        assert!(poll_once(&mut b, &w2).is_pending());
+        cond.notify(1);
+        drop(a);
+        assert_eq!(w2.wakes(), 1, "b got a's notification");
+        drop(ready(poll_once(&mut b, &w2)));
+    }
+
+    #[test]
+    fn cancelled_while_reacquiring_passes_the_notification_on_and_keeps_the_lock_consistent() {
+        let cond = Condition::new();
+        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        let mut a = cond.wait(cond.lock().try_acquire().unwrap());
+        assert!(poll_once(&mut a, &w1).is_pending());
+        let mut b = cond.wait(cond.lock().try_acquire().unwrap());
+        assert!(poll_once(&mut b, &w2).is_pending());
+        let held = cond.lock().try_acquire().unwrap();
+        cond.notify(1);
+        assert!(poll_once(&mut a, &w1).is_pending(), "waiting for the lock");
+        drop(a);
+        assert_eq!(w2.wakes(), 1);
+        drop(held);
+        drop(ready(poll_once(&mut b, &w2)));
+        assert!(!cond.locked());
+    }
+
+    #[test]
+    fn cancelled_before_notify_just_leaves() {
+        let cond = Condition::new();
+        let w = CountingWaker::new();
+        let mut a = cond.wait(cond.lock().try_acquire().unwrap());
+        assert!(poll_once(&mut a, &w).is_pending());
+        drop(a);
+        assert!(!cond.locked());
+        assert_eq!(cond.waiters.borrow().len(), 0);
+        // Dropped before its first poll: the guard goes with it.
+        let a = cond.wait(cond.lock().try_acquire().unwrap());
+        drop(a);
+        assert!(!cond.locked());
+    }
+
+    #[test]
+    fn wait_for_rechecks_the_predicate() {
+        let cond = Condition::new();
+        let w = CountingWaker::new();
+        let flag = std::cell::Cell::new(0);
+        let mut f = cond.wait_for(cond.lock().try_acquire().unwrap(), || flag.get() >= 2);
+        assert!(poll_once(&mut f, &w).is_pending());
+        flag.set(1);
+        cond.notify_all();
+        assert!(poll_once(&mut f, &w).is_pending(), "predicate still false");
+        flag.set(2);
+        cond.notify_all();
+        let g = ready(poll_once(&mut f, &w));
+        assert!(cond.locked());
+        drop(g);
+    }
+
+    #[test]
+    #[should_panic(expected = "guard of a different lock")]
+    fn wait_with_a_foreign_guard_panics() {
+        let cond = Condition::new();
+        let other = Lock::new();
+        let w = CountingWaker::new();
+        let _ = poll_once(&mut cond.wait(other.try_acquire().unwrap()), &w);
+    }
+
+    #[test]
+    fn debug_output() {
+        let cond = Condition::new();
+        assert!(format!("{cond:?}").starts_with("Condition"));
+        let f = cond.wait(cond.lock().try_acquire().unwrap());
+        assert!(format!("{f:?}").contains("not started"));
+        drop(f);
+        let f = cond.wait_for(cond.lock().try_acquire().unwrap(), || true);
+        assert!(format!("{f:?}").starts_with("WaitFor"));
+    }
+}

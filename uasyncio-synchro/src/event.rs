@@ -1,0 +1,275 @@
+//! [`Event`] and its future [`Wait`].
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use crate::waiters::WaitList;
+
+/// A flag that tasks can wait for, for the tasks of one thread's loop.
+///
+/// [`set`](Event::set) sets the flag and wakes every task waiting in
+/// [`wait`](Event::wait); while the flag is set, `wait` returns at once.
+/// [`clear`](Event::clear) resets it. A clone is another handle to the same
+/// event.
+///
+/// A waiter woken by `set` returns even if `clear` was called before it got to
+/// run (as in asyncio): each waiter records that it was set.
+///
+/// `Event` is `!Send`. To set an event from another thread, wait on a
+/// [`ThreadSafeFlag`](crate::ThreadSafeFlag) in a task and set the event there.
+///
+/// # Examples
+///
+/// ```
+/// use uasyncio_core::{create_task, run};
+/// use uasyncio_synchro::Event;
+///
+/// run(async {
+///     let ev = Event::new();
+///     let setter = ev.clone();
+///     create_task(async move { setter.set() });
+///     ev.wait().await; // returns once the task has run
+///     assert!(ev.is_set());
+/// });
+/// ```
+#[derive(Clone, Default)]
+pub struct Event {
+    state: Rc<RefCell<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    set: bool,
+    /// A popped waiter was woken by `set`.
+    waiters: WaitList<()>,
+}
+
+impl Event {
+    /// Makes an event that is not set.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Event;
+    /// assert!(!Event::new().is_set());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the flag and wakes every task waiting now, in the order they
+    /// started waiting.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Event;
+    /// let ev = Event::new();
+    /// ev.set();
+    /// assert!(ev.is_set());
+    /// ```
+    pub fn set(&self) {
+        {
+            let mut st = self.state.borrow_mut();
+            if st.set {
+                // Nobody waits on a set event.
+                return;
+            }
+            st.set = true;
+        }
+        // One waiter at a time, waking outside the borrow.
+        loop {
+            let waker = match self.state.borrow_mut().waiters.pop_front() {
+                Some(((), waker)) => waker,
+                None => break,
+            };
+            if let Some(w) = waker {
+                w.wake();
+            }
+        }
+    }
+
+    /// Clears the flag; later calls to [`wait`](Event::wait) wait again.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Event;
+    /// let ev = Event::new();
+    /// ev.set();
+    /// ev.clear();
+    /// assert!(!ev.is_set());
+    /// ```
+    pub fn clear(&self) {
+        self.state.borrow_mut().set = false;
+    }
+
+    /// True if the flag is set.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Event;
+    /// assert!(!Event::new().is_set());
+    /// ```
+    pub fn is_set(&self) -> bool {
+        self.state.borrow().set
+    }
+
+    /// Waits until the flag is set; returns at once if it is set already.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: dropping the future takes it out of the wait list and
+    /// affects nobody else (every waiter is woken by `set` anyway).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use uasyncio_core::{run, wait_for_ms};
+    /// use uasyncio_synchro::Event;
+    ///
+    /// run(async {
+    ///     let ev = Event::new();
+    ///     assert!(wait_for_ms(ev.wait(), 10).await.is_err()); // not set: times out
+    ///     ev.set();
+    ///     ev.wait().await; // set: returns at once
+    /// });
+    /// ```
+    pub fn wait(&self) -> Wait<'_> {
+        Wait {
+            event: self,
+            key: None,
+        }
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.state.borrow();
+        f.debug_struct("Event")
+            .field("set", &st.set)
+            .field("waiters", &st.waiters.len())
+            .finish()
+    }
+}
+
+/// The future returned by [`Event::wait`].
+///
+/// See [`Event::wait`] for its cancel safety.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Wait<'a> {
+    event: &'a Event,
+    key: Option<usize>,
+}
+
+impl Future for Wait<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let event = self.event;
+        let mut st = event.state.borrow_mut();
+        match self.key {
+            None => {
+                if st.set {
+                    return Poll::Ready(());
+                }
+                self.key = Some(st.waiters.push_back(cx.waker().clone(), ()));
+                Poll::Pending
+            }
+            Some(key) => {
+                if st.waiters.is_linked(key) {
+                    let old = st.waiters.update_waker(key, cx.waker());
+                    drop(st);
+                    drop(old);
+                    return Poll::Pending;
+                }
+                // Popped: `set` woke us, whatever the flag says now.
+                let removed = st.waiters.remove(key);
+                drop(st);
+                drop(removed);
+                self.key = None;
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl Drop for Wait<'_> {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else { return };
+        let removed = self.event.state.borrow_mut().waiters.remove(key);
+        drop(removed);
+    }
+}
+
+impl fmt::Debug for Wait<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wait")
+            .field("event", self.event)
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_harness::{CountingWaker, poll_once};
+
+    #[test]
+    fn set_wakes_every_waiter_in_order_and_clear_after_set_still_lets_them_go() {
+        let ev = Event::new();
+        let ws: Vec<_> = (0..3).map(|_| CountingWaker::new()).collect();
+        let mut waits: Vec<_> = (0..3).map(|_| ev.wait()).collect();
+        for (f, w) in waits.iter_mut().zip(&ws) {
+            assert!(poll_once(f, w).is_pending());
+        }
+        ev.set();
+        ev.clear();
+        for (f, w) in waits.iter_mut().zip(&ws) {
+            assert_eq!(w.wakes(), 1);
+            assert!(poll_once(f, w).is_ready(), "woken by set, ready despite clear");
+            assert_eq!(w.stored(), 0);
+        }
+        // A new waiter after clear waits.
+        let w = CountingWaker::new();
+        assert!(poll_once(&mut ev.wait(), &w).is_pending());
+    }
+
+    #[test]
+    fn waiting_on_a_set_event_returns_at_once() {
+        let ev = Event::new();
+        ev.set();
+        let w = CountingWaker::new();
+        assert!(poll_once(&mut ev.wait(), &w).is_ready());
+        assert_eq!(w.stored(), 0);
+    }
+
+    #[test]
+    fn cancelled_waiter_leaves_the_list() {
+        let ev = Event::new();
+        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        let mut a = ev.wait();
+        let mut b = ev.wait();
+        assert!(poll_once(&mut a, &w1).is_pending());
+        assert!(poll_once(&mut b, &w2).is_pending());
+        drop(a);
+        assert_eq!(w1.stored(), 0);
+        ev.set();
+        assert_eq!((w1.wakes(), w2.wakes()), (0, 1));
+        assert!(poll_once(&mut b, &w2).is_ready());
+        // Dropped after being woken: nothing to pass on.
+        let mut c = ev.wait();
+        assert!(poll_once(&mut c, &w1).is_ready());
+    }
+
+    #[test]
+    fn set_twice_wakes_once_and_debug_shows_state() {
+        let ev = Event::new();
+        let w = CountingWaker::new();
+        let mut f = ev.wait();
+        assert!(poll_once(&mut f, &w).is_pending());
+        ev.set();
+        ev.set();
+        assert_eq!(w.wakes(), 1);
+        assert_eq!(format!("{ev:?}"), "Event { set: true, waiters: 0 }");
+        assert!(format!("{f:?}").starts_with("Wait"));
+    }
+}

@@ -1,0 +1,422 @@
+//! [`Lock`], its guard [`LockGuard`] and its future [`Acquire`].
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use crate::waiters::WaitList;
+
+/// A mutual-exclusion lock for the tasks of one thread's event loop.
+///
+/// [`acquire`](Lock::acquire) waits until the lock is free and returns a
+/// [`LockGuard`]; dropping the guard (or calling
+/// [`LockGuard::release`]) releases the lock. A clone is another handle to the
+/// same lock.
+///
+/// # Fairness
+///
+/// Waiters get the lock strictly in the order they started waiting, and
+/// nobody barges: releasing a lock that has waiters hands it straight to the
+/// first of them (the lock stays locked in between), so a task that releases
+/// and at once acquires again queues up behind the others.
+///
+/// # Cancel safety
+///
+/// A waiting [`Acquire`] that is dropped (its task cancelled, or timed out by
+/// `wait_for_ms`) leaves the wait list. If the lock had already been handed to
+/// it, it passes the lock on to the next waiter, or frees it. The lock is
+/// never lost, and no waiter sleeps forever on a free lock (the bug of the
+/// uasyncio v2 Lock).
+///
+/// # Threads
+///
+/// `Lock` is `!Send`: it serves the tasks of one thread's loop, without atomics.
+/// To signal a loop from another thread, use
+/// [`ThreadSafeFlag`](crate::ThreadSafeFlag).
+///
+/// # Examples
+///
+/// ```
+/// use uasyncio_core::{create_task, run, yield_now};
+/// use uasyncio_synchro::Lock;
+///
+/// run(async {
+///     let lock = Lock::new();
+///     let other = lock.clone();
+///     create_task(async move {
+///         let _guard = other.acquire().await;
+///         yield_now().await; // holds the lock across an await
+///     });
+///     yield_now().await; // let the task take the lock
+///     assert!(lock.locked());
+///     let guard = lock.acquire().await; // waits for the task's guard
+///     guard.release();
+///     assert!(!lock.locked());
+/// });
+/// ```
+#[derive(Clone, Default)]
+pub struct Lock {
+    state: Rc<RefCell<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    locked: bool,
+    /// A popped waiter owns the lock (it was handed over).
+    waiters: WaitList<()>,
+}
+
+impl State {
+    /// Releases the lock: hands it to the first waiter (the lock stays
+    /// locked), or frees it. Returns the waker to wake once unborrowed.
+    fn release(&mut self) -> Option<Waker> {
+        debug_assert!(self.locked, "releasing a lock that is not locked");
+        match self.waiters.pop_front() {
+            Some(((), waker)) => waker,
+            None => {
+                self.locked = false;
+                None
+            }
+        }
+    }
+}
+
+fn release(state: &RefCell<State>) {
+    let waker = state.borrow_mut().release();
+    if let Some(w) = waker {
+        w.wake();
+    }
+}
+
+impl Lock {
+    /// Makes an unlocked lock.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Lock;
+    /// assert!(!Lock::new().locked());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Waits until the lock is free and takes it; the returned guard releases
+    /// it when dropped.
+    ///
+    /// An uncontended acquire completes on its first poll.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: dropping the future before it completes takes it out of
+    /// the wait list; if the lock had already been handed to it, the lock
+    /// passes to the next waiter, or is freed. Other waiters keep their order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use uasyncio_core::{run, wait_for_ms};
+    /// use uasyncio_synchro::Lock;
+    ///
+    /// run(async {
+    ///     let lock = Lock::new();
+    ///     let guard = lock.acquire().await;
+    ///     // Held: a second acquire waits, and the timeout cancels it.
+    ///     assert!(wait_for_ms(lock.acquire(), 10).await.is_err());
+    ///     drop(guard);
+    ///     assert!(!lock.locked());
+    /// });
+    /// ```
+    pub fn acquire(&self) -> Acquire<'_> {
+        Acquire {
+            lock: self,
+            key: None,
+        }
+    }
+
+    /// Takes the lock if it is free (and nobody waits), without waiting.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Lock;
+    /// let lock = Lock::new();
+    /// let guard = lock.try_acquire().expect("free");
+    /// assert!(lock.try_acquire().is_none());
+    /// drop(guard);
+    /// assert!(lock.try_acquire().is_some());
+    /// ```
+    pub fn try_acquire(&self) -> Option<LockGuard> {
+        let mut st = self.state.borrow_mut();
+        if st.locked {
+            return None;
+        }
+        st.locked = true;
+        Some(LockGuard {
+            state: Rc::clone(&self.state),
+        })
+    }
+
+    /// True while some task holds the lock (or it was handed to a waiter
+    /// that has not resumed yet).
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Lock;
+    /// let lock = Lock::new();
+    /// let guard = lock.try_acquire().unwrap();
+    /// assert!(lock.locked());
+    /// guard.release();
+    /// assert!(!lock.locked());
+    /// ```
+    pub fn locked(&self) -> bool {
+        self.state.borrow().locked
+    }
+
+    /// True if `guard` holds this lock.
+    pub(crate) fn owns(&self, guard: &LockGuard) -> bool {
+        Rc::ptr_eq(&self.state, &guard.state)
+    }
+}
+
+impl fmt::Debug for Lock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.state.borrow();
+        f.debug_struct("Lock")
+            .field("locked", &st.locked)
+            .field("waiters", &st.waiters.len())
+            .finish()
+    }
+}
+
+/// Proof that a task holds a [`Lock`]; releases it when dropped.
+///
+/// The guard keeps the lock's state alive by itself, so it may outlive the
+/// `Lock` handle it came from and move into another task.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct LockGuard {
+    state: Rc<RefCell<State>>,
+}
+
+impl LockGuard {
+    /// Releases the lock, handing it to the first waiter if there is one.
+    /// Same as dropping the guard.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Lock;
+    /// let lock = Lock::new();
+    /// lock.try_acquire().unwrap().release();
+    /// assert!(!lock.locked());
+    /// ```
+    pub fn release(self) {
+        drop(self);
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        release(&self.state);
+    }
+}
+
+impl fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockGuard")
+            .field("waiters", &self.state.borrow().waiters.len())
+            .finish()
+    }
+}
+
+/// The future returned by [`Lock::acquire`]: resolves to a [`LockGuard`].
+///
+/// See [`Lock::acquire`] for its cancel safety.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Acquire<'a> {
+    lock: &'a Lock,
+    /// Our node in the wait list, once we wait.
+    key: Option<usize>,
+}
+
+impl Future for Acquire<'_> {
+    type Output = LockGuard;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard> {
+        let lock = self.lock;
+        let mut st = lock.state.borrow_mut();
+        match self.key {
+            None => {
+                // Free implies nobody waits: release hands a held lock on.
+                if !st.locked {
+                    st.locked = true;
+                    drop(st);
+                    return Poll::Ready(LockGuard {
+                        state: Rc::clone(&lock.state),
+                    });
+                }
+                self.key = Some(st.waiters.push_back(cx.waker().clone(), ()));
+                Poll::Pending
+            }
+            Some(key) => {
+                if st.waiters.is_linked(key) {
+                    let old = st.waiters.update_waker(key, cx.waker());
+                    drop(st);
+                    drop(old);
+                    return Poll::Pending;
+                }
+                // Popped: the lock was handed to us.
+                let (_, waker) = st.waiters.remove(key);
+                drop(st);
+                drop(waker);
+                self.key = None;
+                Poll::Ready(LockGuard {
+                    state: Rc::clone(&lock.state),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for Acquire<'_> {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else { return };
+        let mut st = self.lock.state.borrow_mut();
+        let handed = !st.waiters.is_linked(key);
+        let (_, waker) = st.waiters.remove(key);
+        let next = if handed { st.release() } else { None };
+        drop(st);
+        drop(waker);
+        if let Some(w) = next {
+            w.wake();
+        }
+    }
+}
+
+impl fmt::Debug for Acquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acquire")
+            .field("lock", self.lock)
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_harness::{CountingWaker, poll_once};
+
+    #[test]
+    fn uncontended_acquire_is_ready_at_once_without_storing_the_waker() {
+        let lock = Lock::new();
+        let w = CountingWaker::new();
+        let guard = match poll_once(&mut lock.acquire(), &w) {
+            Poll::Ready(g) => g,
+            Poll::Pending => panic!("an uncontended acquire must not wait"),
+        };
+        assert_eq!(w.stored(), 0);
+        assert!(lock.locked());
+        drop(guard);
+        assert!(!lock.locked());
+    }
+
+    #[test]
+    fn lockers_get_the_lock_in_fifo_order_without_barging() {
+        let lock = Lock::new();
+        let first = lock.try_acquire().unwrap();
+        let ws: Vec<_> = (0..3).map(|_| CountingWaker::new()).collect();
+        let mut acqs: Vec<_> = (0..3).map(|_| lock.acquire()).collect();
+        for (a, w) in acqs.iter_mut().zip(&ws) {
+            assert!(poll_once(a, w).is_pending());
+        }
+        first.release();
+        assert!(lock.locked(), "handed over, not freed");
+        assert!(lock.try_acquire().is_none(), "no barging");
+        assert_eq!((ws[0].wakes(), ws[1].wakes(), ws[2].wakes()), (1, 0, 0));
+        // The second waiter, polled early, still waits.
+        assert!(poll_once(&mut acqs[1], &ws[1]).is_pending());
+        let g0 = match poll_once(&mut acqs[0], &ws[0]) {
+            Poll::Ready(g) => g,
+            Poll::Pending => panic!("the first waiter was handed the lock"),
+        };
+        drop(g0);
+        assert_eq!((ws[1].wakes(), ws[2].wakes()), (1, 0));
+        let Poll::Ready(g1) = poll_once(&mut acqs[1], &ws[1]) else {
+            panic!("second")
+        };
+        drop(g1);
+        let Poll::Ready(g2) = poll_once(&mut acqs[2], &ws[2]) else {
+            panic!("third")
+        };
+        drop(g2);
+        assert!(!lock.locked());
+    }
+
+    #[test]
+    fn waiter_cancelled_before_being_handed_the_lock_leaves_the_list() {
+        let lock = Lock::new();
+        let held = lock.try_acquire().unwrap();
+        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        let mut a1 = lock.acquire();
+        let mut a2 = lock.acquire();
+        assert!(poll_once(&mut a1, &w1).is_pending());
+        assert!(poll_once(&mut a2, &w2).is_pending());
+        drop(a1);
+        drop(held);
+        assert_eq!(w2.wakes(), 1);
+        assert!(poll_once(&mut a2, &w2).is_ready());
+        assert!(!lock.locked());
+    }
+
+    #[test]
+    fn waiter_cancelled_after_being_handed_the_lock_passes_it_on() {
+        let lock = Lock::new();
+        let held = lock.try_acquire().unwrap();
+        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        let mut a1 = lock.acquire();
+        let mut a2 = lock.acquire();
+        assert!(poll_once(&mut a1, &w1).is_pending());
+        assert!(poll_once(&mut a2, &w2).is_pending());
+        drop(held); // handed to a1
+        assert_eq!((w1.wakes(), w2.wakes()), (1, 0));
+        drop(a1); // cancelled before it ran: passes the lock to a2
+        assert_eq!(w2.wakes(), 1);
+        assert!(lock.locked());
+        let Poll::Ready(g) = poll_once(&mut a2, &w2) else {
+            panic!("a2 was handed the lock")
+        };
+        g.release();
+        assert!(!lock.locked());
+    }
+
+    #[test]
+    fn last_waiter_cancelled_after_being_handed_the_lock_frees_it() {
+        let lock = Lock::new();
+        let held = lock.try_acquire().unwrap();
+        let w = CountingWaker::new();
+        let mut a = lock.acquire();
+        assert!(poll_once(&mut a, &w).is_pending());
+        drop(held);
+        assert!(lock.locked());
+        drop(a);
+        assert!(!lock.locked(), "nobody left: the lock is free, not lost");
+        assert!(lock.try_acquire().is_some());
+    }
+
+    #[test]
+    fn guard_outlives_the_lock_handle() {
+        let lock = Lock::new();
+        let clone = lock.clone();
+        let guard = lock.try_acquire().unwrap();
+        drop(lock);
+        assert!(clone.locked());
+        drop(guard);
+        assert!(!clone.locked());
+    }
+
+    #[test]
+    fn debug_output() {
+        let lock = Lock::new();
+        assert_eq!(format!("{lock:?}"), "Lock { locked: false, waiters: 0 }");
+        let g = lock.try_acquire().unwrap();
+        assert!(format!("{g:?}").starts_with("LockGuard"));
+        assert!(format!("{:?}", lock.acquire()).starts_with("Acquire"));
+    }
+}

@@ -1,0 +1,643 @@
+//! [`Semaphore`], [`BoundedSemaphore`], their guard [`SemaphoreGuard`], their
+//! future [`Acquire`] and the error [`ReleaseError`].
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use crate::waiters::WaitList;
+
+/// A counting semaphore for the tasks of one thread's event loop.
+///
+/// `Semaphore::new(n)` starts with `n` permits. [`acquire`](Semaphore::acquire)
+/// waits for a permit and returns a [`SemaphoreGuard`] that gives it back when
+/// dropped; [`release`](Semaphore::release) adds a permit by hand (Python
+/// style, see [`SemaphoreGuard::forget`]). A clone is another handle to the
+/// same semaphore.
+///
+/// # Fairness
+///
+/// Waiters get permits strictly in the order they started waiting. A permit
+/// released while tasks wait goes straight to the first of them (the count
+/// stays at zero in between), so nobody barges.
+///
+/// # Cancel safety
+///
+/// A waiting [`Acquire`] that is dropped leaves the wait list; if a permit had
+/// already been handed to it, the permit passes to the next waiter or back to
+/// the count. No permit is lost.
+///
+/// # Threads
+///
+/// `Semaphore` is `!Send`: it serves the tasks of one thread's loop, without
+/// atomics. To signal a loop from another thread, use
+/// [`ThreadSafeFlag`](crate::ThreadSafeFlag).
+///
+/// # Examples
+///
+/// ```
+/// use uasyncio_core::{create_task, run, yield_now};
+/// use uasyncio_synchro::Semaphore;
+///
+/// run(async {
+///     let sem = Semaphore::new(2);
+///     let a = sem.acquire().await;
+///     let _b = sem.acquire().await;
+///     assert_eq!(sem.available(), 0);
+///     let s = sem.clone();
+///     create_task(async move {
+///         let _c = s.acquire().await; // waits for a permit
+///     });
+///     yield_now().await;
+///     drop(a); // the permit goes straight to the waiting task
+///     assert_eq!(sem.available(), 0);
+/// });
+/// ```
+#[derive(Clone)]
+pub struct Semaphore {
+    state: Rc<RefCell<State>>,
+}
+
+/// A [`Semaphore`] that refuses to be released past its initial count.
+///
+/// Releasing more permits than were taken is a bug in the caller, reported
+/// two ways:
+///
+/// * [`try_release`](BoundedSemaphore::try_release) returns
+///   `Err(`[`ReleaseError`]`)` and changes nothing;
+/// * [`release`](BoundedSemaphore::release) panics (as Python's
+///   `BoundedSemaphore.release` raises `ValueError`).
+///
+/// A [`SemaphoreGuard`] never panics when dropped: if its permit would exceed
+/// the bound (because permits were released by hand as well), the extra permit
+/// is discarded and the mistake is logged with `log::error!`.
+///
+/// Waiting, fairness and cancel safety are those of [`Semaphore`].
+///
+/// # Examples
+///
+/// ```
+/// use uasyncio_synchro::{BoundedSemaphore, ReleaseError};
+///
+/// let sem = BoundedSemaphore::new(1);
+/// let guard = sem.try_acquire().unwrap();
+/// guard.forget(); // Python style: keep the permit, release it by hand
+/// assert_eq!(sem.try_release(), Ok(()));
+/// assert_eq!(sem.try_release(), Err(ReleaseError)); // already all back
+/// assert_eq!(sem.available(), 1);
+/// ```
+#[derive(Clone)]
+pub struct BoundedSemaphore {
+    state: Rc<RefCell<State>>,
+}
+
+struct State {
+    permits: usize,
+    /// `usize::MAX` for an unbounded `Semaphore`.
+    bound: usize,
+    /// A popped waiter was handed a permit.
+    waiters: WaitList<()>,
+}
+
+/// [`BoundedSemaphore::try_release`] would raise the count past its initial
+/// value: there are more releases than acquisitions.
+///
+/// ```
+/// use uasyncio_synchro::{BoundedSemaphore, ReleaseError};
+///
+/// let sem = BoundedSemaphore::new(3);
+/// let err: ReleaseError = sem.try_release().unwrap_err();
+/// assert!(err.to_string().contains("released more times than acquired"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "BoundedSemaphore released more times than acquired: all its permits are already back; \
+     release only permits you took (or use a plain Semaphore)"
+)]
+pub struct ReleaseError;
+
+impl State {
+    fn new(permits: usize, bound: usize) -> Rc<RefCell<Self>> {
+        Rc::new(RefCell::new(Self {
+            permits,
+            bound,
+            waiters: WaitList::new(),
+        }))
+    }
+
+    /// Gives one permit back: to the first waiter, or to the count.
+    fn release(&mut self) -> Result<Option<Waker>, ReleaseError> {
+        if self.permits >= self.bound {
+            return Err(ReleaseError);
+        }
+        match self.waiters.pop_front() {
+            Some(((), waker)) => Ok(waker),
+            None => {
+                self.permits += 1;
+                Ok(None)
+            }
+        }
+    }
+
+    fn try_acquire(this: &Rc<RefCell<Self>>) -> Option<SemaphoreGuard> {
+        let mut st = this.borrow_mut();
+        // Permits available implies nobody waits: a release hands a permit
+        // to a waiter before it would add to the count.
+        if st.permits == 0 {
+            return None;
+        }
+        st.permits -= 1;
+        Some(SemaphoreGuard {
+            state: Rc::clone(this),
+        })
+    }
+
+    fn fmt(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct(name);
+        d.field("available", &self.permits);
+        if self.bound != usize::MAX {
+            d.field("bound", &self.bound);
+        }
+        d.field("waiters", &self.waiters.len()).finish()
+    }
+}
+
+/// Releases a permit; `Err` leaves everything as it was.
+fn release(state: &RefCell<State>) -> Result<(), ReleaseError> {
+    let waker = state.borrow_mut().release()?;
+    if let Some(w) = waker {
+        w.wake();
+    }
+    Ok(())
+}
+
+impl Semaphore {
+    /// Makes a semaphore with `permits` permits.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Semaphore;
+    /// assert_eq!(Semaphore::new(2).available(), 2);
+    /// ```
+    pub fn new(permits: usize) -> Self {
+        Self {
+            state: State::new(permits, usize::MAX),
+        }
+    }
+
+    /// Waits for a permit and takes it; the guard gives it back when dropped.
+    ///
+    /// With a permit available, completes on its first poll.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: dropping the future before it completes takes it out of
+    /// the wait list; a permit already handed to it passes to the next waiter
+    /// or back to the count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use uasyncio_core::{run, wait_for_ms};
+    /// use uasyncio_synchro::Semaphore;
+    ///
+    /// run(async {
+    ///     let sem = Semaphore::new(1);
+    ///     let guard = sem.acquire().await;
+    ///     assert!(wait_for_ms(sem.acquire(), 10).await.is_err());
+    ///     drop(guard);
+    ///     assert_eq!(sem.available(), 1);
+    /// });
+    /// ```
+    pub fn acquire(&self) -> Acquire<'_> {
+        Acquire {
+            state: &self.state,
+            key: None,
+        }
+    }
+
+    /// Takes a permit if one is available, without waiting.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Semaphore;
+    /// let sem = Semaphore::new(1);
+    /// let guard = sem.try_acquire().unwrap();
+    /// assert!(sem.try_acquire().is_none());
+    /// drop(guard);
+    /// assert!(sem.try_acquire().is_some());
+    /// ```
+    pub fn try_acquire(&self) -> Option<SemaphoreGuard> {
+        State::try_acquire(&self.state)
+    }
+
+    /// Adds a permit, handing it to the first waiter if there is one.
+    ///
+    /// Use it to give back a permit whose guard was
+    /// [`forget`](SemaphoreGuard::forget)-ed, or to raise the count.
+    ///
+    /// # Panics
+    ///
+    /// If the count would overflow `usize`.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Semaphore;
+    /// let sem = Semaphore::new(0);
+    /// sem.release();
+    /// assert_eq!(sem.available(), 1);
+    /// ```
+    pub fn release(&self) {
+        release(&self.state).expect("Semaphore permit count overflowed usize");
+    }
+
+    /// Number of permits available now (0 while tasks wait).
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Semaphore;
+    /// let sem = Semaphore::new(3);
+    /// let _g = sem.try_acquire();
+    /// assert_eq!(sem.available(), 2);
+    /// ```
+    pub fn available(&self) -> usize {
+        self.state.borrow().permits
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.state.borrow().fmt("Semaphore", f)
+    }
+}
+
+impl BoundedSemaphore {
+    /// Makes a semaphore with `permits` permits, which is also the most it
+    /// may ever hold.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::BoundedSemaphore;
+    /// assert_eq!(BoundedSemaphore::new(2).available(), 2);
+    /// ```
+    pub fn new(permits: usize) -> Self {
+        Self {
+            state: State::new(permits, permits),
+        }
+    }
+
+    /// Waits for a permit and takes it, like [`Semaphore::acquire`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: dropping the future before it completes takes it out of
+    /// the wait list; a permit already handed to it passes to the next waiter
+    /// or back to the count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use uasyncio_core::run;
+    /// use uasyncio_synchro::BoundedSemaphore;
+    ///
+    /// run(async {
+    ///     let sem = BoundedSemaphore::new(1);
+    ///     let guard = sem.acquire().await;
+    ///     assert_eq!(sem.available(), 0);
+    ///     drop(guard);
+    ///     assert_eq!(sem.available(), 1);
+    /// });
+    /// ```
+    pub fn acquire(&self) -> Acquire<'_> {
+        Acquire {
+            state: &self.state,
+            key: None,
+        }
+    }
+
+    /// Takes a permit if one is available, without waiting.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::BoundedSemaphore;
+    /// let sem = BoundedSemaphore::new(1);
+    /// let _g = sem.try_acquire().unwrap();
+    /// assert!(sem.try_acquire().is_none());
+    /// ```
+    pub fn try_acquire(&self) -> Option<SemaphoreGuard> {
+        State::try_acquire(&self.state)
+    }
+
+    /// Gives a permit back (to the first waiter, if any), or returns
+    /// [`ReleaseError`] and changes nothing if every permit is already back.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::{BoundedSemaphore, ReleaseError};
+    /// let sem = BoundedSemaphore::new(1);
+    /// sem.try_acquire().unwrap().forget();
+    /// assert_eq!(sem.try_release(), Ok(()));
+    /// assert_eq!(sem.try_release(), Err(ReleaseError));
+    /// ```
+    pub fn try_release(&self) -> Result<(), ReleaseError> {
+        release(&self.state)
+    }
+
+    /// Gives a permit back, like [`try_release`](BoundedSemaphore::try_release).
+    ///
+    /// # Panics
+    ///
+    /// If every permit is already back (more releases than acquisitions),
+    /// like Python's `ValueError`. Use `try_release` to get the error instead.
+    ///
+    /// ```should_panic
+    /// # use uasyncio_synchro::BoundedSemaphore;
+    /// let sem = BoundedSemaphore::new(1);
+    /// sem.release(); // panics: nothing was acquired
+    /// ```
+    pub fn release(&self) {
+        if let Err(e) = release(&self.state) {
+            panic!("{e}");
+        }
+    }
+
+    /// Number of permits available now (0 while tasks wait).
+    ///
+    /// ```
+    /// # use uasyncio_synchro::BoundedSemaphore;
+    /// assert_eq!(BoundedSemaphore::new(4).available(), 4);
+    /// ```
+    pub fn available(&self) -> usize {
+        self.state.borrow().permits
+    }
+}
+
+impl fmt::Debug for BoundedSemaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.state.borrow().fmt("BoundedSemaphore", f)
+    }
+}
+
+/// A permit of a [`Semaphore`] or [`BoundedSemaphore`]; gives it back when
+/// dropped.
+///
+/// The guard keeps the semaphore's state alive by itself, so it may outlive
+/// the handle it came from and move into another task.
+#[must_use = "the permit is given back as soon as the guard is dropped"]
+pub struct SemaphoreGuard {
+    state: Rc<RefCell<State>>,
+}
+
+impl SemaphoreGuard {
+    /// Gives the permit back now. Same as dropping the guard.
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Semaphore;
+    /// let sem = Semaphore::new(1);
+    /// sem.try_acquire().unwrap().release();
+    /// assert_eq!(sem.available(), 1);
+    /// ```
+    pub fn release(self) {
+        drop(self);
+    }
+
+    /// Keeps the permit taken without a guard; give it back later with the
+    /// semaphore's `release()` (the Python way of pairing calls).
+    ///
+    /// ```
+    /// # use uasyncio_synchro::Semaphore;
+    /// let sem = Semaphore::new(1);
+    /// sem.try_acquire().unwrap().forget();
+    /// assert_eq!(sem.available(), 0);
+    /// sem.release();
+    /// assert_eq!(sem.available(), 1);
+    /// ```
+    pub fn forget(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for SemaphoreGuard {
+    fn drop(&mut self) {
+        if release(&self.state).is_err() {
+            log::error!(
+                "SemaphoreGuard dropped while its BoundedSemaphore already had all its permits \
+                 (released by hand too often): the extra permit is discarded"
+            );
+        }
+    }
+}
+
+impl fmt::Debug for SemaphoreGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.state.borrow().fmt("SemaphoreGuard", f)
+    }
+}
+
+/// The future returned by [`Semaphore::acquire`] and
+/// [`BoundedSemaphore::acquire`]: resolves to a [`SemaphoreGuard`].
+///
+/// See [`Semaphore::acquire`] for its cancel safety.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Acquire<'a> {
+    state: &'a Rc<RefCell<State>>,
+    key: Option<usize>,
+}
+
+impl Future for Acquire<'_> {
+    type Output = SemaphoreGuard;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphoreGuard> {
+        let state = self.state;
+        let mut st = state.borrow_mut();
+        match self.key {
+            None => {
+                if st.permits > 0 {
+                    st.permits -= 1;
+                    drop(st);
+                    return Poll::Ready(SemaphoreGuard {
+                        state: Rc::clone(state),
+                    });
+                }
+                self.key = Some(st.waiters.push_back(cx.waker().clone(), ()));
+                Poll::Pending
+            }
+            Some(key) => {
+                if st.waiters.is_linked(key) {
+                    let old = st.waiters.update_waker(key, cx.waker());
+                    drop(st);
+                    drop(old);
+                    return Poll::Pending;
+                }
+                // Popped: a permit was handed to us.
+                let removed = st.waiters.remove(key);
+                drop(st);
+                drop(removed);
+                self.key = None;
+                Poll::Ready(SemaphoreGuard {
+                    state: Rc::clone(state),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for Acquire<'_> {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else { return };
+        let mut st = self.state.borrow_mut();
+        let handed = !st.waiters.is_linked(key);
+        let removed = st.waiters.remove(key);
+        // Pass the handed permit on. It cannot exceed the bound unless
+        // permits were also released by hand too often; then it is dropped.
+        let next = match handed.then(|| st.release()) {
+            Some(Ok(waker)) => waker,
+            Some(Err(ReleaseError)) => {
+                log::error!(
+                    "cancelled semaphore acquire could not give back its permit: \
+                     the BoundedSemaphore was released by hand too often; the permit is discarded"
+                );
+                None
+            }
+            None => None,
+        };
+        drop(st);
+        drop(removed);
+        if let Some(w) = next {
+            w.wake();
+        }
+    }
+}
+
+impl fmt::Debug for Acquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acquire")
+            .field("waiting", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_harness::{CountingWaker, poll_once};
+
+    #[test]
+    fn semaphore_2_never_lets_a_third_holder_in_and_hands_permits_on() {
+        let sem = Semaphore::new(2);
+        let w = CountingWaker::new();
+        let Poll::Ready(a) = poll_once(&mut sem.acquire(), &w) else {
+            panic!("first permit")
+        };
+        let Poll::Ready(b) = poll_once(&mut sem.acquire(), &w) else {
+            panic!("second permit")
+        };
+        assert_eq!(w.stored(), 0, "fast path stores no waker");
+        let (w3, w4) = (CountingWaker::new(), CountingWaker::new());
+        let mut c = sem.acquire();
+        let mut d = sem.acquire();
+        assert!(poll_once(&mut c, &w3).is_pending());
+        assert!(poll_once(&mut d, &w4).is_pending());
+        assert!(sem.try_acquire().is_none());
+        drop(a);
+        assert_eq!(sem.available(), 0, "handed on, not added to the count");
+        assert_eq!((w3.wakes(), w4.wakes()), (1, 0));
+        assert!(poll_once(&mut d, &w4).is_pending(), "FIFO: d waits behind c");
+        let Poll::Ready(c_guard) = poll_once(&mut c, &w3) else {
+            panic!("c was handed a permit")
+        };
+        drop(b);
+        assert_eq!(w4.wakes(), 1);
+        let Poll::Ready(d_guard) = poll_once(&mut d, &w4) else {
+            panic!("d was handed a permit")
+        };
+        drop((c_guard, d_guard));
+        assert_eq!(sem.available(), 2);
+    }
+
+    #[test]
+    fn waiter_cancelled_after_being_handed_a_permit_passes_it_on_or_back() {
+        let sem = Semaphore::new(1);
+        let held = sem.try_acquire().unwrap();
+        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        let mut a = sem.acquire();
+        let mut b = sem.acquire();
+        assert!(poll_once(&mut a, &w1).is_pending());
+        assert!(poll_once(&mut b, &w2).is_pending());
+        drop(held); // to a
+        drop(a); // a passes it to b
+        assert_eq!(w2.wakes(), 1);
+        assert_eq!(sem.available(), 0);
+        drop(b); // b, handed the permit, gives it back to the count
+        assert_eq!(sem.available(), 1);
+    }
+
+    #[test]
+    fn waiter_cancelled_before_being_handed_a_permit_leaves_the_list() {
+        let sem = Semaphore::new(0);
+        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        let mut a = sem.acquire();
+        let mut b = sem.acquire();
+        assert!(poll_once(&mut a, &w1).is_pending());
+        assert!(poll_once(&mut b, &w2).is_pending());
+        drop(a);
+        sem.release();
+        assert_eq!((w1.wakes(), w2.wakes()), (0, 1));
+        assert!(poll_once(&mut b, &w2).is_ready());
+    }
+
+    #[test]
+    fn bounded_semaphore_refuses_over_release() {
+        let sem = BoundedSemaphore::new(2);
+        assert_eq!(sem.try_release(), Err(ReleaseError));
+        assert_eq!(sem.available(), 2, "a refused release changes nothing");
+        let g = sem.try_acquire().unwrap();
+        g.forget();
+        assert_eq!(sem.try_release(), Ok(()));
+        assert_eq!(sem.try_release(), Err(ReleaseError));
+        // A guard dropped after a manual over-release does not panic and does
+        // not exceed the bound.
+        let g = sem.try_acquire().unwrap();
+        sem.release();
+        drop(g);
+        assert_eq!(sem.available(), 2);
+    }
+
+    #[test]
+    fn bounded_release_with_waiters_hands_the_permit_on() {
+        let sem = BoundedSemaphore::new(1);
+        sem.try_acquire().unwrap().forget();
+        let w = CountingWaker::new();
+        let mut a = sem.acquire();
+        assert!(poll_once(&mut a, &w).is_pending());
+        assert_eq!(sem.try_release(), Ok(()));
+        assert_eq!(w.wakes(), 1);
+        assert!(poll_once(&mut a, &w).is_ready());
+    }
+
+    #[test]
+    fn bounded_zero_never_accepts_a_release() {
+        let sem = BoundedSemaphore::new(0);
+        let w = CountingWaker::new();
+        let mut a = sem.acquire();
+        assert!(poll_once(&mut a, &w).is_pending());
+        assert_eq!(sem.try_release(), Err(ReleaseError));
+        assert_eq!(w.wakes(), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "released more times than acquired")]
+    fn bounded_release_panics_on_over_release() {
+        BoundedSemaphore::new(1).release();
+    }
+
+    #[test]
+    fn debug_output() {
+        let sem = Semaphore::new(2);
+        assert_eq!(format!("{sem:?}"), "Semaphore { available: 2, waiters: 0 }");
+        let b = BoundedSemaphore::new(1);
+        assert_eq!(
+            format!("{b:?}"),
+            "BoundedSemaphore { available: 1, bound: 1, waiters: 0 }"
+        );
+        let g = b.try_acquire().unwrap();
+        assert!(format!("{g:?}").starts_with("SemaphoreGuard"));
+        assert!(format!("{:?}", sem.acquire()).starts_with("Acquire"));
+    }
+}
