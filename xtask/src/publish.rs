@@ -1,0 +1,272 @@
+//! `cargo xtask publish [--dry-run]`: publishes the library crates in
+//! dependency order, and is safe to run again after a partial release.
+//!
+//! The order comes from the manifests (through `cargo metadata`): a crate
+//! goes after every workspace crate it needs from the registry (see
+//! [`Workspace::publish_order`]).
+//!
+//! Re-running is safe because a crate whose version is already on the
+//! registry is skipped: cargo itself checks the registry index before it
+//! packages anything and says `crate NAME@VERSION already exists on ...
+//! index` (an error when publishing, a warning in a dry run); the registry
+//! answers `... is already uploaded` if the index lagged. Either message
+//! means "skip". So there is no separate query, and the answer comes from
+//! the registry that `cargo publish` would use (`--registry`, source
+//! replacement and tokens all apply).
+//!
+//! Each `cargo publish` waits until the registry's index shows the new crate
+//! before it returns. If the next crate still cannot see it, that publish is
+//! retried a few times with a pause.
+//!
+//! `--dry-run` packages and verifies every crate in one
+//! `cargo publish --dry-run -p A -p B ..` run: cargo then resolves crates that
+//! are not on the registry yet from a local overlay, which a crate-by-crate
+//! dry run cannot do.
+
+use std::thread;
+use std::time::Duration;
+
+use crate::cmd::{Cmd, Error, Result};
+use crate::workspace::{Package, Workspace};
+
+/// Retries of one crate while the registry's index does not yet show a
+/// dependency that was just published.
+const INDEX_RETRIES: u32 = 4;
+/// Pause before each of those retries.
+const INDEX_RETRY_PAUSE: Duration = Duration::from_secs(15);
+/// Pause after an upload, before the next crate.
+const BETWEEN_CRATES: Duration = Duration::from_secs(5);
+
+/// The usage text of publish.
+pub(crate) const USAGE: &str = "\
+cargo xtask publish [--dry-run] [-- CARGO-PUBLISH-ARGS..]
+    --dry-run   package and verify every crate without uploading
+    arguments after `--` go to every `cargo publish` (e.g. --registry, --allow-dirty)";
+
+/// What `cargo publish` output says about one crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// The version is already on the registry.
+    AlreadyPublished,
+    /// A dependency is not in the registry's index yet.
+    IndexLag,
+    /// Anything else.
+    Failed,
+}
+
+fn verdict(output: &str) -> Verdict {
+    let lower = output.to_ascii_lowercase();
+    if lower.contains("already exists on") || lower.contains("already uploaded") {
+        Verdict::AlreadyPublished
+    } else if lower.contains("no matching package named")
+        || lower.contains("failed to select a version for the requirement")
+    {
+        Verdict::IndexLag
+    } else {
+        Verdict::Failed
+    }
+}
+
+/// The crates that cargo reports as already on the registry:
+/// `warning: crate uasyncio-core@0.1.0 already exists on crates.io index`.
+fn already_published(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter(|line| line.contains("already exists on"))
+        .filter_map(|line| {
+            let after = &line[line.find("crate ")? + "crate ".len()..];
+            let spec = after.split_whitespace().next()?;
+            let (name, _version) = spec.split_once('@')?;
+            Some(name.trim_matches('`').to_owned())
+        })
+        .collect()
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Options {
+    dry_run: bool,
+    cargo_args: Vec<String>,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Options> {
+        let mut options = Options::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--dry-run" => options.dry_run = true,
+                "--" => options.cargo_args.extend(args.by_ref().cloned()),
+                _ => {
+                    return Err(Error::new(format!(
+                        "publish: unknown option `{arg}`\n\nusage: {USAGE}"
+                    )));
+                }
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// `cargo xtask publish`.
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let options = Options::parse(args)?;
+    let ws = Workspace::load()?;
+    let order = ws.publish_order()?;
+    if order.is_empty() {
+        return Err(Error::new("no publishable crates in the workspace"));
+    }
+    let names: Vec<String> = order
+        .iter()
+        .map(|p| format!("{}@{}", p.name, p.version))
+        .collect();
+    println!("publish order: {}", names.join(" -> "));
+    if options.dry_run {
+        dry_run(&order, &options.cargo_args)
+    } else {
+        publish_each(&order, &options.cargo_args)
+    }
+}
+
+fn dry_run(order: &[&Package], cargo_args: &[String]) -> Result<()> {
+    let mut cmd = Cmd::cargo().args(["publish", "--dry-run"]);
+    for package in order {
+        cmd = cmd.args(["-p", &package.name]);
+    }
+    let cmd = cmd.args(cargo_args);
+    let out = cmd.run_tee()?;
+    if !out.status.success() {
+        return Err(Error::new(format!("`{cmd}` failed ({})", out.status)));
+    }
+    let skipped = already_published(&out.combined());
+    println!("\n== publish --dry-run ==");
+    for package in order {
+        let fate = if skipped.contains(&package.name) {
+            "already on the registry: would be skipped"
+        } else {
+            "would be published"
+        };
+        println!("  {}@{}: {fate}", package.name, package.version);
+    }
+    Ok(())
+}
+
+fn publish_each(order: &[&Package], cargo_args: &[String]) -> Result<()> {
+    let mut published = Vec::new();
+    let mut skipped = Vec::new();
+    for (index, package) in order.iter().enumerate() {
+        let spec = format!("{}@{}", package.name, package.version);
+        println!("\n== publish {spec} ==");
+        let cmd = Cmd::cargo()
+            .args(["publish", "-p", &package.name])
+            .args(cargo_args);
+        let mut attempt = 0;
+        loop {
+            let out = cmd.run_tee()?;
+            if out.status.success() {
+                // A dry-run style warning can still say it was there already.
+                if verdict(&out.combined()) == Verdict::AlreadyPublished {
+                    skipped.push(spec.clone());
+                } else {
+                    published.push(spec.clone());
+                    if index + 1 < order.len() {
+                        thread::sleep(BETWEEN_CRATES);
+                    }
+                }
+                break;
+            }
+            match verdict(&out.combined()) {
+                Verdict::AlreadyPublished => {
+                    println!("{spec} is already on the registry: skipped");
+                    skipped.push(spec.clone());
+                    break;
+                }
+                Verdict::IndexLag if attempt < INDEX_RETRIES => {
+                    attempt += 1;
+                    println!(
+                        "a dependency of {spec} is not in the registry index yet; retry {attempt}/{INDEX_RETRIES} in {}s",
+                        INDEX_RETRY_PAUSE.as_secs()
+                    );
+                    thread::sleep(INDEX_RETRY_PAUSE);
+                }
+                _ => {
+                    return Err(Error::new(format!(
+                        "publishing {spec} failed (`{cmd}`). Published now: {}; already there: {}. \
+                         Fix it and run `cargo xtask publish` again: published crates are skipped.",
+                        list_or_none(&published),
+                        list_or_none(&skipped)
+                    )));
+                }
+            }
+        }
+    }
+    println!("\n== publish ==");
+    println!("  published: {}", list_or_none(&published));
+    println!("  already on the registry: {}", list_or_none(&skipped));
+    Ok(())
+}
+
+fn list_or_none(list: &[String]) -> String {
+    if list.is_empty() {
+        "none".to_owned()
+    } else {
+        list.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_cargo_publish_verdicts() {
+        assert_eq!(
+            verdict(
+                "    Updating crates.io index\nerror: crate uasyncio-core@0.1.0 already exists on crates.io index\n"
+            ),
+            Verdict::AlreadyPublished
+        );
+        assert_eq!(
+            verdict(
+                "error: failed to publish to registry at https://crates.io\n\nCaused by:\n  the remote server responded with an error (status 400 Bad Request): crate version `0.1.0` is already uploaded"
+            ),
+            Verdict::AlreadyPublished
+        );
+        assert_eq!(
+            verdict(
+                "error: failed to prepare local package for uploading\n\nCaused by:\n  no matching package named `uasyncio-core` found\n  location searched: crates.io index"
+            ),
+            Verdict::IndexLag
+        );
+        assert_eq!(
+            verdict(
+                "error: 1 files in the working directory contain changes that were not yet committed into git"
+            ),
+            Verdict::Failed
+        );
+    }
+
+    #[test]
+    fn lists_crates_a_dry_run_found_on_the_registry() {
+        let output = "    Updating crates.io index\n\
+                      warning: crate uasyncio-core@0.1.0 already exists on crates.io index\n\
+                      warning: crate `uasyncio-queues@0.1.0` already exists on crates.io index\n\
+                         Packaging uasyncio-udp v0.1.0 (/w/uasyncio-udp)\n";
+        assert_eq!(already_published(output), ["uasyncio-core", "uasyncio-queues"]);
+    }
+
+    #[test]
+    fn options() {
+        let args: Vec<String> = ["--dry-run", "--", "--registry", "local", "--dry-run"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        assert_eq!(
+            Options::parse(&args).unwrap(),
+            Options {
+                dry_run: true,
+                cargo_args: vec!["--registry".into(), "local".into(), "--dry-run".into()],
+            }
+        );
+        assert!(Options::parse(&["--yes".to_owned()]).is_err());
+    }
+}

@@ -1,0 +1,420 @@
+//! The workspace as Cargo sees it: `cargo metadata --no-deps`, reduced to
+//! what the tasks need, and the order in which its crates can be published.
+//!
+//! Cargo's own view is used (not our reading of the manifests) so that
+//! workspace inheritance, renamed dependencies and target tables are all
+//! resolved exactly as the build resolves them.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::cmd::{Cmd, Error, Result};
+use crate::json::Json;
+
+/// Which table a dependency was declared in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DepKind {
+    /// `[dependencies]`
+    Normal,
+    /// `[dev-dependencies]`
+    Dev,
+    /// `[build-dependencies]`
+    Build,
+}
+
+/// One declared dependency of a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Dep {
+    /// The package name (not the `rename`).
+    pub(crate) name: String,
+    /// Where it was declared.
+    pub(crate) kind: DepKind,
+    /// The version requirement; `*` when the manifest gives none.
+    pub(crate) req: String,
+    /// The directory of a `path` dependency.
+    pub(crate) path: Option<PathBuf>,
+}
+
+impl Dep {
+    /// Whether `cargo publish` keeps this dependency in the published
+    /// manifest. It drops dev-dependencies that carry no version.
+    pub(crate) fn survives_publishing(&self) -> bool {
+        self.kind != DepKind::Dev || self.req != "*"
+    }
+}
+
+/// One workspace member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Package {
+    /// Package name.
+    pub(crate) name: String,
+    /// Package version.
+    pub(crate) version: String,
+    /// Absolute path of its `Cargo.toml`.
+    pub(crate) manifest_path: PathBuf,
+    /// `false` when the manifest says `publish = false` (or `[]`).
+    pub(crate) publishable: bool,
+    /// Its dependencies, in manifest order.
+    pub(crate) deps: Vec<Dep>,
+    /// Names of its example targets.
+    pub(crate) examples: Vec<String>,
+    /// `[package.metadata.xtask] run-examples`: examples `test-all` runs.
+    pub(crate) run_examples: Vec<String>,
+    /// The `readme` field, relative to the package directory.
+    pub(crate) readme: Option<String>,
+}
+
+impl Package {
+    /// The package directory.
+    pub(crate) fn dir(&self) -> &Path {
+        self.manifest_path.parent().unwrap_or(Path::new("."))
+    }
+}
+
+/// The workspace members, in `cargo metadata` order (sorted by id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Workspace {
+    /// Every member, xtask included.
+    pub(crate) packages: Vec<Package>,
+}
+
+impl Workspace {
+    /// Asks cargo (`cargo metadata --no-deps --format-version 1`).
+    pub(crate) fn load() -> Result<Workspace> {
+        let json = Cmd::cargo()
+            .args(["metadata", "--no-deps", "--format-version", "1"])
+            .read()?;
+        Workspace::from_metadata(&json)
+    }
+
+    /// Reads the output of `cargo metadata --no-deps --format-version 1`.
+    pub(crate) fn from_metadata(json: &str) -> Result<Workspace> {
+        let doc = Json::parse(json).map_err(|e| Error::new(format!("cargo metadata: {e}")))?;
+        let packages = doc
+            .get("packages")
+            .and_then(Json::as_array)
+            .ok_or_else(|| Error::new("cargo metadata: no `packages` array"))?;
+        let packages = packages
+            .iter()
+            .map(package_from_json)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Workspace { packages })
+    }
+
+    /// The members that can be published: the library crates.
+    pub(crate) fn publishable(&self) -> impl Iterator<Item = &Package> {
+        self.packages.iter().filter(|p| p.publishable)
+    }
+
+    /// The member called `name`.
+    pub(crate) fn package(&self, name: &str) -> Option<&Package> {
+        self.packages.iter().find(|p| p.name == name)
+    }
+
+    /// The publishable crates, each after every workspace crate it needs on
+    /// the registry first: its normal and build dependencies, and the
+    /// dev-dependencies that carry a version (cargo keeps those when it
+    /// publishes; path-only dev-dependencies are dropped and do not count).
+    ///
+    /// Ties keep `cargo metadata` order, so the order is deterministic.
+    pub(crate) fn publish_order(&self) -> Result<Vec<&Package>> {
+        let crates: Vec<&Package> = self.publishable().collect();
+        let mut problems = Vec::new();
+        let mut edges = Vec::new();
+        for package in &crates {
+            let mut needs = Vec::new();
+            for dep in package.deps.iter().filter(|d| d.survives_publishing()) {
+                match crates.iter().position(|c| c.name == dep.name) {
+                    Some(index) => needs.push(index),
+                    None if self.package(&dep.name).is_some() => problems.push(format!(
+                        "{} depends on workspace crate {}, which is `publish = false`",
+                        package.name, dep.name
+                    )),
+                    None => {}
+                }
+            }
+            edges.push(needs);
+        }
+        if !problems.is_empty() {
+            return Err(Error::new(problems.join("\n")));
+        }
+        let order = topo_order(&edges).map_err(|stuck| {
+            let names: Vec<&str> = stuck.iter().map(|&i| crates[i].name.as_str()).collect();
+            Error::new(format!(
+                "dependency cycle among {}; a dev-dependency that carries a `version` \
+                 is published with its crate, so make such dev-dependencies path-only",
+                names.join(", ")
+            ))
+        })?;
+        Ok(order.into_iter().map(|i| crates[i]).collect())
+    }
+}
+
+fn package_from_json(package: &Json) -> Result<Package> {
+    let field = |key: &str| {
+        package
+            .get(key)
+            .and_then(Json::as_str)
+            .ok_or_else(|| Error::new(format!("cargo metadata: a package has no string `{key}`")))
+    };
+    let name = field("name")?.to_owned();
+    let version = field("version")?.to_owned();
+    let manifest_path = PathBuf::from(field("manifest_path")?);
+    // `null`: anywhere. `[]`: nowhere (`publish = false`). `[..]`: those registries.
+    let publishable = match package.get("publish") {
+        None | Some(Json::Null) => true,
+        Some(Json::Array(registries)) => !registries.is_empty(),
+        Some(other) => {
+            return Err(Error::new(format!(
+                "cargo metadata: {name}: unexpected `publish` value {other:?}"
+            )));
+        }
+    };
+    let mut deps = Vec::new();
+    for dep in package
+        .get("dependencies")
+        .and_then(Json::as_array)
+        .unwrap_or_default()
+    {
+        let dep_name = dep
+            .get("name")
+            .and_then(Json::as_str)
+            .ok_or_else(|| Error::new(format!("cargo metadata: {name}: a dependency has no name")))?;
+        let kind = match dep.get("kind").and_then(Json::as_str) {
+            None => DepKind::Normal,
+            Some("dev") => DepKind::Dev,
+            Some("build") => DepKind::Build,
+            Some(other) => {
+                return Err(Error::new(format!(
+                    "cargo metadata: {name}: dependency {dep_name} has unknown kind `{other}`"
+                )));
+            }
+        };
+        deps.push(Dep {
+            name: dep_name.to_owned(),
+            kind,
+            req: dep.get("req").and_then(Json::as_str).unwrap_or("*").to_owned(),
+            path: dep.get("path").and_then(Json::as_str).map(PathBuf::from),
+        });
+    }
+    let mut examples = Vec::new();
+    for target in package
+        .get("targets")
+        .and_then(Json::as_array)
+        .unwrap_or_default()
+    {
+        let is_example = target
+            .get("kind")
+            .and_then(Json::as_array)
+            .is_some_and(|kinds| kinds.iter().any(|k| k.as_str() == Some("example")));
+        if let (true, Some(target_name)) = (is_example, target.get("name").and_then(Json::as_str)) {
+            examples.push(target_name.to_owned());
+        }
+    }
+    let run_examples = match package.path(&["metadata", "xtask", "run-examples"]) {
+        None => Vec::new(),
+        Some(list) => list
+            .as_array()
+            .and_then(|items| {
+                items
+                    .iter()
+                    .map(|item| item.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| {
+                Error::new(format!(
+                    "{}: [package.metadata.xtask] run-examples must be an array of example names",
+                    manifest_path.display()
+                ))
+            })?,
+    };
+    let readme = package.get("readme").and_then(Json::as_str).map(str::to_owned);
+    Ok(Package {
+        name,
+        version,
+        manifest_path,
+        publishable,
+        deps,
+        examples,
+        run_examples,
+        readme,
+    })
+}
+
+/// Orders nodes `0..edges.len()` so that each comes after every node in its
+/// `edges[node]` list (the nodes it needs). Among ready nodes the lowest
+/// index goes first. On a cycle, returns the nodes that could not be placed.
+pub(crate) fn topo_order(edges: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
+    let mut placed = vec![false; edges.len()];
+    let mut order = Vec::with_capacity(edges.len());
+    while order.len() < edges.len() {
+        let ready =
+            (0..edges.len()).find(|&n| !placed[n] && edges[n].iter().all(|&need| need == n || placed[need]));
+        match ready {
+            Some(node) => {
+                placed[node] = true;
+                order.push(node);
+            }
+            None => return Err((0..edges.len()).filter(|&n| !placed[n]).collect()),
+        }
+    }
+    Ok(order)
+}
+
+/// The names in `cargo tree --prefix none --format {p}` output, one per
+/// line, without duplicates: `mio v1.0.2` and `uasyncio-core v0.1.0 (/path)`
+/// both give their first word.
+pub(crate) fn tree_names(tree_output: &str) -> BTreeSet<String> {
+    tree_output
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('['))
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Trimmed from real `cargo metadata --no-deps --format-version 1` output.
+    const METADATA: &str = r#"{"packages":[
+      {"name":"uasyncio-core","version":"0.1.0","id":"path+file:///w/uasyncio-core#0.1.0",
+       "dependencies":[
+         {"name":"log","source":"registry+https://github.com/rust-lang/crates.io-index","req":"^0.4","kind":null,"optional":false},
+         {"name":"mio","req":"^1.0","kind":null,"optional":true},
+         {"name":"uasyncio-test","source":null,"req":"*","kind":"dev","path":"/w/uasyncio-test"}],
+       "targets":[{"kind":["lib"],"name":"uasyncio_core","src_path":"/w/uasyncio-core/src/lib.rs"}],
+       "manifest_path":"/w/uasyncio-core/Cargo.toml","metadata":{"docs":{"rs":{"all-features":true}}},
+       "publish":null,"readme":"README.md"},
+      {"name":"uasyncio-streams","version":"0.1.0","dependencies":[
+         {"name":"uasyncio-core","req":"^0.1.0","kind":null,"path":"/w/uasyncio-core"},
+         {"name":"socket2","req":"^0.6","kind":null}],
+       "targets":[{"kind":["lib"],"name":"uasyncio_streams"},{"kind":["example"],"name":"tour"},
+                  {"kind":["example"],"name":"echo"}],
+       "manifest_path":"/w/uasyncio-streams/Cargo.toml",
+       "metadata":{"xtask":{"run-examples":["tour"]}},"publish":null,"readme":"README.md"},
+      {"name":"uasyncio-test","version":"0.1.0","dependencies":[
+         {"name":"uasyncio-streams","req":"^0.1.0","kind":null,"path":"/w/uasyncio-streams"},
+         {"name":"tokio","req":"^1","kind":"dev"}],
+       "targets":[],"manifest_path":"/w/uasyncio-test/Cargo.toml","metadata":null,
+       "publish":null,"readme":null},
+      {"name":"xtask","version":"0.1.0","dependencies":[],"targets":[{"kind":["bin"],"name":"xtask"}],
+       "manifest_path":"/w/xtask/Cargo.toml","metadata":null,"publish":[],"readme":null}
+    ],"workspace_members":[],"version":1}"#;
+
+    #[test]
+    fn reads_cargo_metadata() {
+        let ws = Workspace::from_metadata(METADATA).unwrap();
+        let names: Vec<&str> = ws.packages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["uasyncio-core", "uasyncio-streams", "uasyncio-test", "xtask"]
+        );
+        let core = ws.package("uasyncio-core").unwrap();
+        assert!(core.publishable);
+        assert_eq!(core.dir(), Path::new("/w/uasyncio-core"));
+        assert_eq!(core.readme.as_deref(), Some("README.md"));
+        assert_eq!(
+            core.deps[2],
+            Dep {
+                name: "uasyncio-test".into(),
+                kind: DepKind::Dev,
+                req: "*".into(),
+                path: Some(PathBuf::from("/w/uasyncio-test")),
+            }
+        );
+        assert!(!core.deps[2].survives_publishing());
+        assert!(core.deps[0].survives_publishing());
+        let streams = ws.package("uasyncio-streams").unwrap();
+        assert_eq!(streams.examples, ["tour", "echo"]);
+        assert_eq!(streams.run_examples, ["tour"]);
+        assert!(!ws.package("xtask").unwrap().publishable);
+        assert_eq!(ws.publishable().count(), 3);
+    }
+
+    #[test]
+    fn bad_run_examples_name_the_manifest() {
+        let bad = METADATA.replace(r#""run-examples":["tour"]"#, r#""run-examples":"tour""#);
+        let err = Workspace::from_metadata(&bad).unwrap_err();
+        assert!(
+            err.to_string().contains("/w/uasyncio-streams/Cargo.toml"),
+            "{err}"
+        );
+        assert!(Workspace::from_metadata("{}").is_err());
+        assert!(Workspace::from_metadata("not json").is_err());
+    }
+
+    #[test]
+    fn publish_order_puts_dependencies_first_and_ignores_path_only_dev_deps() {
+        // Metadata order is core, streams, test; test needs streams needs core,
+        // and core's path-only dev-dependency on test does not count.
+        let mut ws = Workspace::from_metadata(METADATA).unwrap();
+        ws.packages.reverse();
+        let order: Vec<&str> = ws
+            .publish_order()
+            .unwrap()
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(order, ["uasyncio-core", "uasyncio-streams", "uasyncio-test"]);
+    }
+
+    #[test]
+    fn publish_order_reports_versioned_dev_dependency_cycles() {
+        let cyclic = METADATA.replace(
+            r#""req":"*","kind":"dev","path":"/w/uasyncio-test""#,
+            r#""req":"^0.1.0","kind":"dev","path":"/w/uasyncio-test""#,
+        );
+        let err = Workspace::from_metadata(&cyclic)
+            .unwrap()
+            .publish_order()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("dependency cycle among uasyncio-core, uasyncio-streams, uasyncio-test"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn publish_order_refuses_a_dependency_on_an_unpublishable_member() {
+        let bad = METADATA.replace(
+            r#"{"name":"socket2","req":"^0.6","kind":null}"#,
+            r#"{"name":"xtask","req":"^0.1.0","kind":null,"path":"/w/xtask"}"#,
+        );
+        let err = Workspace::from_metadata(&bad)
+            .unwrap()
+            .publish_order()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("uasyncio-streams depends on workspace crate xtask")
+        );
+    }
+
+    #[test]
+    fn topo_order_is_stable_and_finds_cycles() {
+        // 0 needs 2; 1 needs nothing; 2 needs 1; 3 needs 0 and 1 (a diamond).
+        assert_eq!(
+            topo_order(&[vec![2], vec![], vec![1], vec![0, 1]]),
+            Ok(vec![1, 2, 0, 3])
+        );
+        assert_eq!(topo_order(&[]), Ok(vec![]));
+        // A self-edge is not a cycle; 1 <-> 2 is.
+        assert_eq!(topo_order(&[vec![0], vec![2], vec![1]]), Err(vec![1, 2]));
+    }
+
+    #[test]
+    fn tree_names_reads_cargo_tree_lines() {
+        let output = "uasyncio-udp v0.1.0 (/w/uasyncio-udp)\nmio v1.2.5\nlibc v0.2.191\n\
+                      windows-sys v0.61.2 (*)\nthiserror-impl v2.0.17 (proc-macro)\n\n\
+                      [build-dependencies]\nlibc v0.2.191\n";
+        let names: Vec<String> = tree_names(output).into_iter().collect();
+        assert_eq!(
+            names,
+            ["libc", "mio", "thiserror-impl", "uasyncio-udp", "windows-sys"]
+        );
+    }
+}
