@@ -64,6 +64,10 @@ impl<S> WaitList<S> {
     }
 
     /// True if nobody is waiting.
+    #[allow(
+        dead_code,
+        reason = "this module is shared by two crates; one does not use it"
+    )]
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }

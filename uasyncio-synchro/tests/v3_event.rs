@@ -1,0 +1,121 @@
+//! Port of MicroPython's `tests/extmod/asyncio_event.py` (asyncio v3), on
+//! uasyncio-core's loop with a virtual clock. The trace equals the original's
+//! expected output; `print(await ev.wait())` printed `True`, so the trace
+//! records `True` when a wait returns.
+
+mod util;
+
+use uasyncio_core::{cancel, create_task, sleep_ms, wait_for_ms, yield_now};
+use uasyncio_synchro::Event;
+use util::{Trace, run_virtual};
+
+async fn task(id: u32, ev: Event, t: Trace) {
+    t.log(format!("start {id}"));
+    ev.wait().await;
+    t.log("True");
+    t.log(format!("end {id}"));
+}
+
+async fn task_delay_set(ms: u32, ev: Event, t: Trace) {
+    sleep_ms(ms).await;
+    t.log("set event");
+    ev.set();
+}
+
+#[test]
+fn asyncio_event() {
+    let t = Trace::default();
+    run_virtual({
+        let t = t.clone();
+        async move {
+            let ev = Event::new();
+
+            // Set and clear with nobody waiting; is_set().
+            t.log(ev.is_set().to_string());
+            ev.set();
+            t.log(ev.is_set().to_string());
+            ev.clear();
+            t.log(ev.is_set().to_string());
+
+            // 2 tasks waiting on the event.
+            t.log("----");
+            create_task(task(1, ev.clone(), t.clone()));
+            create_task(task(2, ev.clone(), t.clone()));
+            t.log("yield");
+            yield_now().await;
+            t.log("set event");
+            ev.set();
+            t.log("yield");
+            yield_now().await;
+
+            // A task waiting on the already-set event.
+            t.log("----");
+            create_task(task(3, ev.clone(), t.clone()));
+            t.log("yield");
+            yield_now().await;
+
+            // Clear, start a task, set again.
+            t.log("----");
+            t.log("clear event");
+            ev.clear();
+            create_task(task(4, ev.clone(), t.clone()));
+            yield_now().await;
+            t.log("set event");
+            ev.set();
+            yield_now().await;
+
+            // Cancel a waiting task after set.
+            t.log("----");
+            let ev = Event::new();
+            let t5 = create_task(task(5, ev.clone(), t.clone()));
+            yield_now().await;
+            ev.set();
+            assert!(cancel(t5));
+            sleep_ms(100).await;
+
+            // Cancel a waiting task before set.
+            t.log("----");
+            let ev = Event::new();
+            let t6 = create_task(task(6, ev.clone(), t.clone()));
+            yield_now().await;
+            assert!(cancel(t6));
+            ev.set();
+            sleep_ms(100).await;
+
+            // wait_for on an event that is set in time.
+            t.log("----");
+            ev.clear();
+            create_task(task_delay_set(10, ev.clone(), t.clone()));
+            assert_eq!(wait_for_ms(ev.wait(), 100).await, Ok(()));
+            yield_now().await;
+
+            // wait_for on an event that is not set in time.
+            t.log("----");
+            ev.clear();
+            create_task(task_delay_set(100, ev.clone(), t.clone()));
+            if wait_for_ms(ev.wait(), 10).await.is_err() {
+                t.log("TimeoutError");
+            }
+            ev.wait().await;
+        }
+    });
+    #[rustfmt::skip]
+    let expected = [
+        "false", "true", "false",
+        "----",
+        "yield", "start 1", "start 2", "set event", "yield", "True", "end 1", "True", "end 2",
+        "----",
+        "yield", "start 3", "True", "end 3",
+        "----",
+        "clear event", "start 4", "set event", "True", "end 4",
+        "----",
+        "start 5",
+        "----",
+        "start 6",
+        "----",
+        "set event",
+        "----",
+        "TimeoutError", "set event",
+    ];
+    assert_eq!(t.take(), expected);
+}
