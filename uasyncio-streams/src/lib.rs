@@ -1,1 +1,43 @@
-//! Under construction.
+#![doc = include_str!("../README.md")]
+//!
+//! # How it works
+//!
+//! A connection is one non-blocking `mio` TCP stream registered once with the
+//! calling thread's event loop through [`uasyncio_core::io::IoRegistration`]
+//! (edge-triggered, both directions), shared by its [`StreamReader`] and
+//! [`StreamWriter`] through an `Rc`. Every read or write is tried first;
+//! only when the operating system says it would block does the task's waker
+//! join that direction's waiters. The reader waits on the read direction and
+//! the writer on the write direction, so the two may wait in different tasks
+//! at once. HUP and ERR wake both directions, and the next operation returns
+//! EOF or the error: nothing spins and nothing hangs.
+//!
+//! [`start_server`] binds and listens synchronously, then runs an accept
+//! task (core's `create_task`); each accepted connection runs the client
+//! callback as a task of its own. [`open_connection`] completes the
+//! non-blocking connect (writable, then `SO_ERROR`) before returning.
+//!
+//! Depending on this crate turns on core's `mio` feature, which makes the
+//! mio poller the default poller of every loop: there is no set-up call.
+//!
+//! # Memory
+//!
+//! An idle connection costs its two handles and the shared socket state
+//! (about 200 bytes), one slot in the poller, the reader's buffer once it
+//! has read (8 KiB; it grows only for a `readexactly` or a line longer than
+//! that, and a grown buffer is freed when it empties), and the task of the
+//! client callback.
+//!
+//! The crate re-exports nothing from `uasyncio-core`; use both side by side.
+#![forbid(unsafe_code)]
+
+mod conn;
+mod connect;
+mod reader;
+mod server;
+mod writer;
+
+pub use connect::open_connection;
+pub use reader::{DEFAULT_LINE_LIMIT, ReadExactly, ReadFut, ReadInto, ReadLine, ReadLineInto, StreamReader};
+pub use server::{Server, ServerOptions, start_server};
+pub use writer::{AWrite, AWriteIter, StreamWriter};
