@@ -74,3 +74,107 @@ pub(crate) fn thread_cpu_time() -> Duration {
     let stime: u64 = fields[15 - 3].parse().expect("stime");
     Duration::from_millis((utime + stime) * 10)
 }
+
+// ---- On uasyncio-core's loop ----------------------------------------------
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use uasyncio_core::{Clock, EventLoop, create_task};
+
+/// A virtual clock that jumps to the next timer whenever the loop goes idle,
+/// so tests of timeouts and sleeps are exact and take no real time.
+#[derive(Debug, Default)]
+pub(crate) struct AutoClock(Cell<u64>);
+
+impl Clock for AutoClock {
+    fn now_ms(&self) -> u64 {
+        self.0.get()
+    }
+
+    fn until(&self, deadline_ms: u64) -> Duration {
+        // Only called when nothing is runnable: jump there.
+        if deadline_ms > self.0.get() {
+            self.0.set(deadline_ms);
+        }
+        Duration::ZERO
+    }
+}
+
+/// Runs `f` on a fresh loop of this thread driven by an [`AutoClock`].
+pub(crate) fn run_virtual<F: Future>(f: F) -> F::Output {
+    EventLoop::builder().clock(AutoClock::default()).install();
+    uasyncio_core::run(f)
+}
+
+/// A recorded trace of events.
+#[derive(Clone, Default)]
+pub(crate) struct Trace(Rc<RefCell<Vec<String>>>);
+
+impl Trace {
+    pub(crate) fn log(&self, line: impl Into<String>) {
+        self.0.borrow_mut().push(line.into());
+    }
+
+    pub(crate) fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.borrow_mut())
+    }
+}
+
+/// Records `"<label>"` in the trace if dropped while armed: how a Rust task
+/// observes its cancellation (Python's `except CancelledError`).
+pub(crate) struct OnCancel {
+    trace: Trace,
+    label: String,
+    armed: bool,
+}
+
+impl OnCancel {
+    pub(crate) fn new(trace: &Trace, label: impl Into<String>) -> Self {
+        Self {
+            trace: trace.clone(),
+            label: label.into(),
+            armed: true,
+        }
+    }
+
+    pub(crate) fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for OnCancel {
+    fn drop(&mut self) {
+        if self.armed {
+            self.trace.log(self.label.clone());
+        }
+    }
+}
+
+/// Receives `()` when its task finishes (Python's `await t`).
+pub(crate) struct Join(uasyncio_queues::Queue<()>);
+
+impl Join {
+    pub(crate) async fn join(&self) {
+        self.0.get().await;
+    }
+}
+
+/// Wraps `f` so that its end can be awaited; spawn the returned future with
+/// `create_task` (which gives the task id).
+pub(crate) fn joinable(f: impl Future<Output = ()> + 'static) -> (impl Future<Output = ()> + 'static, Join) {
+    let done = uasyncio_queues::Queue::new(1);
+    let tx = done.clone();
+    let task = async move {
+        f.await;
+        tx.put_nowait(()).expect("joined once");
+    };
+    (task, Join(done))
+}
+
+/// `create_task` that can be joined.
+pub(crate) fn spawn(f: impl Future<Output = ()> + 'static) -> Join {
+    let (task, join) = joinable(f);
+    create_task(task);
+    join
+}

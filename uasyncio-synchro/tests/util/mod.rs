@@ -151,26 +151,30 @@ impl Drop for OnCancel {
     }
 }
 
-/// A spawned task and an event set when it finishes (Python's `await t`).
-/// `I` is the core's task id type.
-pub(crate) struct Joinable<I> {
-    pub(crate) id: I,
-    done: uasyncio_synchro::Event,
-}
+/// Set when its task finishes (Python's `await t`).
+pub(crate) struct Join(uasyncio_synchro::Event);
 
-impl<I> Joinable<I> {
+impl Join {
     pub(crate) async fn join(&self) {
-        self.done.wait().await;
+        self.0.wait().await;
     }
 }
 
-/// `create_task` that can be joined.
-pub(crate) fn spawn(f: impl Future<Output = ()> + 'static) -> Joinable<impl Copy + std::fmt::Debug> {
+/// Wraps `f` so that its end can be awaited; spawn the returned future with
+/// `create_task` (which gives the task id).
+pub(crate) fn joinable(f: impl Future<Output = ()> + 'static) -> (impl Future<Output = ()> + 'static, Join) {
     let done = uasyncio_synchro::Event::new();
     let set = done.clone();
-    let id = create_task(async move {
+    let task = async move {
         f.await;
         set.set();
-    });
-    Joinable { id, done }
+    };
+    (task, Join(done))
+}
+
+/// `create_task` that can be joined.
+pub(crate) fn spawn(f: impl Future<Output = ()> + 'static) -> Join {
+    let (task, join) = joinable(f);
+    create_task(task);
+    join
 }
