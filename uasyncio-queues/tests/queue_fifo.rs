@@ -97,13 +97,11 @@ fn producer_and_consumer_through_queue16_keep_order() {
                 tx.put(i).await;
             }
         });
-        let mut expected = 0;
         let mut sum = 0;
-        for _ in 0..20_000 {
+        for expected in 0..20_000 {
             let v = q.get().await;
             assert_eq!(v, expected);
             assert!(q.qsize() <= 16);
-            expected += 1;
             sum += v;
         }
         sum
