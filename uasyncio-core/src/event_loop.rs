@@ -156,10 +156,18 @@ pub(crate) fn push_local(loop_id: u64, id: TaskId) -> bool {
 
 /// Runs `f` with the current thread's loop, creating it on first use.
 pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Inner>) -> R) -> R {
-    let lp = CURRENT.with(|c| c.borrow().as_ref().map(|i| i.0.clone()));
-    match lp {
-        Some(lp) => f(&lp.inner),
-        None => f(&get_event_loop().inner),
+    let mut f = Some(f);
+    // Fast path: borrow the installed loop without cloning the handle. `f`
+    // may re-enter (a destructor calling `get_event_loop`): shared borrows
+    // nest; only installing a new loop from inside `f` would not.
+    let done = CURRENT.try_with(|c| {
+        c.borrow()
+            .as_ref()
+            .map(|Installed(lp)| (f.take().expect("called once"))(&lp.inner))
+    });
+    match done {
+        Ok(Some(r)) => r,
+        _ => (f.take().expect("not called yet"))(&get_event_loop().inner),
     }
 }
 
@@ -318,7 +326,13 @@ impl EventLoopBuilder {
             }),
         };
         log::debug!("uasyncio: event loop {id} installed");
-        let old = CURRENT.with(|c| c.borrow_mut().replace(Installed(lp.clone())));
+        let old = CURRENT.with(|c| match c.try_borrow_mut() {
+            Ok(mut c) => c.replace(Installed(lp.clone())),
+            Err(_) => panic!(
+                "uasyncio: cannot install a new event loop from inside a call that is using the \
+                 current one (a destructor run by create_task/cancel?)"
+            ),
+        });
         drop(old); // closes the previous loop, outside the borrow
         lp
     }

@@ -78,3 +78,8 @@ pub use funcs::{
 pub use io::{IoPoller, Notify, ParkPoller, default_poller};
 pub use ticks::{TICKS_MAX, TICKS_PERIOD, ticks_add, ticks_diff, ticks_ms};
 pub use time::{Sleep, sleep, sleep_ms};
+
+/// The README's example, compiled and run as a doctest so it never drifts.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
