@@ -122,7 +122,8 @@ cargo xtask test-all [--keep-going] [--only STEP,..] [--skip STEP,..] [--list]
     --only STEPS   run only these steps (comma-separated names, see --list)
     --skip STEPS   run every step but these
     --list         print the steps and exit
-    XTASK_SKIP_MIRI=1 skips the miri step.";
+    XTASK_SKIP_MIRI=1 skips the miri step; XTASK_MIRI_TOOLCHAIN (default nightly)
+    picks its toolchain; MIRIFLAGS passes through to miri.";
 
 impl Options {
     fn parse(args: &[String]) -> Result<Options> {
@@ -544,36 +545,45 @@ fn package(ctx: &Ctx) -> Result<Outcome> {
 // ---------------------------------------------------------------------------
 // miri
 
+/// The toolchain miri runs on: `$XTASK_MIRI_TOOLCHAIN`, else `nightly`.
+fn miri_toolchain() -> String {
+    std::env::var("XTASK_MIRI_TOOLCHAIN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| "nightly".to_owned())
+}
+
 /// Whether miri can run: `cargo +nightly miri --version`, then
 /// `cargo +nightly miri setup` (which needs the rust-src component).
-fn miri_ready() -> Result<(), String> {
+fn miri_ready(toolchain: &str) -> Result<(), String> {
+    // The first `error` line says why; later lines may be a backtrace.
     let first_line = |text: &str| {
-        text.lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("(no output)")
-            .trim()
+        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+        let first = lines.clone().next().unwrap_or("(no output)");
+        lines
+            .find(|l| l.to_ascii_lowercase().starts_with("error"))
+            .unwrap_or(first)
             .to_owned()
     };
-    let version = Cmd::cargo_toolchain("nightly")
+    let version = Cmd::cargo_toolchain(toolchain)
         .args(["miri", "--version"])
         .capture()
         .map_err(|e| e.to_string())?;
     if !version.status.success() {
         return Err(format!(
-            "`cargo +nightly miri --version` failed: {}",
+            "`cargo +{toolchain} miri --version` failed: {}",
             first_line(&version.combined())
         ));
     }
     println!("found {}", version.stdout.trim());
-    println!("preparing miri's sysroot (cargo +nightly miri setup; the first time takes a while)");
-    let setup = Cmd::cargo_toolchain("nightly")
+    println!("preparing miri's sysroot (cargo +{toolchain} miri setup; the first time takes a while)");
+    let setup = Cmd::cargo_toolchain(toolchain)
         .args(["miri", "setup"])
         .capture()
         .map_err(|e| e.to_string())?;
     if !setup.status.success() {
         return Err(format!(
-            "`cargo +nightly miri setup` failed: {}",
+            "`cargo +{toolchain} miri setup` failed: {}",
             first_line(&setup.combined())
         ));
     }
@@ -588,13 +598,14 @@ fn miri(ctx: &Ctx) -> Result<Outcome> {
     if ctx.ws.package(CORE).is_none() {
         return Err(Error::new(format!("{CORE} is not in the workspace")));
     }
-    if let Err(reason) = miri_ready() {
+    let toolchain = miri_toolchain();
+    if let Err(reason) = miri_ready(&toolchain) {
         println!("miri is not ready ({reason}); trying once to install it");
         let install = Cmd::new("rustup")
-            .args(["component", "add", "--toolchain", "nightly", "miri", "rust-src"])
+            .args(["component", "add", "--toolchain", &toolchain, "miri", "rust-src"])
             .run_with_timeout(MIRI_INSTALL_TIME_LIMIT);
         let ready = match install {
-            Ok(()) => miri_ready(),
+            Ok(()) => miri_ready(&toolchain),
             Err(e) => Err(format!("{reason}; installing it failed: {e}")),
         };
         if let Err(why) = ready {
@@ -602,7 +613,7 @@ fn miri(ctx: &Ctx) -> Result<Outcome> {
             return Ok(Outcome::Skipped(why));
         }
     }
-    passed(Cmd::cargo_toolchain("nightly").args(["miri", "test", "-p", CORE, "--lib"]))
+    passed(Cmd::cargo_toolchain(&toolchain).args(["miri", "test", "-p", CORE, "--lib"]))
 }
 
 // ---------------------------------------------------------------------------
