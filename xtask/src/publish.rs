@@ -16,7 +16,9 @@
 //!
 //! Each `cargo publish` waits until the registry's index shows the new crate
 //! before it returns. If the next crate still cannot see it, that publish is
-//! retried a few times with a pause.
+//! retried a few times with a pause. If the registry rate-limits uploads
+//! (crates.io allows only a burst of new crates), the run stops and says to
+//! run it again later.
 //!
 //! `--dry-run` packages and verifies every crate in one
 //! `cargo publish --dry-run -p A -p B ..` run: cargo then resolves crates that
@@ -50,6 +52,9 @@ enum Verdict {
     AlreadyPublished,
     /// A dependency is not in the registry's index yet.
     IndexLag,
+    /// The registry refuses more uploads for now (crates.io limits bursts
+    /// of new crates).
+    RateLimited,
     /// Anything else.
     Failed,
 }
@@ -58,6 +63,8 @@ fn verdict(output: &str) -> Verdict {
     let lower = output.to_ascii_lowercase();
     if lower.contains("already exists on") || lower.contains("already uploaded") {
         Verdict::AlreadyPublished
+    } else if lower.contains("429") || lower.contains("too many") {
+        Verdict::RateLimited
     } else if lower.contains("no matching package named")
         || lower.contains("failed to select a version for the requirement")
     {
@@ -188,10 +195,17 @@ fn publish_each(order: &[&Package], cargo_args: &[String]) -> Result<()> {
                     );
                     thread::sleep(INDEX_RETRY_PAUSE);
                 }
-                _ => {
+                found => {
+                    let what = if found == Verdict::RateLimited {
+                        "was refused for now: the registry limits how many new crates one may \
+                         publish in a row. Wait for the time it names"
+                    } else {
+                        "failed. Fix the problem"
+                    };
                     return Err(Error::new(format!(
-                        "publishing {spec} failed (`{cmd}`). Published now: {}; already there: {}. \
-                         Fix it and run `cargo xtask publish` again: published crates are skipped.",
+                        "publishing {spec} {what}, then run `cargo xtask publish` again: \
+                         crates already on the registry are skipped.\n  command: {cmd}\n  \
+                         published now: {}\n  already there: {}",
                         list_or_none(&published),
                         list_or_none(&skipped)
                     )));
@@ -236,6 +250,12 @@ mod tests {
                 "error: failed to prepare local package for uploading\n\nCaused by:\n  no matching package named `uasyncio-core` found\n  location searched: crates.io index"
             ),
             Verdict::IndexLag
+        );
+        assert_eq!(
+            verdict(
+                "error: failed to publish to registry at https://crates.io\n\nCaused by:\n  the remote server responded with an error (status 429 Too Many Requests): You have published too many new crates in a short period of time."
+            ),
+            Verdict::RateLimited
         );
         assert_eq!(
             verdict(
