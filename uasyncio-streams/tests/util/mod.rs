@@ -61,7 +61,16 @@ pub(crate) fn fd_count() -> usize {
 
 /// CPU time (user + system) of the calling thread.
 pub(crate) fn thread_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    thread_cpu_from(&mut std::fs::File::open("/proc/thread-self/stat").unwrap())
+}
+
+/// CPU time of the thread whose `/proc/thread-self/stat` is open as `f`
+/// (re-read from the start: no new descriptor needed).
+pub(crate) fn thread_cpu_from(f: &mut std::fs::File) -> Duration {
+    use std::io::{Read, Seek};
+    f.rewind().unwrap();
+    let mut stat = String::new();
+    f.read_to_string(&mut stat).unwrap();
     // Fields after the command name (which is in parentheses and may hold spaces).
     let rest = &stat[stat.rfind(')').unwrap() + 2..];
     let f: Vec<&str> = rest.split_whitespace().collect();
