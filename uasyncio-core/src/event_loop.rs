@@ -707,6 +707,24 @@ impl EventLoop {
         self.inner.tasks.borrow().ids()
     }
 
+    /// The number of runnables (tasks and callbacks) queued for the next
+    /// round. Virtual-time pollers use it to tell an idle loop from a busy one.
+    pub fn ready_count(&self) -> usize {
+        self.inner.runq.try_borrow().map_or(0, |q| q.len())
+    }
+
+    /// The earliest timer deadline, on the loop clock's millisecond timeline
+    /// ([`Clock::now_ms`]), if any.
+    pub fn next_deadline_ms(&self) -> Option<u64> {
+        self.inner.timers.try_borrow().ok()?.next_deadline()
+    }
+
+    /// The loop clock's current time in milliseconds ([`Clock::now_ms`]):
+    /// the unwrapped counterpart of [`time`](EventLoop::time).
+    pub fn now_ms(&self) -> u64 {
+        self.inner.clock.now_ms()
+    }
+
     /// The number of pending timers (sleeps and delayed callbacks).
     pub fn timer_count(&self) -> usize {
         self.inner.timers.borrow().len()

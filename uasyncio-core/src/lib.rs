@@ -76,6 +76,7 @@ pub use funcs::{
     YieldNow, cancel, create_task, cur_task, ensure_future, gather, run, wait_for, wait_for_ms, yield_now,
 };
 pub use io::{IoPoller, Notify, ParkPoller, default_poller};
+pub use task::TaskId;
 pub use ticks::{TICKS_MAX, TICKS_PERIOD, ticks_add, ticks_diff, ticks_ms};
 pub use time::{Sleep, sleep, sleep_ms};
 
