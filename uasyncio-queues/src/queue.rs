@@ -102,6 +102,7 @@ struct State<T> {
 struct Wakes(Option<Waker>, Option<Waker>);
 
 impl Wakes {
+    #[inline]
     fn wake(self) {
         if let Some(w) = self.0 {
             w.wake();
@@ -119,7 +120,12 @@ impl<T> State<T> {
 
     /// Adds an item to a queue that has room: straight to the first waiting
     /// getter if there is one, else to the back of the buffer.
+    #[inline]
     fn enqueue(&mut self, item: T) -> Option<Waker> {
+        if self.getters.is_empty() {
+            self.buf.push_back(item);
+            return None;
+        }
         match self.getters.pop_front() {
             Some((slot, waker)) => {
                 *slot = Some(item);
@@ -134,6 +140,8 @@ impl<T> State<T> {
     }
 
     /// Called after one place was freed: lets the first waiting putter in.
+    #[cold]
+    #[inline(never)]
     fn admit_putter(&mut self) -> Wakes {
         if self.full() {
             return Wakes::default();
@@ -147,9 +155,21 @@ impl<T> State<T> {
     }
 
     /// Takes the first available item, letting a waiting putter in.
+    #[inline]
     fn take(&mut self) -> Option<(T, Wakes)> {
         let item = self.buf.pop_front()?;
-        Some((item, self.admit_putter()))
+        Some((item, self.freed_one()))
+    }
+
+    /// One place was freed: lets a waiting putter in, if any. Tests for
+    /// putters inline, so the common case costs one comparison.
+    #[inline]
+    fn freed_one(&mut self) -> Wakes {
+        if self.putters.is_empty() {
+            Wakes::default()
+        } else {
+            self.admit_putter()
+        }
     }
 
     /// An item handed to a getter that is going away: give it to the next
@@ -431,7 +451,7 @@ impl<T> Future for Get<'_, T> {
                 let (slot, _) = st.getters.remove(key);
                 let item = slot.expect("a popped getter holds its item");
                 st.handed -= 1;
-                let wakes = st.admit_putter();
+                let wakes = st.freed_one();
                 drop(st);
                 self.key = None;
                 wakes.wake();
