@@ -415,7 +415,17 @@ impl<T> fmt::Debug for Queue<T> {
 
 /// The future returned by [`Queue::get`]: resolves to the front item.
 ///
-/// See [`Queue::get`] for its cancel safety.
+/// See [`Queue::get`] for its cancel safety. It can be stored, moved and
+/// polled by hand like any future (it is `Unpin`).
+///
+/// ```
+/// use uasyncio_queues::{Get, Queue};
+///
+/// let q = Queue::new(0);
+/// q.put_nowait(5).unwrap();
+/// let fut: Get<'_, i32> = q.get();
+/// assert_eq!(uasyncio_core::run(fut), 5);
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Get<'a, T> {
     queue: &'a Queue<T>,
@@ -494,7 +504,16 @@ impl<T> fmt::Debug for Get<'_, T> {
 /// The future returned by [`Queue::put`]: resolves once the item is in the
 /// queue (or handed to a getter).
 ///
-/// See [`Queue::put`] for its cancel safety.
+/// See [`Queue::put`] for its cancel safety. It is `Unpin`.
+///
+/// ```
+/// use uasyncio_queues::{Put, Queue};
+///
+/// let q = Queue::new(1);
+/// let fut: Put<'_, &str> = q.put("x");
+/// uasyncio_core::run(fut);
+/// assert_eq!(q.qsize(), 1);
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Put<'a, T> {
     queue: &'a Queue<T>,

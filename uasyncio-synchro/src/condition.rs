@@ -259,7 +259,21 @@ impl fmt::Debug for Condition {
 
 /// The future returned by [`Condition::wait`]: resolves to a new guard.
 ///
-/// See [`Condition::wait`] for its cancel safety.
+/// See [`Condition::wait`] for its cancel safety. It is `Unpin`.
+///
+/// ```
+/// use uasyncio_core::{create_task, run};
+/// use uasyncio_synchro::{Condition, condition::Wait};
+///
+/// run(async {
+///     let cond = Condition::new();
+///     let c = cond.clone();
+///     create_task(async move { c.notify_all() });
+///     let guard = cond.acquire().await;
+///     let fut: Wait<'_> = cond.wait(guard);
+///     let _guard = fut.await;
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Wait<'a> {
     cond: &'a Condition,
@@ -354,7 +368,17 @@ impl fmt::Debug for Wait<'_> {
 /// The future returned by [`Condition::wait_for`]: resolves to the guard once
 /// the predicate holds.
 ///
-/// See [`Condition::wait_for`] for its cancel safety.
+/// See [`Condition::wait_for`] for its cancel safety. It is `Unpin` whatever
+/// the predicate.
+///
+/// ```
+/// use uasyncio_synchro::{Condition, condition::WaitFor};
+///
+/// let cond = Condition::new();
+/// let guard = cond.lock().try_acquire().unwrap();
+/// let fut: WaitFor<'_, _> = cond.wait_for(guard, || true);
+/// let _guard = uasyncio_core::run(fut);
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct WaitFor<'a, P> {
     cond: &'a Condition,

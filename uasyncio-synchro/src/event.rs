@@ -152,7 +152,16 @@ impl fmt::Debug for Event {
 
 /// The future returned by [`Event::wait`].
 ///
-/// See [`Event::wait`] for its cancel safety.
+/// See [`Event::wait`] for its cancel safety. It is `Unpin`.
+///
+/// ```
+/// use uasyncio_synchro::{Event, event::Wait};
+///
+/// let ev = Event::new();
+/// ev.set();
+/// let fut: Wait<'_> = ev.wait();
+/// uasyncio_core::run(fut); // set: returns at once
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Wait<'a> {
     event: &'a Event,

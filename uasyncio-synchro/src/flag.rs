@@ -169,7 +169,18 @@ impl fmt::Debug for ThreadSafeFlag {
 
 /// The future returned by [`ThreadSafeFlag::wait`].
 ///
-/// See [`ThreadSafeFlag::wait`] for its cancel safety.
+/// See [`ThreadSafeFlag::wait`] for its cancel safety. It is `Send`, so it
+/// also works in multi-threaded executors.
+///
+/// ```
+/// use uasyncio_synchro::{ThreadSafeFlag, flag::Wait};
+///
+/// let flag = ThreadSafeFlag::new();
+/// flag.set();
+/// let fut: Wait<'_> = flag.wait();
+/// uasyncio_core::run(fut);
+/// assert!(!flag.is_set());
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Wait<'a> {
     flag: &'a ThreadSafeFlag,

@@ -191,6 +191,15 @@ impl fmt::Debug for Lock {
 ///
 /// The guard keeps the lock's state alive by itself, so it may outlive the
 /// `Lock` handle it came from and move into another task.
+///
+/// ```
+/// use uasyncio_synchro::{Lock, LockGuard};
+///
+/// let lock = Lock::new();
+/// let guard: LockGuard = lock.try_acquire().unwrap();
+/// drop(lock); // the guard keeps the lock alive
+/// guard.release();
+/// ```
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct LockGuard {
     state: Rc<RefCell<State>>,
@@ -227,7 +236,17 @@ impl fmt::Debug for LockGuard {
 
 /// The future returned by [`Lock::acquire`]: resolves to a [`LockGuard`].
 ///
-/// See [`Lock::acquire`] for its cancel safety.
+/// See [`Lock::acquire`] for its cancel safety. It is `Unpin`.
+///
+/// ```
+/// use uasyncio_synchro::{Lock, lock::Acquire};
+///
+/// let lock = Lock::new();
+/// let fut: Acquire<'_> = lock.acquire();
+/// let guard = uasyncio_core::run(fut);
+/// assert!(lock.locked());
+/// drop(guard);
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Acquire<'a> {
     lock: &'a Lock,

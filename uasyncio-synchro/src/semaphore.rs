@@ -379,6 +379,15 @@ impl fmt::Debug for BoundedSemaphore {
 ///
 /// The guard keeps the semaphore's state alive by itself, so it may outlive
 /// the handle it came from and move into another task.
+///
+/// ```
+/// use uasyncio_synchro::{Semaphore, SemaphoreGuard};
+///
+/// let sem = Semaphore::new(1);
+/// let permit: SemaphoreGuard = sem.try_acquire().unwrap();
+/// drop(permit);
+/// assert_eq!(sem.available(), 1);
+/// ```
 #[must_use = "the permit is given back as soon as the guard is dropped"]
 pub struct SemaphoreGuard {
     state: Rc<RefCell<State>>,
@@ -433,7 +442,17 @@ impl fmt::Debug for SemaphoreGuard {
 /// The future returned by [`Semaphore::acquire`] and
 /// [`BoundedSemaphore::acquire`]: resolves to a [`SemaphoreGuard`].
 ///
-/// See [`Semaphore::acquire`] for its cancel safety.
+/// See [`Semaphore::acquire`] for its cancel safety. It is `Unpin`.
+///
+/// ```
+/// use uasyncio_synchro::{Semaphore, semaphore::Acquire};
+///
+/// let sem = Semaphore::new(1);
+/// let fut: Acquire<'_> = sem.acquire();
+/// let permit = uasyncio_core::run(fut);
+/// assert_eq!(sem.available(), 0);
+/// drop(permit);
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Acquire<'a> {
     state: &'a Rc<RefCell<State>>,
