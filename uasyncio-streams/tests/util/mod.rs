@@ -83,3 +83,93 @@ pub(crate) fn thread_cpu_from(f: &mut std::fs::File) -> Duration {
 pub(crate) fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 31 % 251) as u8).collect()
 }
+
+#[path = "../../examples/support/http.rs"]
+pub(crate) mod http;
+
+/// Raises the soft descriptor limit to at least `n` (up to the hard limit).
+pub(crate) fn raise_nofile(n: u64) {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `lim` is a valid, writable rlimit.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    if lim.rlim_cur < n {
+        lim.rlim_cur = n.min(lim.rlim_max);
+        // SAFETY: `lim` is a valid rlimit; raising the soft limit up to the hard one.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+    }
+}
+
+/// Serves `body` with the examples' HTTP logic on this thread's loop while
+/// `clients` keep-alive clients on another thread (plain blocking std
+/// sockets, all connected at once) each make `rounds` requests. Panics on
+/// any incomplete or wrong response.
+pub(crate) fn http_load(body: &'static [u8], clients: usize, rounds: usize) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    raise_nofile(2 * clients as u64 + 256);
+    uasyncio_core::run(async move {
+        let srv = uasyncio_streams::ServerOptions::new()
+            .backlog(2048)
+            .start(move |r, w| http::serve(r, w, body), "127.0.0.1", 0)
+            .await
+            .unwrap();
+        let addr = srv.local_addr();
+        let finished = Arc::new(AtomicBool::new(false));
+        let f = finished.clone();
+        let t = std::thread::spawn(move || {
+            let mut conns: Vec<_> = (0..clients)
+                .map(|_| {
+                    let s = std::net::TcpStream::connect(addr).expect("connect");
+                    s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+                    BufReader::new(s)
+                })
+                .collect();
+            for round in 0..rounds {
+                for (i, c) in conns.iter_mut().enumerate() {
+                    let close = round + 1 == rounds && i % 2 == 0;
+                    let req = format!(
+                        "GET /{i} HTTP/1.1\r\nHost: test\r\n{}\r\n",
+                        if close { "Connection: close\r\n" } else { "" }
+                    );
+                    c.get_mut().write_all(req.as_bytes()).expect("send request");
+                }
+                for (i, c) in conns.iter_mut().enumerate() {
+                    let mut line = String::new();
+                    c.read_line(&mut line).expect("status line");
+                    assert_eq!(line, "HTTP/1.1 200 OK\r\n", "client {i} round {round}");
+                    let mut len = None;
+                    loop {
+                        line.clear();
+                        c.read_line(&mut line).expect("header");
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = Some(v.trim().parse::<usize>().unwrap());
+                        }
+                    }
+                    assert_eq!(len, Some(body.len()));
+                    let mut got = vec![0u8; body.len()];
+                    c.read_exact(&mut got).expect("body");
+                    assert!(got == body, "client {i} round {round}: body intact");
+                }
+            }
+            // Connections that asked for close were closed by the server.
+            for c in conns.iter_mut().step_by(2) {
+                let mut rest = Vec::new();
+                assert_eq!(c.read_to_end(&mut rest).unwrap(), 0);
+            }
+            f.store(true, Ordering::Release);
+        });
+        bounded(async {
+            while !finished.load(Ordering::Acquire) && !t.is_finished() {
+                uasyncio_core::sleep_ms(5).await;
+            }
+        })
+        .await;
+        t.join().expect("the client thread failed");
+        srv.close();
+    });
+}
