@@ -458,11 +458,12 @@ impl<T> Future for Get<'_, T> {
                     drop(old);
                     return Poll::Pending;
                 }
-                let (slot, _) = st.getters.remove(key);
+                let (slot, own_waker) = st.getters.remove(key);
                 let item = slot.expect("a popped getter holds its item");
                 st.handed -= 1;
                 let wakes = st.freed_one();
                 drop(st);
+                drop(own_waker);
                 self.key = None;
                 wakes.wake();
                 Poll::Ready(item)
@@ -550,7 +551,9 @@ impl<T> Future for Put<'_, T> {
                     drop(old);
                     return Poll::Pending;
                 }
-                st.putters.remove(key);
+                let removed = st.putters.remove(key);
+                drop(st);
+                drop(removed);
                 this.key = None;
                 Poll::Ready(())
             }

@@ -9,6 +9,9 @@ use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
+/// How many wakers `set` clones under the mutex before waking them.
+const WAKE_BATCH: usize = 4;
+
 /// A flag that any thread may set and a task on the loop waits for.
 ///
 /// [`set`](ThreadSafeFlag::set) may be called from any thread (or a signal
@@ -97,8 +100,33 @@ impl ThreadSafeFlag {
         if self.inner.set.swap(true, Ordering::AcqRel) {
             return;
         }
-        for (_, waker) in self.inner.waiters().iter() {
-            waker.wake_by_ref();
+        // Wake outside the mutex, a few at a time (normally there is one
+        // waiter), so that a waker which polls or drops a task right away
+        // cannot deadlock on it. A waiter that registers meanwhile checks
+        // the flag after registering, so it cannot miss this set.
+        let mut from = 0;
+        loop {
+            let mut batch: [Option<Waker>; WAKE_BATCH] = Default::default();
+            let mut more = None;
+            {
+                let waiters = self.inner.waiters();
+                let mut n = 0;
+                for (key, waker) in waiters.iter().filter(|(key, _)| *key >= from) {
+                    if n == WAKE_BATCH {
+                        more = Some(key);
+                        break;
+                    }
+                    batch[n] = Some(waker.clone());
+                    n += 1;
+                }
+            }
+            for waker in batch.into_iter().flatten() {
+                waker.wake();
+            }
+            match more {
+                Some(key) => from = key,
+                None => break,
+            }
         }
     }
 
@@ -380,6 +408,43 @@ mod tests {
         setter.join().unwrap();
         assert!(polls >= 1);
         assert!(!flag.is_set());
+    }
+
+    #[test]
+    fn set_wakes_every_waiter_past_one_batch() {
+        let flag = ThreadSafeFlag::new();
+        let ws: Vec<_> = (0..WAKE_BATCH * 2 + 1).map(|_| CountingWaker::new()).collect();
+        let mut waits: Vec<_> = ws.iter().map(|_| flag.wait()).collect();
+        for (f, w) in waits.iter_mut().zip(&ws) {
+            assert!(poll_once(f, w).is_pending());
+        }
+        flag.set();
+        assert!(ws.iter().all(|w| w.wakes() == 1));
+    }
+
+    #[test]
+    fn a_waker_that_touches_the_flag_when_woken_does_not_deadlock() {
+        struct Touch(ThreadSafeFlag, std::sync::atomic::AtomicUsize);
+        impl std::task::Wake for Touch {
+            fn wake(self: Arc<Self>) {
+                // Locks the waiters' mutex: would deadlock if `set` held it.
+                let shown = format!("{:?}", self.0);
+                assert!(shown.contains("set: true"), "{shown}");
+                self.1.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let flag = ThreadSafeFlag::new();
+        let touch = Arc::new(Touch(flag.clone(), std::sync::atomic::AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&touch));
+        let mut f = flag.wait();
+        assert!(
+            Pin::new(&mut f)
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        flag.set();
+        assert_eq!(touch.1.load(Ordering::SeqCst), 1);
+        assert!(Pin::new(&mut f).poll(&mut Context::from_waker(&waker)).is_ready());
     }
 
     #[test]
