@@ -110,14 +110,13 @@ impl ThreadSafeFlag {
             let mut more = None;
             {
                 let waiters = self.inner.waiters();
-                let mut n = 0;
-                for (key, waker) in waiters.iter().filter(|(key, _)| *key >= from) {
+                let pending = waiters.iter().filter(|(key, _)| *key >= from);
+                for (n, (key, waker)) in pending.enumerate() {
                     if n == WAKE_BATCH {
                         more = Some(key);
                         break;
                     }
                     batch[n] = Some(waker.clone());
-                    n += 1;
                 }
             }
             for waker in batch.into_iter().flatten() {
