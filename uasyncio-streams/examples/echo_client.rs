@@ -34,7 +34,10 @@ fn main() {
             argv.next();
             p
         }
-        None => std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8888),
+        None => std::env::var("PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(8888),
     };
     let mut lines: Vec<String> = argv.collect();
     if lines.is_empty() {

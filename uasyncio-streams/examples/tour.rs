@@ -32,9 +32,15 @@ async fn tour() -> io::Result<()> {
     say(t0, &format!("   gather gave the results in order: {woke:?}"));
     get_event_loop().call_later_ms(5, move || say(t0, "   a call_later_ms callback ran"));
     let r = wait_for_ms(sleep_ms(1_000), 15).await;
-    say(t0, &format!("   wait_for_ms(sleep 1 s, 15 ms) timed out: {}", r.is_err()));
+    say(
+        t0,
+        &format!("   wait_for_ms(sleep 1 s, 15 ms) timed out: {}", r.is_err()),
+    );
 
-    say(t0, "2. a queue: a producer puts 5 items into Queue(2), a consumer gets them");
+    say(
+        t0,
+        "2. a queue: a producer puts 5 items into Queue(2), a consumer gets them",
+    );
     let q = Queue::new(2);
     let producer_q = q.clone();
     create_task(async move {
@@ -78,7 +84,13 @@ async fn tour() -> io::Result<()> {
     for word in ["ping", "pong"] {
         client.sendto(word.as_bytes(), addr).await?;
         let (echo, _) = client.recvfrom(64).await?;
-        say(t0, &format!("   sent {word:?} to {addr}, got back {:?}", String::from_utf8_lossy(&echo)));
+        say(
+            t0,
+            &format!(
+                "   sent {word:?} to {addr}, got back {:?}",
+                String::from_utf8_lossy(&echo)
+            ),
+        );
     }
     uasyncio_core::cancel(udp_task);
 
@@ -104,7 +116,13 @@ async fn tour() -> io::Result<()> {
         say(t0, &format!("   echoed {:?}", String::from_utf8_lossy(&echo)));
     }
     w.aclose().await?; // half-close: the server reads EOF and hangs up
-    say(t0, &format!("   after our half-close the server hung up: EOF = {}", r.read(10).await?.is_empty()));
+    say(
+        t0,
+        &format!(
+            "   after our half-close the server hung up: EOF = {}",
+            r.read(10).await?.is_empty()
+        ),
+    );
     server.close();
     server.wait_closed().await;
     say(t0, "done");

@@ -75,7 +75,10 @@ where
     F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    ServerOptions::new().backlog(backlog).start(client_cb, host, port).await
+    ServerOptions::new()
+        .backlog(backlog)
+        .start(client_cb, host, port)
+        .await
 }
 
 /// Options for a TCP server, beyond [`start_server`]'s arguments.
@@ -241,12 +244,18 @@ impl ServerOptions {
     fn listen_one(&self, addr: SocketAddr) -> io::Result<Listener> {
         let annotate = |what: &str, e: io::Error| {
             let hint = match e.kind() {
-                io::ErrorKind::AddrInUse => "; stop the other server or choose another port (0: any free one)",
+                io::ErrorKind::AddrInUse => {
+                    "; stop the other server or choose another port (0: any free one)"
+                }
                 _ => "",
             };
             io::Error::new(e.kind(), format!("cannot {what} {addr}: {e}{hint}"))
         };
-        let domain = if addr.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 };
+        let domain = if addr.is_ipv4() {
+            Domain::IPV4
+        } else {
+            Domain::IPV6
+        };
         let s = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))
             .map_err(|e| annotate("create a socket for", e))?;
         if self.reuse_address {
@@ -359,7 +368,10 @@ where
                 }
             }
             Err(e) if is_per_connection(&e) => {
-                log::debug!("uasyncio-streams: accept on {}: {e}; going on", listener.state.local_addr);
+                log::debug!(
+                    "uasyncio-streams: accept on {}: {e}; going on",
+                    listener.state.local_addr
+                );
             }
             Err(e) => {
                 backoff = (backoff * 2).clamp(MIN_BACKOFF_MS, MAX_BACKOFF_MS);

@@ -239,7 +239,8 @@ impl StreamWriter {
     /// ```
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let conn = &*self.conn;
-        conn.reg.poll_io(Direction::Write, cx, || (&conn.stream).write(buf))
+        conn.reg
+            .poll_io(Direction::Write, cx, || (&conn.stream).write(buf))
     }
 
     /// Polls until all of `buf[*pos..]` is written, advancing `*pos`.

@@ -23,7 +23,8 @@ impl log::Log for CountEmfile {
         true
     }
     fn log(&self, record: &log::Record<'_>) {
-        if record.level() == log::Level::Warn && record.args().to_string().contains("out of file descriptors") {
+        if record.level() == log::Level::Warn && record.args().to_string().contains("out of file descriptors")
+        {
             self.0.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -33,7 +34,10 @@ impl log::Log for CountEmfile {
 static EMFILE: CountEmfile = CountEmfile(AtomicUsize::new(0));
 
 fn get_nofile() -> libc::rlimit {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: `lim` is a valid, writable rlimit.
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
     lim
@@ -62,12 +66,16 @@ fn accept_backs_off_on_emfile_and_recovers() {
         let addr: SocketAddr = srv.local_addr();
         sleep_ms(5).await; // the accept task is now waiting
         // Client sockets made while descriptors are still available.
-        let clients: Vec<Socket> =
-            (0..3).map(|_| Socket::new(Domain::IPV4, Type::STREAM, None).unwrap()).collect();
+        let clients: Vec<Socket> = (0..3)
+            .map(|_| Socket::new(Domain::IPV4, Type::STREAM, None).unwrap())
+            .collect();
 
         let mut stat = File::open("/proc/thread-self/stat").unwrap();
         // Leave no descriptor free: lower the limit, then fill every hole.
-        set_nofile(&libc::rlimit { rlim_cur: highest_fd() + 16, rlim_max: saved.rlim_max });
+        set_nofile(&libc::rlimit {
+            rlim_cur: highest_fd() + 16,
+            rlim_max: saved.rlim_max,
+        });
         let mut fillers = Vec::new();
         loop {
             match File::open("/dev/null") {
@@ -85,10 +93,16 @@ fn accept_backs_off_on_emfile_and_recovers() {
         let before = thread_cpu_from(&mut stat);
         sleep_ms(300).await;
         let used = thread_cpu_from(&mut stat) - before;
-        assert!(used <= Duration::from_millis(100), "the accept loop spun: {used:?} of CPU in 300 ms");
+        assert!(
+            used <= Duration::from_millis(100),
+            "the accept loop spun: {used:?} of CPU in 300 ms"
+        );
         let failures = EMFILE.0.load(Ordering::Relaxed);
         // 10, 20, 40, 80, 160 ms pauses: about 5 attempts in 300 ms, not thousands.
-        assert!((1..=8).contains(&failures), "{failures} accept attempts failed with EMFILE");
+        assert!(
+            (1..=8).contains(&failures),
+            "{failures} accept attempts failed with EMFILE"
+        );
 
         // Free the descriptors: the backed-off accept loop serves everyone.
         drop(fillers);

@@ -42,7 +42,9 @@ fn eight_megabytes_to_a_slow_reader() {
         )
         .await
         .unwrap();
-        let (mut r, _w) = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+        let (mut r, _w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
         // A ticker shows the writer's task is not hogging the loop.
         let ticks = Rc::new(Cell::new(0u32));
         let tk = ticks.clone();
@@ -63,7 +65,7 @@ fn eight_megabytes_to_a_slow_reader() {
                 }
                 got.extend_from_slice(&buf[..n]);
                 reads += 1;
-                if reads % 8 == 0 {
+                if reads.is_multiple_of(8) {
                     // The slow reader.
                     sleep_ms(2).await;
                 }
@@ -72,7 +74,11 @@ fn eight_megabytes_to_a_slow_reader() {
         .await;
         assert_eq!(got.len(), SIZE);
         assert!(got == pattern(SIZE), "data intact");
-        assert!(awaits.get() > 2, "the writer waited for the slow reader: {} polls", awaits.get());
+        assert!(
+            awaits.get() > 2,
+            "the writer waited for the slow reader: {} polls",
+            awaits.get()
+        );
         assert!(ticks.get() > 0, "other tasks ran during the transfer");
     });
 }

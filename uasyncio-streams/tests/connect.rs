@@ -11,12 +11,18 @@ use uasyncio_streams::open_connection;
 use util::{bounded, echo_server};
 
 fn sources() -> usize {
-    get_event_loop().find_poller::<MioPoller, _>(|p| p.source_count()).unwrap()
+    get_event_loop()
+        .find_poller::<MioPoller, _>(|p| p.source_count())
+        .unwrap()
 }
 
 fn free_port() -> u16 {
     // Bound then closed: nobody listens there.
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -36,7 +42,9 @@ fn a_refused_peer_is_the_error_of_open_connection() {
 fn connected_before_it_returns() {
     run(async {
         let srv = echo_server().await;
-        let (r, w) = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+        let (r, w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
         // Connected: both addresses are known at once.
         assert_eq!(w.get_extra_info("peername"), Some(srv.local_addr()));
         assert_eq!(r.get_extra_info("peername"), Some(srv.local_addr()));
@@ -90,7 +98,8 @@ fn wait_for_ms_bounds_a_connect_and_leaks_nothing() {
         // A listener whose accept queue is full and never drained: the
         // kernel drops further SYNs, so a new connect cannot complete.
         let l = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        l.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
+        l.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .unwrap();
         l.listen(0).unwrap();
         let addr = l.local_addr().unwrap().as_socket().unwrap();
         let mut fillers = Vec::new();

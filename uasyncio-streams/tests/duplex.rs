@@ -31,7 +31,9 @@ fn reader_and_writer_wait_in_two_tasks_at_once() {
         )
         .await
         .unwrap();
-        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
         // 4 MB each way: far more than the socket buffers hold, so the writer
         // blocks while the reader must drain at the same time.
         let data = Rc::new(pattern(4 << 20));
@@ -79,7 +81,11 @@ fn reader_and_writer_wait_in_two_tasks_at_once() {
         })
         .await;
         let trace = trace.borrow();
-        assert_eq!(trace.first(), Some(&"reader progressing"), "read while the writer was still writing");
+        assert_eq!(
+            trace.first(),
+            Some(&"reader progressing"),
+            "read while the writer was still writing"
+        );
         assert_eq!(trace.last(), Some(&"reader done"));
     });
 }
@@ -101,7 +107,9 @@ fn both_halves_blocked_then_both_served() {
         )
         .await
         .unwrap();
-        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
         let read = async move { r.readline().await.unwrap() };
         let write = async move {
             sleep_ms(20).await;

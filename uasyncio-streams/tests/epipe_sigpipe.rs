@@ -33,7 +33,10 @@ fn epipe_with_sigpipe_at_its_default_action() {
             }
         })
         .await;
-        assert!(matches!(err.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset), "{err:?}");
+        assert!(
+            matches!(err.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset),
+            "{err:?}"
+        );
         // Once more after the error: still an error, still alive.
         assert!(w.awrite(b"again").await.is_err());
     });

@@ -12,7 +12,9 @@ use uasyncio_streams::{open_connection, start_server};
 use util::{bounded, fd_count};
 
 fn sources() -> usize {
-    get_event_loop().find_poller::<MioPoller, _>(|p| p.source_count()).unwrap()
+    get_event_loop()
+        .find_poller::<MioPoller, _>(|p| p.source_count())
+        .unwrap()
 }
 
 #[test]
@@ -65,8 +67,16 @@ fn cancelled_readers_and_writers_leak_no_descriptor() {
         }
         // Our halves are closed at once; the server's handlers keep theirs.
         srv.close();
-        assert_eq!(sources(), sources_before + 100 - 1, "client registrations released; listener gone");
+        assert_eq!(
+            sources(),
+            sources_before + 100 - 1,
+            "client registrations released; listener gone"
+        );
         get_event_loop().close(); // drops the server's handler tasks too
-        assert_eq!(fd_count(), fds_before - 1, "every descriptor released (and the listener)");
+        assert_eq!(
+            fd_count(),
+            fds_before - 1,
+            "every descriptor released (and the listener)"
+        );
     });
 }

@@ -25,7 +25,10 @@ fn a_hundred_idle_connections_cost_no_cpu() {
         let before = thread_cpu();
         sleep_ms(300).await;
         let used = thread_cpu() - before;
-        assert!(used <= Duration::from_millis(50), "idle loop used {used:?} of CPU in 300 ms");
+        assert!(
+            used <= Duration::from_millis(50),
+            "idle loop used {used:?} of CPU in 300 ms"
+        );
         // Still alive afterwards.
         let (r, w) = &mut conns[42];
         w.awrite(b"still here\n").await.unwrap();

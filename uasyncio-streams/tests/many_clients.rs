@@ -28,7 +28,11 @@ fn two_hundred_clients_times_fifty_round_trips() {
                     assert_eq!(r.readline().await.unwrap(), line.as_bytes());
                 }
                 w.aclose().await.unwrap();
-                assert_eq!(r.readline().await.unwrap(), b"", "the server closes after our EOF");
+                assert_eq!(
+                    r.readline().await.unwrap(),
+                    b"",
+                    "the server closes after our EOF"
+                );
                 done.set(done.get() + 1);
             });
         }

@@ -10,7 +10,9 @@ use uasyncio_streams::{DEFAULT_LINE_LIMIT, StreamReader, StreamWriter, open_conn
 use util::{bounded, pattern, pieces_server};
 
 async fn connect_to(srv: &uasyncio_streams::Server) -> (StreamReader, StreamWriter) {
-    bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap()
+    bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+        .await
+        .unwrap()
 }
 
 #[test]
@@ -19,7 +21,11 @@ fn read_returns_what_is_there_then_empty_at_eof() {
         let srv = pieces_server(&[b"abc", b"defg"], 20).await;
         let (mut r, _w) = connect_to(&srv).await;
         assert_eq!(bounded(r.read(0)).await.unwrap(), b"", "read(0) is empty at once");
-        assert_eq!(bounded(r.read(100)).await.unwrap(), b"abc", "one segment, not n bytes");
+        assert_eq!(
+            bounded(r.read(100)).await.unwrap(),
+            b"abc",
+            "one segment, not n bytes"
+        );
         assert_eq!(bounded(r.read(2)).await.unwrap(), b"de");
         assert_eq!(bounded(r.read(100)).await.unwrap(), b"fg");
         assert!(!r.at_eof());
@@ -92,7 +98,10 @@ fn an_overlong_line_is_an_error_and_keeps_the_bytes() {
         assert!(err.to_string().contains("line limit of 8 bytes"), "{err}");
         assert!(r.buffered().starts_with(b"01234567"), "kept: {:?}", r.buffered());
         // Again: the same error, nothing consumed.
-        assert_eq!(bounded(r.readline()).await.unwrap_err().kind(), ErrorKind::InvalidData);
+        assert_eq!(
+            bounded(r.readline()).await.unwrap_err().kind(),
+            ErrorKind::InvalidData
+        );
         // Raise the limit: the whole line comes back.
         r.set_line_limit(64);
         assert_eq!(bounded(r.readline()).await.unwrap(), b"0123456789abcdef\n");
@@ -107,7 +116,10 @@ fn a_line_of_exactly_the_limit_is_fine() {
         let (mut r, _w) = connect_to(&srv).await;
         r.set_line_limit(8);
         assert_eq!(bounded(r.readline()).await.unwrap(), b"1234567\n");
-        assert_eq!(bounded(r.readline()).await.unwrap_err().kind(), ErrorKind::InvalidData);
+        assert_eq!(
+            bounded(r.readline()).await.unwrap_err().kind(),
+            ErrorKind::InvalidData
+        );
         // Drain the offending bytes with read().
         assert_eq!(bounded(r.read(8)).await.unwrap(), b"12345678");
         assert_eq!(bounded(r.readline()).await.unwrap(), b"\n");
@@ -120,7 +132,10 @@ fn the_default_limit_is_64_kib() {
         let long: &'static [u8] = Box::leak(vec![b'x'; DEFAULT_LINE_LIMIT + 10].into_boxed_slice());
         let srv = pieces_server(Box::leak(Box::new([long, b"\n"])), 0).await;
         let (mut r, _w) = connect_to(&srv).await;
-        assert_eq!(bounded(r.readline()).await.unwrap_err().kind(), ErrorKind::InvalidData);
+        assert_eq!(
+            bounded(r.readline()).await.unwrap_err().kind(),
+            ErrorKind::InvalidData
+        );
         assert!(r.buffered().len() >= DEFAULT_LINE_LIMIT, "the bytes are kept");
         let mut rest = Vec::new();
         while rest.len() < DEFAULT_LINE_LIMIT + 11 {

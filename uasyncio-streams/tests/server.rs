@@ -136,7 +136,9 @@ fn the_accept_loop_survives_a_client_that_resets_before_accept() {
         // Connected in the kernel, then reset, before the loop runs the accept task.
         for _ in 0..5 {
             let s = std::net::TcpStream::connect(addr).unwrap();
-            SockRef::from(&s).set_linger(Some(std::time::Duration::ZERO)).unwrap();
+            SockRef::from(&s)
+                .set_linger(Some(std::time::Duration::ZERO))
+                .unwrap();
             drop(s);
         }
         let (mut r, mut w) = bounded(open_connection("127.0.0.1", addr.port())).await.unwrap();
@@ -163,7 +165,9 @@ fn nodelay_is_on_for_accepted_connections_unless_turned_off() {
                 )
                 .await
                 .unwrap();
-            let _c = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+            let _c = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+                .await
+                .unwrap();
             bounded(async {
                 while seen.get().is_none() {
                     sleep_ms(1).await;
@@ -180,7 +184,9 @@ fn empty_host_listens_on_every_interface() {
     run(async {
         let srv = start_server(echo_lines, "", 0, 8).await.unwrap();
         assert!(srv.local_addr().ip().is_unspecified());
-        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
         w.awrite(b"any\n").await.unwrap();
         assert_eq!(bounded(r.readline()).await.unwrap(), b"any\n");
     });

@@ -11,7 +11,9 @@ use util::{bounded, echo_server};
 fn echo_one_line() {
     run(async {
         let srv = echo_server().await;
-        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
         w.awrite(b"Hello\r\n").await.unwrap();
         assert_eq!(bounded(r.readline()).await.unwrap(), b"Hello\r\n");
         w.aclose().await.unwrap();

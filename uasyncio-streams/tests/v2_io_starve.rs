@@ -30,7 +30,9 @@ fn a_yielding_task_does_not_starve_a_reader() {
         )
         .await
         .unwrap();
-        let (mut r, _w) = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+        let (mut r, _w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
         let lines = Rc::new(Cell::new(0u32));
         let busy_done = Rc::new(Cell::new(false));
         let (l, b) = (lines.clone(), busy_done.clone());
@@ -60,6 +62,9 @@ fn a_yielding_task_does_not_starve_a_reader() {
         .await;
         let n = lines_while_busy.get();
         // About 100 lines come in that second; a starved reader would get none.
-        assert!(n >= 20, "the reader got only {n} lines while another task kept yielding");
+        assert!(
+            n >= 20,
+            "the reader got only {n} lines while another task kept yielding"
+        );
     });
 }

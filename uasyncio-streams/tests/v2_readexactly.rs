@@ -15,7 +15,9 @@ use util::{bounded, pieces_server};
 fn readexactly_over_pieces() {
     run(async {
         let srv = pieces_server(&[b"123", b"234", b"5", b"a", b"b", b"c", b"d", b"e", b"xy"], 5).await;
-        let (mut r, _w) = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+        let (mut r, _w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
         let mut trace = Vec::new();
         for n in [3, 4, 5] {
             trace.push(String::from_utf8(bounded(r.readexactly(n)).await.unwrap()).unwrap());
@@ -24,6 +26,10 @@ fn readexactly_over_pieces() {
         // Only "xy" is left before EOF.
         let err = bounded(r.readexactly(3)).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
-        assert_eq!(bounded(r.read(10)).await.unwrap(), b"xy", "the short bytes are kept");
+        assert_eq!(
+            bounded(r.read(10)).await.unwrap(),
+            b"xy",
+            "the short bytes are kept"
+        );
     });
 }

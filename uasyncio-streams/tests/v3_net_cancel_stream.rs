@@ -25,7 +25,9 @@ fn cancel_a_blocked_read_then_use_the_writer() {
         )
         .await
         .unwrap();
-        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
         let trace = Rc::new(RefCell::new(Vec::new()));
         let t = trace.clone();
         struct Dropped(Rc<RefCell<Vec<&'static str>>>);

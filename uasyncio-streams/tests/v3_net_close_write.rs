@@ -13,8 +13,12 @@ use util::bounded;
 fn write_after_the_peer_closed_is_an_error() {
     run(async {
         // The server closes at once.
-        let srv = start_server(|r, w| async move { drop((r, w)) }, "127.0.0.1", 0, 8).await.unwrap();
-        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+        let srv = start_server(|r, w| async move { drop((r, w)) }, "127.0.0.1", 0, 8)
+            .await
+            .unwrap();
+        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
         assert!(bounded(r.read(10)).await.unwrap().is_empty(), "the peer's EOF");
         let err = bounded(async {
             loop {
@@ -25,6 +29,9 @@ fn write_after_the_peer_closed_is_an_error() {
             }
         })
         .await;
-        assert!(matches!(err.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset), "{err:?}");
+        assert!(
+            matches!(err.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset),
+            "{err:?}"
+        );
     });
 }

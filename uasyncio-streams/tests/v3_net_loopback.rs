@@ -35,7 +35,9 @@ fn loopback_echo_of_100_bytes_in_order() {
         .await
         .unwrap();
         trace.borrow_mut().push("client: connecting".into());
-        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
         trace.borrow_mut().push("client: connected".into());
         let data: Vec<u8> = (0..100).collect();
         w.awrite(&data).await.unwrap();

@@ -11,7 +11,9 @@ use util::{bounded, pieces_server};
 fn read_into_counts() {
     run(async {
         let srv = pieces_server(&[b"0123456789", b"abc"], 20).await;
-        let (mut r, _w) = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+        let (mut r, _w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
         let mut buf = [0u8; 4];
         let mut counts = Vec::new();
         let mut all = Vec::new();

@@ -12,7 +12,9 @@ use util::{bounded, pieces_server};
 fn read_across_a_one_second_gap_then_eof() {
     run(async {
         let srv = pieces_server(&[b"first", b"second"], 1000).await;
-        let (mut r, _w) = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+        let (mut r, _w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
         let t = Instant::now();
         let mut all = Vec::new();
         loop {
@@ -23,6 +25,9 @@ fn read_across_a_one_second_gap_then_eof() {
             all.extend(b);
         }
         assert_eq!(all, b"firstsecond");
-        assert!(t.elapsed() >= Duration::from_millis(900), "read waited across the gap");
+        assert!(
+            t.elapsed() >= Duration::from_millis(900),
+            "read waited across the gap"
+        );
     });
 }

@@ -52,7 +52,9 @@ fn aclose_is_a_half_close() {
                     }
                     all.extend(b);
                 }
-                w.awrite(format!("got {} bytes", all.len()).as_bytes()).await.unwrap();
+                w.awrite(format!("got {} bytes", all.len()).as_bytes())
+                    .await
+                    .unwrap();
             },
             "127.0.0.1",
             0,
@@ -60,10 +62,16 @@ fn aclose_is_a_half_close() {
         )
         .await
         .unwrap();
-        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port())).await.unwrap();
+        let (mut r, mut w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
         w.awrite(&[1u8; 1000]).await.unwrap();
         bounded(w.aclose()).await.unwrap();
-        assert_eq!(bounded(r.read(100)).await.unwrap(), b"got 1000 bytes", "our reader stays readable");
+        assert_eq!(
+            bounded(r.read(100)).await.unwrap(),
+            b"got 1000 bytes",
+            "our reader stays readable"
+        );
         assert_eq!(bounded(r.read(100)).await.unwrap(), b"");
     });
 }
@@ -75,13 +83,18 @@ fn the_descriptor_closes_when_both_halves_are_gone() {
         let port = l.local_addr().unwrap().port();
         let (r, w) = bounded(open_connection("127.0.0.1", port)).await.unwrap();
         let (mut peer, _) = l.accept().unwrap();
-        peer.set_read_timeout(Some(std::time::Duration::from_millis(50))).unwrap();
+        peer.set_read_timeout(Some(std::time::Duration::from_millis(50)))
+            .unwrap();
         drop(w);
         let mut b = [0u8; 1];
         let e = peer.read(&mut b).unwrap_err();
-        assert!(matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut), "still open: {e:?}");
+        assert!(
+            matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+            "still open: {e:?}"
+        );
         drop(r);
-        peer.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        peer.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
         assert_eq!(peer.read(&mut b).unwrap(), 0, "closed: EOF");
     });
 }

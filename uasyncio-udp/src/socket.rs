@@ -168,8 +168,12 @@ impl UdpSocket {
     pub fn from_std(sock: std::net::UdpSocket) -> io::Result<UdpSocket> {
         sock.set_nonblocking(true)?;
         let mut sock = mio::net::UdpSocket::from_std(sock);
-        let reg = IoRegistration::new(&mut sock)
-            .map_err(|e| annotate(e, format_args!("cannot register a UDP socket with the event loop")))?;
+        let reg = IoRegistration::new(&mut sock).map_err(|e| {
+            annotate(
+                e,
+                format_args!("cannot register a UDP socket with the event loop"),
+            )
+        })?;
         Ok(UdpSocket { sock, reg })
     }
 
@@ -469,7 +473,10 @@ impl UdpSocket {
             Poll::Ready(Ok(n)) if n == buf.len() => Poll::Ready(Ok(())),
             Poll::Ready(Ok(n)) => Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::WriteZero,
-                format!("only {n} of {} bytes of the datagram were sent; send smaller datagrams", buf.len()),
+                format!(
+                    "only {n} of {} bytes of the datagram were sent; send smaller datagrams",
+                    buf.len()
+                ),
             ))),
             Poll::Ready(Err(e)) => Poll::Ready(Err(match addr {
                 Some(a) => annotate(e, format_args!("sendto {a}")),
@@ -555,9 +562,12 @@ impl UdpSocket {
     /// assert!(s.join_multicast_v4(&Ipv4Addr::LOCALHOST, &Ipv4Addr::UNSPECIFIED).is_err());
     /// ```
     pub fn join_multicast_v4(&self, group: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
-        self.sock
-            .join_multicast_v4(group, interface)
-            .map_err(|e| annotate(e, format_args!("cannot join multicast group {group} on {interface}")))
+        self.sock.join_multicast_v4(group, interface).map_err(|e| {
+            annotate(
+                e,
+                format_args!("cannot join multicast group {group} on {interface}"),
+            )
+        })
     }
 
     /// Leaves an IPv4 multicast group joined with
@@ -591,9 +601,12 @@ impl UdpSocket {
     /// }
     /// ```
     pub fn join_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
-        self.sock
-            .join_multicast_v6(group, interface)
-            .map_err(|e| annotate(e, format_args!("cannot join multicast group {group} on interface {interface}")))
+        self.sock.join_multicast_v6(group, interface).map_err(|e| {
+            annotate(
+                e,
+                format_args!("cannot join multicast group {group} on interface {interface}"),
+            )
+        })
     }
 
     /// Leaves an IPv6 multicast group.
@@ -803,7 +816,10 @@ pub struct Recv<'a> {
 
 impl fmt::Debug for Recv<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Recv").field("sock", &self.sock).field("n", &self.n).finish()
+        f.debug_struct("Recv")
+            .field("sock", &self.sock)
+            .field("n", &self.n)
+            .finish()
     }
 }
 

@@ -32,7 +32,10 @@ fn bind_in_use_is_a_clear_error() {
         let a = UdpSocket::bind("127.0.0.1:0").unwrap();
         let err = UdpSocket::bind(a.local_addr().unwrap()).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
-        assert!(err.to_string().contains(&a.local_addr().unwrap().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&a.local_addr().unwrap().to_string()),
+            "{err}"
+        );
     });
 }
 

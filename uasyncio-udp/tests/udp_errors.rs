@@ -6,10 +6,12 @@ use std::net::SocketAddr;
 
 use uasyncio_core::io::MioPoller;
 use uasyncio_core::{get_event_loop, run, wait_for_ms};
-use uasyncio_udp::{UdpSocket, socket, Af};
+use uasyncio_udp::{Af, UdpSocket, socket};
 
 fn sources() -> usize {
-    get_event_loop().find_poller::<MioPoller, _>(|p| p.source_count()).unwrap()
+    get_event_loop()
+        .find_poller::<MioPoller, _>(|p| p.source_count())
+        .unwrap()
 }
 
 #[test]
@@ -20,10 +22,15 @@ fn port_unreachable_on_a_connected_socket_is_connection_refused() {
         let s = UdpSocket::bind("127.0.0.1:0").unwrap();
         s.connect(dead).unwrap();
         s.send(b"anyone?").await.unwrap();
-        let r = wait_for_ms(s.recv(16), 5_000).await.expect("an error, not a hang");
+        let r = wait_for_ms(s.recv(16), 5_000)
+            .await
+            .expect("an error, not a hang");
         assert_eq!(r.unwrap_err().kind(), ErrorKind::ConnectionRefused);
         // The error is consumed; the socket goes on waiting cleanly.
-        assert!(wait_for_ms(s.recv(16), 30).await.is_err(), "times out, no spin, no error");
+        assert!(
+            wait_for_ms(s.recv(16), 30).await.is_err(),
+            "times out, no spin, no error"
+        );
     });
 }
 

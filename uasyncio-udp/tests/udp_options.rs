@@ -44,7 +44,10 @@ fn reuse_port_lets_two_sockets_share_a_port() {
 #[test]
 fn broadcast_and_ttl() {
     run(async {
-        let s = UdpSocketBuilder::new().broadcast(true).bind("127.0.0.1:0").unwrap();
+        let s = UdpSocketBuilder::new()
+            .broadcast(true)
+            .bind("127.0.0.1:0")
+            .unwrap();
         assert!(s.broadcast().unwrap());
         s.set_broadcast(false).unwrap();
         assert!(!s.broadcast().unwrap());
@@ -75,7 +78,9 @@ fn ipv6_only_is_applied_to_ipv6_sockets() {
 fn multicast_join_rejects_a_non_group_address_clearly() {
     run(async {
         let s = UdpSocket::bind("0.0.0.0:0").unwrap();
-        let err = s.join_multicast_v4(&Ipv4Addr::new(10, 0, 0, 1), &Ipv4Addr::UNSPECIFIED).unwrap_err();
+        let err = s
+            .join_multicast_v4(&Ipv4Addr::new(10, 0, 0, 1), &Ipv4Addr::UNSPECIFIED)
+            .unwrap_err();
         assert!(err.to_string().contains("10.0.0.1"), "{err}");
     });
 }
@@ -84,7 +89,10 @@ fn multicast_join_rejects_a_non_group_address_clearly() {
 fn multicast_on_loopback_when_the_system_allows_it() {
     run(async {
         let group = Ipv4Addr::new(239, 255, 42, 99);
-        let rx = UdpSocketBuilder::new().reuse_address(true).bind("0.0.0.0:0").unwrap();
+        let rx = UdpSocketBuilder::new()
+            .reuse_address(true)
+            .bind("0.0.0.0:0")
+            .unwrap();
         let port = rx.local_addr().unwrap().port();
         match rx.join_multicast_v4(&group, &Ipv4Addr::LOCALHOST) {
             Ok(()) => {

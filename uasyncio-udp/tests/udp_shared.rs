@@ -100,6 +100,9 @@ fn a_cancelled_receiver_loses_no_datagram() {
         assert!(wait_for_ms(server.recv(8), 20).await.is_err());
         let client = UdpSocket::bind("127.0.0.1:0").unwrap();
         client.sendto(b"kept", addr).await.unwrap();
-        assert_eq!(wait_for_ms(server.recv(8), 5_000).await.unwrap().unwrap(), b"kept");
+        assert_eq!(
+            wait_for_ms(server.recv(8), 5_000).await.unwrap().unwrap(),
+            b"kept"
+        );
     });
 }

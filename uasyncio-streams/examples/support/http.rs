@@ -41,7 +41,9 @@ pub(crate) async fn serve(mut r: StreamReader, mut w: StreamWriter, body: &'stat
             if line == b"\r\n" || line == b"\n" {
                 break;
             }
-            let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+            let Some(colon) = line.iter().position(|&b| b == b':') else {
+                continue;
+            };
             let (name, value) = line.split_at(colon);
             let value = String::from_utf8_lossy(&value[1..]).trim().to_ascii_lowercase();
             if name.eq_ignore_ascii_case(b"connection") {

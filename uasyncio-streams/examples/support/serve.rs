@@ -13,7 +13,12 @@ use crate::args::Args;
 
 /// Serves `handler` on `host:args.port` with `opts`, honouring the exit
 /// conditions of `args`; returns how many connections were served.
-pub(crate) async fn serve_until<F, Fut>(opts: &ServerOptions, host: &str, args: Args, handler: F) -> io::Result<u64>
+pub(crate) async fn serve_until<F, Fut>(
+    opts: &ServerOptions,
+    host: &str,
+    args: Args,
+    handler: F,
+) -> io::Result<u64>
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,

@@ -89,7 +89,10 @@ pub(crate) mod http;
 
 /// Raises the soft descriptor limit to at least `n` (up to the hard limit).
 pub(crate) fn raise_nofile(n: u64) {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: `lim` is a valid, writable rlimit.
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
     if lim.rlim_cur < n {
@@ -122,7 +125,8 @@ pub(crate) fn http_load(body: &'static [u8], clients: usize, rounds: usize) {
             let mut conns: Vec<_> = (0..clients)
                 .map(|_| {
                     let s = std::net::TcpStream::connect(addr).expect("connect");
-                    s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+                    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+                        .unwrap();
                     BufReader::new(s)
                 })
                 .collect();
