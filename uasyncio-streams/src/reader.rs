@@ -14,6 +14,10 @@ use uasyncio_core::io::Direction;
 use crate::conn::Conn;
 
 /// The default longest line [`StreamReader::readline`] accepts: 64 KiB.
+///
+/// ```
+/// assert_eq!(uasyncio_streams::DEFAULT_LINE_LIMIT, 65_536);
+/// ```
 pub const DEFAULT_LINE_LIMIT: usize = 64 * 1024;
 
 /// The size of a reader's buffer when it is first needed, and the size of a
@@ -571,6 +575,18 @@ impl StreamReader {
 }
 
 /// The future of [`StreamReader::read`].
+///
+/// ```
+/// use uasyncio_streams::{open_connection, start_server};
+/// uasyncio_core::run(async {
+///     let srv = start_server(|_r, mut w| async move { w.awrite(b"ab\ncd").await.unwrap() },
+///         "127.0.0.1", 0, 8).await.unwrap();
+///     let (mut r, _w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
+///     let fut = r.read(2);
+///     assert!(format!("{fut:?}").contains("ReadFut"));
+///     assert_eq!(fut.await.unwrap(), b"ab");
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct ReadFut<'a> {
@@ -588,6 +604,18 @@ impl Future for ReadFut<'_> {
 }
 
 /// The future of [`StreamReader::readexactly`].
+///
+/// ```
+/// use uasyncio_streams::{open_connection, start_server};
+/// uasyncio_core::run(async {
+///     let srv = start_server(|_r, mut w| async move { w.awrite(b"ab\ncd").await.unwrap() },
+///         "127.0.0.1", 0, 8).await.unwrap();
+///     let (mut r, _w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
+///     let fut = r.readexactly(3);
+///     assert!(format!("{fut:?}").contains("ReadExactly"));
+///     assert_eq!(fut.await.unwrap(), b"ab\n");
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct ReadExactly<'a> {
@@ -605,6 +633,18 @@ impl Future for ReadExactly<'_> {
 }
 
 /// The future of [`StreamReader::readline`].
+///
+/// ```
+/// use uasyncio_streams::{open_connection, start_server};
+/// uasyncio_core::run(async {
+///     let srv = start_server(|_r, mut w| async move { w.awrite(b"ab\ncd").await.unwrap() },
+///         "127.0.0.1", 0, 8).await.unwrap();
+///     let (mut r, _w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
+///     let fut = r.readline();
+///     assert!(format!("{fut:?}").contains("ReadLine"));
+///     assert_eq!(fut.await.unwrap(), b"ab\n");
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct ReadLine<'a> {
@@ -620,6 +660,19 @@ impl Future for ReadLine<'_> {
 }
 
 /// The future of [`StreamReader::readline_into`].
+///
+/// ```
+/// use uasyncio_streams::{open_connection, start_server};
+/// uasyncio_core::run(async {
+///     let srv = start_server(|_r, mut w| async move { w.awrite(b"ab\n").await.unwrap() },
+///         "127.0.0.1", 0, 8).await.unwrap();
+///     let (mut r, _w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
+///     let mut line = Vec::new();
+///     let fut = r.readline_into(&mut line);
+///     assert!(format!("{fut:?}").contains("ReadLineInto"));
+///     assert_eq!(fut.await.unwrap(), 3);
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct ReadLineInto<'a> {
@@ -641,6 +694,19 @@ impl Future for ReadLineInto<'_> {
 }
 
 /// The future of [`StreamReader::read_into`].
+///
+/// ```
+/// use uasyncio_streams::{open_connection, start_server};
+/// uasyncio_core::run(async {
+///     let srv = start_server(|_r, mut w| async move { w.awrite(b"ab").await.unwrap() },
+///         "127.0.0.1", 0, 8).await.unwrap();
+///     let (mut r, _w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
+///     let mut buf = [0u8; 8];
+///     let fut = r.read_into(&mut buf);
+///     assert!(format!("{fut:?}").contains("ReadInto"));
+///     assert_eq!(fut.await.unwrap(), 2);
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct ReadInto<'a> {

@@ -263,6 +263,17 @@ impl StreamWriter {
 }
 
 /// The future of [`StreamWriter::awrite`].
+///
+/// ```
+/// use uasyncio_streams::{open_connection, start_server};
+/// uasyncio_core::run(async {
+///     let srv = start_server(|_r, _w| async {}, "127.0.0.1", 0, 8).await.unwrap();
+///     let (_r, mut w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
+///     let fut = w.awrite(b"x");
+///     assert!(format!("{fut:?}").contains("AWrite"));
+///     fut.await.unwrap();
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct AWrite<'a> {
@@ -281,6 +292,17 @@ impl Future for AWrite<'_> {
 }
 
 /// The future of [`StreamWriter::awriteiter`].
+///
+/// ```
+/// use uasyncio_streams::{open_connection, start_server};
+/// uasyncio_core::run(async {
+///     let srv = start_server(|_r, _w| async {}, "127.0.0.1", 0, 8).await.unwrap();
+///     let (_r, mut w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
+///     let fut = w.awriteiter(["x", "y"]);
+///     assert!(format!("{fut:?}").contains("AWriteIter"));
+///     fut.await.unwrap();
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct AWriteIter<'a, I: Iterator> {
     w: &'a mut StreamWriter,

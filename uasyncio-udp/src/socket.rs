@@ -806,6 +806,18 @@ impl UdpSocketBuilder {
 }
 
 /// The future of [`UdpSocket::recv`] and the inside of [`RecvFrom`].
+///
+/// ```
+/// use uasyncio_udp::UdpSocket;
+/// uasyncio_core::run(async {
+///     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     s.sendto(b"x", s.local_addr().unwrap()).await.unwrap();
+///     let mut buf = [0u8; 4];
+///     let fut = s.recv(4);
+///     assert!(format!("{fut:?}").contains("Recv"));
+///     fut.await.unwrap();
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Recv<'a> {
     sock: &'a UdpSocket,
@@ -857,6 +869,18 @@ impl Future for Recv<'_> {
 }
 
 /// The future of [`UdpSocket::recvfrom`].
+///
+/// ```
+/// use uasyncio_udp::UdpSocket;
+/// uasyncio_core::run(async {
+///     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     s.sendto(b"x", s.local_addr().unwrap()).await.unwrap();
+///     let mut buf = [0u8; 4];
+///     let fut = s.recvfrom(4);
+///     assert!(format!("{fut:?}").contains("RecvFrom"));
+///     fut.await.unwrap();
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct RecvFrom<'a>(Recv<'a>);
@@ -875,6 +899,18 @@ impl Future for RecvFrom<'_> {
 }
 
 /// The future of [`UdpSocket::recv_into`].
+///
+/// ```
+/// use uasyncio_udp::UdpSocket;
+/// uasyncio_core::run(async {
+///     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     s.sendto(b"x", s.local_addr().unwrap()).await.unwrap();
+///     let mut buf = [0u8; 4];
+///     let fut = s.recv_into(&mut buf);
+///     assert!(format!("{fut:?}").contains("RecvInto"));
+///     fut.await.unwrap();
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct RecvInto<'a> {
@@ -892,6 +928,18 @@ impl Future for RecvInto<'_> {
 }
 
 /// The future of [`UdpSocket::recvfrom_into`].
+///
+/// ```
+/// use uasyncio_udp::UdpSocket;
+/// uasyncio_core::run(async {
+///     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     s.sendto(b"x", s.local_addr().unwrap()).await.unwrap();
+///     let mut buf = [0u8; 4];
+///     let fut = s.recvfrom_into(&mut buf);
+///     assert!(format!("{fut:?}").contains("RecvFromInto"));
+///     fut.await.unwrap();
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct RecvFromInto<'a> {
@@ -909,6 +957,16 @@ impl Future for RecvFromInto<'_> {
 }
 
 /// The future of [`UdpSocket::sendto`] and [`UdpSocket::send`].
+///
+/// ```
+/// use uasyncio_udp::UdpSocket;
+/// uasyncio_core::run(async {
+///     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     let fut = s.sendto(b"x", s.local_addr().unwrap());
+///     assert!(format!("{fut:?}").contains("SendTo"));
+///     fut.await.unwrap();
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct SendTo<'a> {
