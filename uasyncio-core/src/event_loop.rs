@@ -944,3 +944,61 @@ impl Inner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! A small tour of the loop's unsafe-adjacent paths (borrowed wakers,
+    //! header reuse, remote wakes), sized to run under miri too.
+    use super::*;
+    use std::cell::RefCell;
+
+    #[test]
+    fn tasks_wake_yield_cancel_and_reuse_slots() {
+        let lp = new_event_loop();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        for round in 0..3 {
+            let ids: Vec<TaskId> = (0..4)
+                .map(|i| {
+                    let log = log.clone();
+                    lp.create_task(async move {
+                        crate::yield_now().await;
+                        log.borrow_mut().push((round, i));
+                        crate::yield_now().await;
+                    })
+                })
+                .collect();
+            lp.run_until_complete(async {}); // every task is now inside its first yield
+            assert!(lp.cancel(ids[3]));
+            lp.run_until_complete(async {
+                crate::yield_now().await;
+                crate::yield_now().await;
+            });
+            assert_eq!(lp.task_count(), 0);
+        }
+        assert_eq!(log.borrow().len(), 9);
+    }
+
+    #[test]
+    fn a_remote_wake_reaches_the_loop() {
+        let lp = new_event_loop();
+        let (tx, rx) = std::sync::mpsc::channel::<std::task::Waker>();
+        let t = std::thread::spawn(move || rx.recv().unwrap().wake());
+        let mut tx = Some(tx);
+        lp.run_until_complete(std::future::poll_fn(move |cx| match tx.take() {
+            Some(tx) => {
+                tx.send(cx.waker().clone()).unwrap();
+                Poll::Pending
+            }
+            None => Poll::Ready(()),
+        }));
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn sleeping_and_timeouts() {
+        let lp = new_event_loop();
+        let r = lp.run_until_complete(crate::wait_for_ms(crate::sleep_ms(50), 1));
+        assert!(r.is_err());
+        assert_eq!(lp.timer_count(), 0);
+    }
+}
