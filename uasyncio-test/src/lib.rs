@@ -49,3 +49,9 @@ pub use harness::{Harness, poll_fn_by_hand};
 pub use mock_stream::{PeerHandle, ScriptedPeer};
 pub use trace::Trace;
 pub use wakers::{WakeCounter, counting_waker, noop_waker};
+
+/// The workspace README's example, run as a doctest so it never drifts
+/// (only under `cargo test --doc`; packaging never reads the file).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadme;
