@@ -1,0 +1,183 @@
+//! Helpers shared by the conformance tests (`v2_*.rs`, `v3_*.rs`): loops on
+//! virtual or real time, joinable tasks (Python's `await task`), a guard that
+//! observes cancellation (Python's `except CancelledError`), and a bound for
+//! tests on real sockets.
+//!
+//! Each test binary uses a subset of them.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::rc::Rc;
+use std::time::Duration;
+
+use uasyncio_core::{EventLoop, TaskId, create_task, new_event_loop, wait_for_ms};
+use uasyncio_synchro::Event;
+use uasyncio_test::{Mode, TestLoop, Trace};
+
+/// A loop on virtual time that jumps to the next timer whenever it is idle
+/// (installed as the calling thread's loop).
+pub(crate) fn auto() -> TestLoop {
+    TestLoop::builder().mode(Mode::AutoAdvance).build()
+}
+
+/// A loop on the real clock with the default poller, installed as the
+/// calling thread's loop (each `#[test]` runs on a thread of its own).
+pub(crate) fn real() -> EventLoop {
+    new_event_loop()
+}
+
+/// How a joined task ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Outcome<T> {
+    /// It returned this value.
+    Done(T),
+    /// It was dropped before it finished: cancelled, or discarded with its
+    /// loop.
+    Cancelled,
+    /// It panicked.
+    Panicked,
+}
+
+struct JoinState<T> {
+    out: RefCell<Option<Outcome<T>>>,
+    done: Event,
+}
+
+/// A task that can be awaited (Python's `await task`): [`spawn`] makes it.
+pub(crate) struct JoinHandle<T> {
+    id: TaskId,
+    state: Rc<JoinState<T>>,
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle").field("id", &self.id).finish()
+    }
+}
+
+impl<T> JoinHandle<T> {
+    /// The task's id (for `cancel`).
+    pub(crate) fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// Waits for the task to end and tells how. Joining twice gives
+    /// `Cancelled` the second time (the outcome is taken).
+    pub(crate) async fn join(&self) -> Outcome<T> {
+        self.state.done.wait().await;
+        self.state.out.borrow_mut().take().unwrap_or(Outcome::Cancelled)
+    }
+
+    /// Whether the task has ended (Python's `task.done()`).
+    pub(crate) fn is_done(&self) -> bool {
+        self.state.done.is_set()
+    }
+}
+
+/// Records the task's outcome when the task's future is dropped, however
+/// that happens.
+struct Completer<T> {
+    state: Rc<JoinState<T>>,
+    finished: bool,
+}
+
+impl<T> Completer<T> {
+    fn finish(mut self, v: T) {
+        *self.state.out.borrow_mut() = Some(Outcome::Done(v));
+        self.finished = true;
+        self.state.done.set();
+    }
+}
+
+impl<T> Drop for Completer<T> {
+    fn drop(&mut self) {
+        if !self.finished {
+            let how = if std::thread::panicking() {
+                Outcome::Panicked
+            } else {
+                Outcome::Cancelled
+            };
+            *self.state.out.borrow_mut() = Some(how);
+            self.state.done.set();
+        }
+    }
+}
+
+/// `create_task(f)`, returning a handle that can be joined.
+pub(crate) fn spawn<T: 'static>(f: impl Future<Output = T> + 'static) -> JoinHandle<T> {
+    let state = Rc::new(JoinState {
+        out: RefCell::new(None),
+        done: Event::new(),
+    });
+    let completer = Completer {
+        state: state.clone(),
+        finished: false,
+    };
+    let id = create_task(async move {
+        let completer = completer;
+        let v = f.await;
+        completer.finish(v);
+    });
+    JoinHandle { id, state }
+}
+
+/// Records its label in a trace when dropped while armed, unless the thread
+/// is panicking: how a Rust task observes its cancellation (Python's
+/// `except CancelledError: print(...)`), since cancelling drops the future.
+pub(crate) struct OnCancel {
+    trace: Trace,
+    label: String,
+    armed: bool,
+}
+
+impl OnCancel {
+    /// Arms a guard that records `label` if it is dropped before
+    /// [`disarm`](OnCancel::disarm).
+    pub(crate) fn new(trace: &Trace, label: impl Into<String>) -> Self {
+        OnCancel {
+            trace: trace.clone(),
+            label: label.into(),
+            armed: true,
+        }
+    }
+
+    /// The guarded section ended normally.
+    pub(crate) fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for OnCancel {
+    fn drop(&mut self) {
+        if self.armed && !std::thread::panicking() {
+            self.trace.push(self.label.clone());
+        }
+    }
+}
+
+/// Sets a shared flag when dropped: proves a future's destructor ran.
+#[derive(Debug)]
+pub(crate) struct DropFlag(pub(crate) Rc<std::cell::Cell<bool>>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.set(true);
+    }
+}
+
+/// A generous bound for network steps that take milliseconds (real time).
+pub(crate) const NET_BOUND_MS: u32 = 20_000;
+
+/// Awaits `f` on a real-time loop, failing the test instead of hanging if it
+/// takes longer than [`NET_BOUND_MS`].
+pub(crate) async fn bounded<F: Future>(what: &str, f: F) -> F::Output {
+    match wait_for_ms(f, NET_BOUND_MS).await {
+        Ok(v) => v,
+        Err(_) => panic!("{what}: no progress within {NET_BOUND_MS} ms (a hang)"),
+    }
+}
+
+/// A read timeout for blocking std sockets used as peers.
+pub(crate) const PEER_TIMEOUT: Duration = Duration::from_secs(20);
