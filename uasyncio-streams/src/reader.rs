@@ -420,6 +420,8 @@ impl StreamReader {
                 let n = ready!(conn.reg.poll_io(Direction::Read, cx, || (&conn.stream).read(buf)))?;
                 if n == 0 {
                     self.eof = true;
+                } else if n < buf.len() {
+                    conn.drained(Direction::Read);
                 }
                 return Poll::Ready(Ok(n));
             }
@@ -565,9 +567,12 @@ impl StreamReader {
         self.reserve(want);
         let conn = &*self.conn;
         let dst = &mut self.buf[self.end..];
+        let room = dst.len();
         let n = ready!(conn.reg.poll_io(Direction::Read, cx, || (&conn.stream).read(dst)))?;
         if n == 0 {
             self.eof = true;
+        } else if n < room {
+            conn.drained(Direction::Read);
         }
         self.end += n;
         Poll::Ready(Ok(n))

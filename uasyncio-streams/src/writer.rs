@@ -239,8 +239,16 @@ impl StreamWriter {
     /// ```
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let conn = &*self.conn;
-        conn.reg
-            .poll_io(Direction::Write, cx, || (&conn.stream).write(buf))
+        let r = conn
+            .reg
+            .poll_io(Direction::Write, cx, || (&conn.stream).write(buf));
+        if let Poll::Ready(Ok(n)) = r
+            && n < buf.len()
+        {
+            // The send buffer is full: wait for an event rather than try again.
+            conn.drained(Direction::Write);
+        }
+        r
     }
 
     /// Polls until all of `buf[*pos..]` is written, advancing `*pos`.

@@ -237,3 +237,27 @@ fn reader_aclose_leaves_the_writer_working() {
         sleep_ms(10).await;
     });
 }
+
+#[test]
+fn a_short_read_then_eof_never_hangs() {
+    run(async {
+        // Data and FIN together, seen in one event before the read.
+        let srv = pieces_server(&[b"tail"], 0).await;
+        let (mut r, _w) = connect_to(&srv).await;
+        sleep_ms(50).await;
+        assert_eq!(bounded(r.read(100)).await.unwrap(), b"tail");
+        assert_eq!(bounded(r.read(100)).await.unwrap(), b"");
+        // Data first (a short read marks the socket drained), FIN later.
+        let srv = pieces_server(&[b"data"], 50).await;
+        let (mut r, _w) = connect_to(&srv).await;
+        let mut buf = [0u8; 64];
+        assert_eq!(bounded(r.read_into(&mut buf)).await.unwrap(), 4);
+        assert_eq!(bounded(r.read_into(&mut buf)).await.unwrap(), 0);
+        // The same through the large-buffer path.
+        let srv = pieces_server(&[b"direct"], 50).await;
+        let (mut r, _w) = connect_to(&srv).await;
+        let mut big = vec![0u8; 64 * 1024];
+        assert_eq!(bounded(r.read_into(&mut big)).await.unwrap(), 6);
+        assert_eq!(bounded(r.read_into(&mut big)).await.unwrap(), 0);
+    });
+}
