@@ -2,10 +2,13 @@
 //! under a `== step ==` header with its elapsed time, stopping at the first
 //! failure (or going on with `--keep-going`) and naming the step that failed.
 //!
-//! Steps that build share one target directory and, where they can, one
-//! feature set, so later steps reuse earlier artifacts: clippy and rustdoc
-//! share dependency metadata, the crate-alone tests reuse the dependency
-//! builds of the workspace tests.
+//! Steps that build share one target directory (the user's, never a fixed
+//! one) and, where they can, one feature set, so later steps reuse earlier
+//! artifacts: the two clippy runs and rustdoc share dependency metadata, and
+//! the crate-alone tests reuse every dependency build of the workspace tests
+//! whose features match. Only what differs on purpose is built again (a
+//! crate without its neighbours' features, the release build of the
+//! examples, the packaged crates, miri's own build).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -32,6 +35,7 @@ const MIRI_INSTALL_TIME_LIMIT: Duration = Duration::from_secs(180);
 /// How a step ended when it did not fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Outcome {
+    /// The step did what it checks, and it held.
     Passed,
     /// Nothing to do here, and why (`XTASK_SKIP_MIRI=1`, no nightly, ...).
     Skipped(String),
