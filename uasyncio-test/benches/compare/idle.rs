@@ -38,8 +38,11 @@ pub fn child(which: &str) {
             lp.run_until_complete(uasyncio_core::sleep_ms(2000));
         }
         "tokio" => {
-            let rt = crate::util::tokio_rt();
+            let rt = crate::util::new_tokio_rt();
             rt.block_on(async { tokio::time::sleep(Duration::from_secs(2)).await });
+        }
+        "smol" => {
+            smol::block_on(async { smol::Timer::after(Duration::from_secs(2)).await });
         }
         other => panic!("unknown runtime {other:?}"),
     }
@@ -130,14 +133,15 @@ pub fn report(_a: &Args) {
         "{:<28} {:>8} {:>10} {:>16}",
         "runtime", "waits", "syscalls", "threads started"
     );
-    for which in ["uasyncio", "uasyncio-park", "tokio"] {
+    for which in ["uasyncio", "uasyncio-park", "tokio", "smol"] {
         match run_child(which) {
             Ok(c) => println!(
                 "{:<28} {:>8} {:>10} {:>16}",
                 match which {
                     "uasyncio" => "uasyncio (default poller)",
                     "uasyncio-park" => "uasyncio (ParkPoller)",
-                    _ => "tokio-ct",
+                    "tokio" => "tokio-ct",
+                    _ => "smol",
                 },
                 c.waits,
                 c.syscalls,

@@ -1,6 +1,6 @@
-//! `cargo xtask bench`: the same workloads on uasyncio and on tokio's
-//! current-thread runtime, in one run, interleaved, several repetitions;
-//! prints medians and the ratio.
+//! `cargo xtask bench`: the same workloads on uasyncio, on tokio's
+//! current-thread runtime and on smol's `LocalExecutor`, in one run,
+//! interleaved, several repetitions; prints medians and the ratios.
 //!
 //! Usage: `compare [--reps N] [--quick] [FILTER...]`. Each sample runs on a
 //! fresh thread (a fresh loop or runtime), after one untimed warm-up run of
@@ -23,7 +23,7 @@ pub struct Args {
     pub reps: usize,
     pub quick: bool,
     pub filters: Vec<String>,
-    /// `--only uasyncio|tokio`: run one side (for profiling).
+    /// `--only uasyncio|tokio|smol`: run one side (for profiling).
     pub only: Option<String>,
 }
 
@@ -31,6 +31,11 @@ impl Args {
     /// Scales a workload size down in `--quick` mode.
     pub fn n(&self, full: usize) -> usize {
         if self.quick { (full / 20).max(1) } else { full }
+    }
+
+    /// Whether the runtime `name` is measured (see `--only`).
+    pub fn runs(&self, name: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| o == name)
     }
 
     fn wants(&self, name: &str) -> bool {
@@ -58,9 +63,9 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--only" => {
-                let v = it.next().ok_or("--only needs uasyncio or tokio")?;
-                if v != "uasyncio" && v != "tokio" {
-                    return Err(format!("--only: expected uasyncio or tokio, got {v:?}"));
+                let v = it.next().ok_or("--only needs uasyncio, tokio or smol")?;
+                if !["uasyncio", "tokio", "smol"].contains(&v.as_str()) {
+                    return Err(format!("--only: expected uasyncio, tokio or smol, got {v:?}"));
                 }
                 args.only = Some(v);
             }
@@ -70,7 +75,7 @@ fn parse_args() -> Result<Args, String> {
                 std::process::exit(0);
             }
             "-h" | "--help" => {
-                println!("usage: compare [--reps N] [--quick] [--only uasyncio|tokio] [FILTER...]");
+                println!("usage: compare [--reps N] [--quick] [--only uasyncio|tokio|smol] [FILTER...]");
                 std::process::exit(0);
             }
             f if f.starts_with('-') => return Err(format!("unknown option {f:?}")),
@@ -89,7 +94,10 @@ fn main() {
         }
     };
     let started = Instant::now();
-    println!("# uasyncio vs tokio current_thread — {} reps, medians", args.reps);
+    println!(
+        "# uasyncio vs tokio current_thread vs smol LocalExecutor — {} reps, medians",
+        args.reps
+    );
     println!("# machine: {}", util::machine());
     println!();
 
@@ -100,34 +108,39 @@ fn main() {
         .collect();
     if !rows.is_empty() {
         println!(
-            "{:<44} {:>16} {:>16} {:>10}",
-            "workload", "uasyncio", "tokio-ct", "ratio"
+            "{:<46} {:>15} {:>15} {:>15} {:>9} {:>9}",
+            "workload", "uasyncio", "tokio-ct", "smol-local", "vs tokio", "vs smol"
         );
         for row in &rows {
-            let mut ours = Vec::new();
-            let mut peer = Vec::new();
+            let (mut ours, mut tok, mut smo) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..args.reps {
-                if args.only.as_deref() != Some("tokio") {
+                if args.runs("uasyncio") {
                     ours.push(util::on_fresh_thread(&args, row.ours));
                 }
-                if args.only.as_deref() != Some("uasyncio") {
-                    peer.push(util::on_fresh_thread(&args, row.tokio));
+                if args.runs("tokio") {
+                    tok.push(util::on_fresh_thread(&args, row.tokio));
+                }
+                if args.runs("smol") {
+                    smo.push(util::on_fresh_thread(&args, row.smol));
                 }
             }
-            let (o, t) = (median(&mut ours), median(&mut peer)); // NaN when skipped
-            let ratio = match row.better {
-                Better::Lower => t / o,
-                Better::Higher => o / t,
+            // NaN where a side was skipped with --only.
+            let (o, t, m) = (median(&mut ours), median(&mut tok), median(&mut smo));
+            let ratio = |peer: f64| match row.better {
+                Better::Lower => peer / o,
+                Better::Higher => o / peer,
             };
             println!(
-                "{:<44} {:>16} {:>16} {:>9.2}x",
+                "{:<46} {:>15} {:>15} {:>15} {:>8.2}x {:>8.2}x",
                 row.name,
                 fmt_value(o, row.unit),
                 fmt_value(t, row.unit),
-                ratio
+                fmt_value(m, row.unit),
+                ratio(t),
+                ratio(m)
             );
         }
-        println!("# ratio > 1: uasyncio is ahead (tokio/ours for times, ours/tokio for rates)");
+        println!("# ratio > 1: uasyncio is ahead (peer/ours for times, ours/peer for rates)");
         println!();
     }
     if args.wants("timers") {

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use uasyncio_core::{create_task, new_event_loop, yield_now};
+use uasyncio_core::{create_task, get_event_loop, yield_now};
 use uasyncio_queues::Queue;
 use uasyncio_synchro::Lock;
 
 use crate::Args;
-use crate::util::{Better, Latch, Row, SendLatch, tokio_rt};
+use crate::util::{Better, Latch, Row, SendLatch, smol_ex, tokio_rt};
 
 pub fn rows() -> Vec<Row> {
     vec![
@@ -18,6 +18,7 @@ pub fn rows() -> Vec<Row> {
             better: Better::Lower,
             ours: pingpong_ours,
             tokio: pingpong_tokio,
+            smol: pingpong_smol,
         },
         Row {
             name: "producer -> Queue(16) -> consumer, 1M items",
@@ -25,6 +26,7 @@ pub fn rows() -> Vec<Row> {
             better: Better::Lower,
             ours: pipe_ours,
             tokio: pipe_tokio,
+            smol: pipe_smol,
         },
         Row {
             name: "lock: 100 tasks x 10k acquisitions, yield held",
@@ -32,13 +34,14 @@ pub fn rows() -> Vec<Row> {
             better: Better::Lower,
             ours: lock_ours,
             tokio: lock_tokio,
+            smol: lock_smol,
         },
     ]
 }
 
 fn pingpong_ours(a: &Args) -> f64 {
     let n = a.n(1_000_000);
-    let lp = new_event_loop();
+    let lp = get_event_loop();
     let t = Instant::now();
     lp.run_until_complete(async move {
         let (there, back) = (Queue::new(1), Queue::new(1));
@@ -82,7 +85,7 @@ fn pingpong_tokio(a: &Args) -> f64 {
 
 fn pipe_ours(a: &Args) -> f64 {
     let n = a.n(1_000_000);
-    let lp = new_event_loop();
+    let lp = get_event_loop();
     let t = Instant::now();
     lp.run_until_complete(async move {
         let q = Queue::new(16);
@@ -125,7 +128,7 @@ const LOCK_TASKS: usize = 100;
 
 fn lock_ours(a: &Args) -> f64 {
     let per = a.n(10_000);
-    let lp = new_event_loop();
+    let lp = get_event_loop();
     let t = Instant::now();
     lp.run_until_complete(async move {
         let lock = Lock::new();
@@ -166,5 +169,73 @@ fn lock_tokio(a: &Args) -> f64 {
         }
         latch.wait().await;
     });
+    t.elapsed().as_nanos() as f64 / (per * LOCK_TASKS) as f64
+}
+
+fn pingpong_smol(a: &Args) -> f64 {
+    let n = a.n(1_000_000);
+    let ex = smol_ex();
+    let t = Instant::now();
+    smol::block_on(ex.run(async {
+        let (tx1, rx1) = smol::channel::bounded::<usize>(1);
+        let (tx2, rx2) = smol::channel::bounded::<usize>(1);
+        ex.spawn(async move {
+            for _ in 0..n {
+                let v = rx1.recv().await.unwrap();
+                tx2.send(v).await.unwrap();
+            }
+        })
+        .detach();
+        for i in 0..n {
+            tx1.send(i).await.unwrap();
+            let v = rx2.recv().await.unwrap();
+            debug_assert_eq!(v, i);
+        }
+    }));
+    t.elapsed().as_nanos() as f64 / n as f64
+}
+
+fn pipe_smol(a: &Args) -> f64 {
+    let n = a.n(1_000_000);
+    let ex = smol_ex();
+    let t = Instant::now();
+    smol::block_on(ex.run(async {
+        let (tx, rx) = smol::channel::bounded::<usize>(16);
+        ex.spawn(async move {
+            for i in 0..n {
+                tx.send(i).await.unwrap();
+            }
+        })
+        .detach();
+        let mut sum = 0usize;
+        for _ in 0..n {
+            sum = sum.wrapping_add(rx.recv().await.unwrap());
+        }
+        std::hint::black_box(sum);
+    }));
+    t.elapsed().as_nanos() as f64 / n as f64
+}
+
+fn lock_smol(a: &Args) -> f64 {
+    let per = a.n(10_000);
+    let ex = smol_ex();
+    let t = Instant::now();
+    smol::block_on(ex.run(async {
+        let lock = std::rc::Rc::new(smol::lock::Mutex::new(()));
+        let latch = Latch::new(LOCK_TASKS);
+        for _ in 0..LOCK_TASKS {
+            let (lock, l) = (lock.clone(), latch.clone());
+            ex.spawn(async move {
+                for _ in 0..per {
+                    let g = lock.lock().await;
+                    smol::future::yield_now().await;
+                    drop(g);
+                }
+                l.done();
+            })
+            .detach();
+        }
+        latch.wait().await;
+    }));
     t.elapsed().as_nanos() as f64 / (per * LOCK_TASKS) as f64
 }

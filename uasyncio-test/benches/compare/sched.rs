@@ -2,10 +2,10 @@
 
 use std::time::Instant;
 
-use uasyncio_core::{create_task, new_event_loop, yield_now};
+use uasyncio_core::{create_task, get_event_loop, yield_now};
 
 use crate::Args;
-use crate::util::{Better, Latch, Row, SendLatch, tokio_rt};
+use crate::util::{Better, Latch, Row, SendLatch, smol_ex, tokio_rt};
 
 pub fn rows() -> Vec<Row> {
     vec![
@@ -15,6 +15,7 @@ pub fn rows() -> Vec<Row> {
             better: Better::Lower,
             ours: spawn_ours,
             tokio: spawn_tokio,
+            smol: spawn_smol,
         },
         Row {
             name: "yield ping: 2 tasks, 1M yield_now",
@@ -22,13 +23,14 @@ pub fn rows() -> Vec<Row> {
             better: Better::Lower,
             ours: ping_ours,
             tokio: ping_tokio,
+            smol: ping_smol,
         },
     ]
 }
 
 fn spawn_ours(a: &Args) -> f64 {
     let n = a.n(200_000);
-    let lp = new_event_loop();
+    let lp = get_event_loop();
     let t = Instant::now();
     lp.run_until_complete(async move {
         let latch = Latch::new(n);
@@ -64,7 +66,7 @@ fn spawn_tokio(a: &Args) -> f64 {
 
 fn ping_ours(a: &Args) -> f64 {
     let n = a.n(1_000_000);
-    let lp = new_event_loop();
+    let lp = get_event_loop();
     let t = Instant::now();
     lp.run_until_complete(async move {
         let latch = Latch::new(2);
@@ -99,5 +101,45 @@ fn ping_tokio(a: &Args) -> f64 {
         }
         latch.wait().await;
     });
+    t.elapsed().as_nanos() as f64 / n as f64
+}
+
+fn spawn_smol(a: &Args) -> f64 {
+    let n = a.n(200_000);
+    let ex = smol_ex();
+    let t = Instant::now();
+    smol::block_on(ex.run(async {
+        let latch = Latch::new(n);
+        for _ in 0..n {
+            let l = latch.clone();
+            ex.spawn(async move {
+                smol::future::yield_now().await;
+                l.done();
+            })
+            .detach();
+        }
+        latch.wait().await;
+    }));
+    t.elapsed().as_nanos() as f64 / n as f64
+}
+
+fn ping_smol(a: &Args) -> f64 {
+    let n = a.n(1_000_000);
+    let ex = smol_ex();
+    let t = Instant::now();
+    smol::block_on(ex.run(async {
+        let latch = Latch::new(2);
+        for _ in 0..2 {
+            let l = latch.clone();
+            ex.spawn(async move {
+                for _ in 0..n / 2 {
+                    smol::future::yield_now().await;
+                }
+                l.done();
+            })
+            .detach();
+        }
+        latch.wait().await;
+    }));
     t.elapsed().as_nanos() as f64 / n as f64
 }

@@ -6,10 +6,10 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use uasyncio_core::{create_task, new_event_loop, sleep_ms};
+use uasyncio_core::{create_task, get_event_loop, sleep_ms};
 
 use crate::Args;
-use crate::util::{Latch, Rng, SendLatch, median, thread_cpu, tokio_rt};
+use crate::util::{Latch, Rng, SendLatch, median, smol_ex, thread_cpu, tokio_rt};
 
 #[derive(Debug, Clone, Copy)]
 struct Stats {
@@ -38,7 +38,7 @@ fn delays(n: usize) -> Vec<u64> {
 }
 
 fn ours(n: usize) -> Stats {
-    let lp = new_event_loop();
+    let lp = get_event_loop();
     let late = Rc::new(RefCell::new(Vec::with_capacity(n)));
     let cpu0 = thread_cpu();
     let l2 = late.clone();
@@ -85,6 +85,30 @@ fn tokio(n: usize) -> Stats {
     stats(v, cpu)
 }
 
+fn smol(n: usize) -> Stats {
+    let ex = smol_ex();
+    let late = Rc::new(RefCell::new(Vec::with_capacity(n)));
+    let cpu0 = thread_cpu();
+    smol::block_on(ex.run(async {
+        let latch = Latch::new(n);
+        for d in delays(n) {
+            let (l, late) = (latch.clone(), late.clone());
+            ex.spawn(async move {
+                let t = Instant::now();
+                smol::Timer::after(Duration::from_millis(d)).await;
+                let el = t.elapsed().as_secs_f64() * 1e3;
+                late.borrow_mut().push(el - d as f64);
+                l.done();
+            })
+            .detach();
+        }
+        latch.wait().await;
+    }));
+    let cpu = thread_cpu().zip(cpu0).map(|(b, a)| b - a);
+    let v = std::mem::take(&mut *late.borrow_mut());
+    stats(v, cpu)
+}
+
 fn on_thread(f: fn(usize) -> Stats, n: usize) -> Stats {
     std::thread::spawn(move || f(n))
         .join()
@@ -99,17 +123,27 @@ fn med(v: &[Stats], f: impl Fn(&Stats) -> f64) -> f64 {
 pub fn report(a: &Args) {
     let n = a.n(100_000);
     let reps = a.reps.min(3);
-    let (mut o, mut t) = (Vec::new(), Vec::new());
+    let (mut o, mut t, mut m) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..reps {
-        o.push(on_thread(ours, n));
-        t.push(on_thread(tokio, n));
+        if a.runs("uasyncio") {
+            o.push(on_thread(ours, n));
+        }
+        if a.runs("tokio") {
+            t.push(on_thread(tokio, n));
+        }
+        if a.runs("smol") {
+            m.push(on_thread(smol, n));
+        }
     }
     println!("timers: {n} tasks sleeping random 1-200 ms; lateness in ms (medians of {reps} runs)");
     println!(
         "{:<12} {:>8} {:>8} {:>8} {:>8} {:>10}",
         "runtime", "p50", "p99", "max", "early", "cpu ms"
     );
-    for (name, s) in [("uasyncio", &o), ("tokio-ct", &t)] {
+    for (name, s) in [("uasyncio", &o), ("tokio-ct", &t), ("smol-local", &m)] {
+        if s.is_empty() {
+            continue;
+        }
         println!(
             "{:<12} {:>8.3} {:>8.3} {:>8.3} {:>8} {:>10.1}",
             name,
@@ -121,5 +155,6 @@ pub fn report(a: &Args) {
         );
     }
     println!("# early: the largest count of timers that woke before their time in any run (goal: 0)");
+    println!("# cpu ms: CPU time of the runtime's thread (smol's timer thread not included)");
     println!();
 }

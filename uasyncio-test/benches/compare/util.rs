@@ -24,6 +24,7 @@ pub struct Row {
     pub better: Better,
     pub ours: fn(&Args) -> f64,
     pub tokio: fn(&Args) -> f64,
+    pub smol: fn(&Args) -> f64,
 }
 
 pub fn median(v: &mut [f64]) -> f64 {
@@ -47,7 +48,9 @@ pub fn fmt_value(v: f64, unit: &str) -> String {
     }
 }
 
-/// Runs `f` on a new thread: once to warm up, once measured.
+/// Runs `f` on a new thread: once to warm up, once measured. Each runtime
+/// (our loop, tokio's, smol's executor) is made once per thread, so the
+/// measured run finds it warm, as a long-running program would.
 pub fn on_fresh_thread(args: &Args, f: fn(&Args) -> f64) -> f64 {
     let args = args.clone();
     std::thread::spawn(move || {
@@ -132,11 +135,28 @@ impl SendLatch {
     }
 }
 
-pub fn tokio_rt() -> tokio::runtime::Runtime {
+/// A new tokio current-thread runtime with I/O and time enabled.
+pub fn new_tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime")
+}
+
+thread_local! {
+    static TOKIO: Rc<tokio::runtime::Runtime> = Rc::new(new_tokio_rt());
+    static SMOL: Rc<smol::LocalExecutor<'static>> = Rc::new(smol::LocalExecutor::new());
+}
+
+/// This thread's tokio runtime: like uasyncio's per-thread loop, made once
+/// per (sample) thread, so the warm-up and the measured run share it.
+pub fn tokio_rt() -> Rc<tokio::runtime::Runtime> {
+    TOKIO.with(Rc::clone)
+}
+
+/// This thread's smol `LocalExecutor`, shared like [`tokio_rt`].
+pub fn smol_ex() -> Rc<smol::LocalExecutor<'static>> {
+    SMOL.with(Rc::clone)
 }
 
 /// A small deterministic RNG (xorshift64*).
