@@ -40,4 +40,4 @@ mod writer;
 pub use connect::open_connection;
 pub use reader::{DEFAULT_LINE_LIMIT, ReadExactly, ReadFut, ReadInto, ReadLine, ReadLineInto, StreamReader};
 pub use server::{Server, ServerOptions, start_server};
-pub use writer::{AWrite, AWriteIter, StreamWriter};
+pub use writer::{AWrite, StreamWriter};

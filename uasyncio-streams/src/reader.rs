@@ -2,7 +2,7 @@
 //! owns, and its futures.
 
 use std::fmt;
-use std::future::{Future, Ready, ready};
+use std::future::Future;
 use std::io::{self, Read as _};
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -266,8 +266,8 @@ impl StreamReader {
     ///
     /// # Cancel safety
     ///
-    /// The reader is consumed when `aclose` is called; there is nothing to
-    /// cancel.
+    /// The reader is dropped when the future is first polled, or with the
+    /// future; there is nothing to cancel.
     ///
     /// ```
     /// use uasyncio_streams::{open_connection, start_server};
@@ -281,9 +281,9 @@ impl StreamReader {
     ///     w.awrite(b"still writable\n").await.unwrap();
     /// });
     /// ```
-    pub fn aclose(self) -> Ready<io::Result<()>> {
+    pub async fn aclose(self) -> io::Result<()> {
         drop(self);
-        ready(Ok(()))
+        Ok(())
     }
 
     /// The bytes read from the socket and not yet returned.

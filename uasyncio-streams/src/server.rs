@@ -11,7 +11,7 @@ use std::task::{Poll, Waker};
 
 use socket2::{Domain, Protocol, Socket, Type};
 use uasyncio_core::io::{Direction, IoRegistration};
-use uasyncio_core::{cancel, create_task, sleep_ms, yield_now};
+use uasyncio_core::{TaskId, cancel, create_task, sleep_ms, yield_now};
 
 use crate::conn::Conn;
 use crate::connect::resolve;
@@ -218,10 +218,7 @@ impl ServerOptions {
         let listener = self.listen(host, port)?;
         let state = listener.state.clone();
         let task = create_task(accept_loop(listener, client_cb, self.nodelay));
-        // (core does not export the `TaskId` type by name yet; a closure holds it)
-        *state.cancel_task.borrow_mut() = Some(Box::new(move || {
-            cancel(task);
-        }));
+        state.accept_task.set(Some(task));
         Ok(Server { state })
     }
 
@@ -281,7 +278,7 @@ impl ServerOptions {
             reg,
             state: Rc::new(ServerState {
                 local_addr,
-                cancel_task: RefCell::new(None),
+                accept_task: Cell::new(None),
                 closing: Cell::new(false),
                 closed: Cell::new(false),
                 waiters: RefCell::new(Vec::new()),
@@ -293,8 +290,8 @@ impl ServerOptions {
 /// What the [`Server`] handles and the listener share.
 struct ServerState {
     local_addr: SocketAddr,
-    /// Cancels the accept task.
-    cancel_task: RefCell<Option<Box<dyn FnOnce()>>>,
+    /// The accept task, cancelled by `close`.
+    accept_task: Cell<Option<TaskId>>,
     closing: Cell<bool>,
     /// The listening socket is closed.
     closed: Cell<bool>,
@@ -461,9 +458,8 @@ impl Server {
         if self.state.closing.replace(true) {
             return;
         }
-        let cancel_task = self.state.cancel_task.borrow_mut().take();
-        if let Some(cancel_task) = cancel_task {
-            cancel_task();
+        if let Some(task) = self.state.accept_task.take() {
+            cancel(task);
         }
     }
 

@@ -1,7 +1,7 @@
 //! [`StreamWriter`]: the writing half of a TCP connection, and its futures.
 
 use std::fmt;
-use std::future::{Future, Ready, ready};
+use std::future::{Future, poll_fn};
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -121,26 +121,50 @@ impl StreamWriter {
     ///     w.awriteiter(["hello", " ", "world"]).await.unwrap();
     /// });
     /// ```
-    pub fn awriteiter<I, B>(&mut self, it: I) -> AWriteIter<'_, I::IntoIter>
+    pub async fn awriteiter<I, B>(&mut self, it: I) -> io::Result<()>
     where
         I: IntoIterator<Item = B>,
         B: AsRef<[u8]>,
     {
         self.gather.clear();
-        AWriteIter {
-            w: self,
-            it: it.into_iter(),
-            big: None,
-            pos: 0,
-            gathered: 0,
-            done: false,
+        let result = self.write_chunks(it).await;
+        self.gather.clear();
+        result
+    }
+
+    async fn write_chunks<I, B>(&mut self, it: I) -> io::Result<()>
+    where
+        I: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
+        for chunk in it {
+            let c = chunk.as_ref();
+            if c.len() < SMALL_CHUNK {
+                if self.gather.len() + c.len() > GATHER_MAX {
+                    self.flush_gathered().await?;
+                }
+                self.gather.extend_from_slice(c);
+            } else {
+                // A big chunk goes out on its own, after what was gathered before it.
+                self.flush_gathered().await?;
+                self.awrite(c).await?;
+            }
         }
+        self.flush_gathered().await
+    }
+
+    async fn flush_gathered(&mut self) -> io::Result<()> {
+        let mut pos = 0;
+        let this = &*self;
+        poll_fn(|cx| this.poll_write_all(cx, &this.gather, &mut pos)).await?;
+        self.gather.clear();
+        Ok(())
     }
 
     /// Half-closes the connection: shuts down the sending direction, so the
     /// peer reads EOF once it has read what was sent. The reader of this
-    /// connection stays readable. Completes at once (data still queued in
-    /// the kernel is sent before the FIN).
+    /// connection stays readable. Never waits (data still queued in the
+    /// kernel is sent before the FIN).
     ///
     /// # Errors
     ///
@@ -149,8 +173,9 @@ impl StreamWriter {
     ///
     /// # Cancel safety
     ///
-    /// The shutdown happens when `aclose` is called; there is nothing to
-    /// cancel.
+    /// The shutdown happens when the future is first polled. Dropping it
+    /// unpolled drops the writer without a shutdown (the descriptor still
+    /// closes once the reader is gone too).
     ///
     /// ```
     /// use uasyncio_streams::{open_connection, start_server};
@@ -164,10 +189,10 @@ impl StreamWriter {
     ///     assert_eq!(r.read(10).await.unwrap(), b"bye");
     /// });
     /// ```
-    pub fn aclose(self) -> Ready<io::Result<()>> {
+    pub async fn aclose(self) -> io::Result<()> {
         let r = self.conn.shutdown_write();
         drop(self);
-        ready(r)
+        r
     }
 
     /// The connection's addresses: `"peername"` (the peer) or `"sockname"`
@@ -296,93 +321,5 @@ impl Future for AWrite<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         this.w.poll_write_all(cx, this.buf, &mut this.pos)
-    }
-}
-
-/// The future of [`StreamWriter::awriteiter`].
-///
-/// ```
-/// use uasyncio_streams::{open_connection, start_server};
-/// uasyncio_core::run(async {
-///     let srv = start_server(|_r, _w| async {}, "127.0.0.1", 0, 8).await.unwrap();
-///     let (_r, mut w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
-///     let fut = w.awriteiter(["x", "y"]);
-///     assert!(format!("{fut:?}").contains("AWriteIter"));
-///     fut.await.unwrap();
-/// });
-/// ```
-#[must_use = "futures do nothing unless awaited"]
-pub struct AWriteIter<'a, I: Iterator> {
-    w: &'a mut StreamWriter,
-    it: I,
-    /// A chunk too big to gather, written after what was gathered before it.
-    big: Option<I::Item>,
-    /// Progress in the gathered bytes (while `gathered > 0`) or in `big`.
-    pos: usize,
-    /// Bytes gathered and not yet fully written.
-    gathered: usize,
-    done: bool,
-}
-
-impl<I: Iterator> fmt::Debug for AWriteIter<'_, I> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AWriteIter")
-            .field("w", &self.w)
-            .field("gathered", &self.gathered)
-            .field("pos", &self.pos)
-            .field("done", &self.done)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<I, B> Future for AWriteIter<'_, I>
-where
-    I: Iterator<Item = B> + Unpin,
-    B: AsRef<[u8]> + Unpin,
-{
-    type Output = io::Result<()>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        loop {
-            if this.gathered > 0 {
-                let w = &*this.w;
-                match w.poll_write_all(cx, &w.gather[..this.gathered], &mut this.pos) {
-                    Poll::Ready(Ok(())) => {
-                        this.gathered = 0;
-                        this.pos = 0;
-                        this.w.gather.clear();
-                    }
-                    other => return other,
-                }
-            }
-            if let Some(chunk) = &this.big {
-                match this.w.poll_write_all(cx, chunk.as_ref(), &mut this.pos) {
-                    Poll::Ready(Ok(())) => {
-                        this.big = None;
-                        this.pos = 0;
-                    }
-                    other => return other,
-                }
-            }
-            if this.done {
-                return Poll::Ready(Ok(()));
-            }
-            // Gather small chunks; stop at a big one or when the buffer is full.
-            loop {
-                let Some(chunk) = this.it.next() else {
-                    this.done = true;
-                    break;
-                };
-                let c = chunk.as_ref();
-                if c.len() < SMALL_CHUNK && this.w.gather.len() + c.len() <= GATHER_MAX {
-                    this.w.gather.extend_from_slice(c);
-                    continue;
-                }
-                this.big = Some(chunk);
-                break;
-            }
-            this.gathered = this.w.gather.len();
-        }
     }
 }
