@@ -57,7 +57,9 @@ impl IoPoller for MockPoller {
         let ms = timeout.map(|d| u64::try_from(d.as_millis()).unwrap());
         self.shared.waits.borrow_mut().push(ms);
         let Some(ms) = ms else {
-            return Err(io::Error::other("the loop asked to wait forever: nothing can wake it"));
+            return Err(io::Error::other(
+                "the loop asked to wait forever: nothing can wake it",
+            ));
         };
         let waiter = self.shared.io_waiter.borrow_mut().take();
         match waiter {
@@ -100,7 +102,10 @@ fn io_completion_runs_first_and_the_timer_runs_on_time() {
 
     let t1 = t.clone();
     lp.call_later_ms(500, move || {
-        t1.push(format!("I should be run second, time: {}", get_event_loop().now_ms()));
+        t1.push(format!(
+            "I should be run second, time: {}",
+            get_event_loop().now_ms()
+        ));
         get_event_loop().stop();
     });
     // A task waiting for the mock I/O (as a socket read would).
@@ -116,7 +121,10 @@ fn io_completion_runs_first_and_the_timer_runs_on_time() {
             }
         })
         .await;
-        t2.push(format!("I should be run first, time: {}", get_event_loop().now_ms()));
+        t2.push(format!(
+            "I should be run first, time: {}",
+            get_event_loop().now_ms()
+        ));
     });
     lp.run_forever();
 

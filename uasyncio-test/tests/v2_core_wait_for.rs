@@ -70,7 +70,11 @@ fn looper_as_a_task_like_the_original() {
         "=================",
     ]);
     assert_eq!(tl.now_ms(), 6_000);
-    assert_eq!(tl.event_loop().task_count(), 0, "timed-out loopers were cancelled");
+    assert_eq!(
+        tl.event_loop().task_count(),
+        0,
+        "timed-out loopers were cancelled"
+    );
 }
 
 #[test]
