@@ -63,7 +63,12 @@ fn body_pieces(size: Size, n: usize) -> Vec<Vec<u8>> {
         Size::Medium => vec![b"Hello.\r\n".repeat(1500)],
         Size::Heavy => {
             let s = heavy_line(n);
-            vec![s.clone(), s.repeat(100), s.repeat(HEAVY_REPEAT), b"=== END ===".to_vec()]
+            vec![
+                s.clone(),
+                s.repeat(100),
+                s.repeat(HEAVY_REPEAT),
+                b"=== END ===".to_vec(),
+            ]
         }
     }
 }
@@ -84,12 +89,19 @@ fn check_response(size: Size, resp: &[u8]) -> Option<usize> {
             None
         }
         Size::Heavy => {
-            assert_eq!(body.len(), 16 * (1 + 100 + HEAVY_REPEAT) + 11, "heavy body length");
+            assert_eq!(
+                body.len(),
+                16 * (1 + 100 + HEAVY_REPEAT) + 11,
+                "heavy body length"
+            );
             let n: usize = std::str::from_utf8(&body[7..14]).unwrap().parse().unwrap();
             let line = heavy_line(n);
             let (lines, end) = body.split_at(body.len() - 11);
             assert_eq!(end, b"=== END ===");
-            assert!(lines.chunks(16).all(|c| c == &line[..]), "a heavy body is corrupt");
+            assert!(
+                lines.chunks(16).all(|c| c == &line[..]),
+                "a heavy body is corrupt"
+            );
             Some(n)
         }
     }
@@ -203,8 +215,8 @@ enum Load {
     SecondLoop,
 }
 
-/// Serves `clients` concurrent requests for a `size` body; returns what the
-/// clients saw.
+/// Serves `clients` concurrent requests for a `size` body on this thread's
+/// loop and checks what the clients and the server saw.
 fn run_load(size: Size, clients: usize, load: Load) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     need_fds(clients);
@@ -309,4 +321,3 @@ fn heavy_10_clients() {
 fn heavy_10_clients_from_a_second_uasyncio_loop() {
     run_load(Size::Heavy, 10, Load::SecondLoop);
 }
-

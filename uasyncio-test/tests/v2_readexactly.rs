@@ -20,9 +20,7 @@ use uasyncio_streams::open_connection;
 use uasyncio_test::{ScriptedPeer, Trace};
 
 fn pieces(peer: ScriptedPeer, pieces: &[&str]) -> ScriptedPeer {
-    pieces
-        .iter()
-        .fold(peer, |p, piece| p.write(piece).pause_ms(3))
+    pieces.iter().fold(peer, |p, piece| p.write(piece).pause_ms(3))
 }
 
 #[test]

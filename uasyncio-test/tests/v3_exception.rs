@@ -111,8 +111,8 @@ fn asyncio_set_exception_handler() {
     let t2 = t.clone();
     tl.block_on(async move {
         let t = t2;
-        fn task(i: u32) -> impl std::future::Future<Output = ()> {
-            async move { panic!("ValueError({i}, {})", i + 1) }
+        async fn task(i: u32) {
+            panic!("ValueError({i}, {})", i + 1)
         }
         // A bystander that goes on while tasks around it panic.
         let tb = t.clone();

@@ -20,9 +20,15 @@
 
 mod util;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use uasyncio_core::{cancel, create_task, gather, sleep, sleep_ms, yield_now};
 use uasyncio_test::Trace;
 use util::{Outcome, spawn};
+
+/// Futures of different types gathered together.
+type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 async fn factorial(name: &str, number: u64, t: Trace) -> u64 {
     let mut f = 1;
@@ -96,8 +102,7 @@ fn gather_errors_are_values() {
                 t2.push("task_raise raise 2");
                 Err::<u32, u32>(2)
             };
-            let futs: [std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, u32>>>>; 2] =
-                [Box::pin(ok), Box::pin(err)];
+            let futs: [BoxFut<'_, Result<u32, u32>>; 2] = [Box::pin(ok), Box::pin(err)];
             gather(futs).await
         })
         .unwrap();
@@ -124,7 +129,7 @@ fn a_panic_inside_a_gather_panics_its_task_and_the_loop_goes_on() {
         });
         let tg = t2.clone();
         let gathering = spawn(async move {
-            let futs: [std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>; 2] = [
+            let futs: [BoxFut<'_, ()>; 2] = [
                 Box::pin(async {
                     task(3, 1.0, tg.clone()).await;
                 }),

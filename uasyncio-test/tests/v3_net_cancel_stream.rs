@@ -74,7 +74,9 @@ fn a_read_dropped_by_a_timeout_loses_nothing() {
         )
         .await
         .unwrap();
-        let (mut r, _w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+        let (mut r, _w) = open_connection("127.0.0.1", server.local_addr().port())
+            .await
+            .unwrap();
         // Nothing can arrive before `go` is set: the read times out.
         assert!(wait_for_ms(r.read(10), 50).await.is_err());
         go.set();

@@ -43,7 +43,10 @@ async fn handle_connection(mut r: StreamReader, mut w: StreamWriter, ev: Event, 
             Err(e) => break e,
         }
     };
-    assert!(matches!(err.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset), "{err:?}");
+    assert!(
+        matches!(err.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset),
+        "{err:?}"
+    );
     t.push("OSError");
     t.push("close");
     drop(w);
@@ -68,7 +71,9 @@ fn writing_after_the_peer_closed_is_an_error() {
         .await
         .unwrap();
         st.push("server running");
-        let (mut r, w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+        let (mut r, w) = open_connection("127.0.0.1", server.local_addr().port())
+            .await
+            .unwrap();
         // Read data to ensure the connection.
         ct.push(format!("read: {}", show(&r.read(1).await.unwrap())));
         // Close the connection: both halves.
@@ -102,7 +107,9 @@ fn aclose_is_a_half_close() {
         )
         .await
         .unwrap();
-        let (mut r, mut w) = open_connection("127.0.0.1", server.local_addr().port()).await.unwrap();
+        let (mut r, mut w) = open_connection("127.0.0.1", server.local_addr().port())
+            .await
+            .unwrap();
         w.awrite(b"hi").await.unwrap();
         w.aclose().await.unwrap();
         t2.push(show(&r.readexactly(8).await.unwrap()));

@@ -51,14 +51,9 @@ fn loopback_echo_of_readexactly_100() {
     lp.run_until_complete(util::bounded("loopback echo", async move {
         t2.push("create server on 127.0.0.1:0");
         let th = t2.clone();
-        let server = start_server(
-            move |r, w| echo_handler(r, w, th.clone()),
-            "127.0.0.1",
-            0,
-            8,
-        )
-        .await
-        .unwrap();
+        let server = start_server(move |r, w| echo_handler(r, w, th.clone()), "127.0.0.1", 0, 8)
+            .await
+            .unwrap();
         t2.push("server started");
         client(server.local_addr().port(), t2.clone()).await;
         server.close();

@@ -55,7 +55,10 @@ fn start_server_errors_close_and_cancel() {
         match start_server(ignore, "127.0.0.1", port, 8).await {
             Err(e) => {
                 assert_eq!(e.kind(), ErrorKind::AddrInUse, "{e}");
-                assert!(e.to_string().contains(&port.to_string()), "the address is in the message: {e}");
+                assert!(
+                    e.to_string().contains(&port.to_string()),
+                    "the address is in the message: {e}"
+                );
                 t.push("OSError");
             }
             Ok(_) => t.push("server2 started on a port in use"),

@@ -26,7 +26,9 @@ mod util;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use uasyncio_core::{TaskId, cancel, create_task, get_event_loop, sleep, sleep_ms, wait_for, wait_for_ms, yield_now};
+use uasyncio_core::{
+    TaskId, cancel, create_task, get_event_loop, sleep, sleep_ms, wait_for, wait_for_ms, yield_now,
+};
 use uasyncio_test::Trace;
 use util::{DropFlag, OnCancel, Outcome, spawn};
 
