@@ -109,7 +109,7 @@ pub(crate) struct Inner {
     clock: Box<dyn Clock>,
     poller: RefCell<Box<dyn IoPoller>>,
     shared: Arc<Shared>,
-    remote_scratch: RefCell<Vec<TaskId>>,
+    remote_scratch: RefCell<Vec<Arc<Header>>>,
     running: Cell<bool>,
     stopping: Cell<bool>,
     current: Cell<Option<TaskId>>,
@@ -133,21 +133,25 @@ impl Drop for Installed {
     }
 }
 
-/// Pushes a task woken on this thread onto this thread's loop's run queue,
-/// if that loop is `loop_id`. Returns false otherwise (the caller then takes
-/// the remote path).
-pub(crate) fn push_local(loop_id: u64, id: TaskId) -> bool {
+/// Wakes a task of the loop running on this thread: pushes it onto the run
+/// queue unless it is there already. Returns false when this thread's loop is
+/// not the header's (the caller then takes the remote path).
+pub(crate) fn wake_local(header: &Header) -> bool {
     CURRENT
         .try_with(|c| {
             let Ok(cur) = c.try_borrow() else { return false };
             match &*cur {
-                Some(Installed(lp)) if lp.inner.id == loop_id => match lp.inner.runq.try_borrow_mut() {
-                    Ok(mut q) => {
-                        q.push_back(Runnable::Task(id));
-                        true
+                Some(Installed(lp)) if lp.inner.id == header.shared.loop_id => {
+                    match lp.inner.runq.try_borrow_mut() {
+                        Ok(mut q) => {
+                            if header.mark_queued() {
+                                q.push_back(Runnable::Task(header.id()));
+                            }
+                            true
+                        }
+                        Err(_) => false,
                     }
-                    Err(_) => false,
-                },
+                }
                 _ => false,
             }
         })
@@ -914,7 +918,11 @@ impl Inner {
         let mut scratch = self.remote_scratch.borrow_mut();
         self.shared.drain_remote(&mut scratch);
         let mut q = self.runq.borrow_mut();
-        q.extend(scratch.drain(..).map(Runnable::Task));
+        for h in scratch.drain(..) {
+            if h.take_remote() {
+                q.push_back(Runnable::Task(h.id()));
+            }
+        }
     }
 
     /// Steps 2-4 of an iteration: timers, the poller's wait, remote wakes.

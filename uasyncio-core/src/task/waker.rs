@@ -7,9 +7,12 @@
 //! implementation for `Arc`.
 //!
 //! Waking on the loop's own thread pushes the task's id onto the loop's run
-//! queue: no allocation, no lock. Waking from another thread pushes the id
-//! onto the loop's remote queue (a mutex-protected `Vec`) and fires the
-//! poller's [`Notify`] handle so that an idle wait ends at once.
+//! queue: no allocation, no lock, no atomic read-modify-write (the "queued"
+//! flag is only ever touched by the loop's thread). Waking from another
+//! thread pushes the header onto the loop's remote queue (a mutex-protected
+//! `Vec`, deduplicated by a second, atomic flag) and fires the poller's
+//! [`Notify`] handle so that an idle wait ends at once; the loop moves it to
+//! the run queue when it drains the remote queue.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -28,7 +31,7 @@ pub(crate) struct Shared {
     /// Unique per loop: tells a waker whether the current thread's loop is
     /// its own.
     pub(crate) loop_id: u64,
-    remote: Mutex<Vec<TaskId>>,
+    remote: Mutex<Vec<Arc<Header>>>,
     remote_pending: AtomicBool,
     notifier: Arc<dyn Notify>,
 }
@@ -53,17 +56,18 @@ impl Shared {
     }
 
     /// Queues a task woken from another thread and interrupts the poller.
-    pub(crate) fn push_remote(&self, id: TaskId) {
+    fn push_remote(&self, header: Arc<Header>) {
         self.remote
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(id);
+            .push(header);
         self.remote_pending.store(true, Ordering::Release);
         self.notifier.notify();
     }
 
-    /// Moves the remotely woken task ids into `out` (cheap when there are none).
-    pub(crate) fn drain_remote(&self, out: &mut Vec<TaskId>) {
+    /// Moves the remotely woken headers into `out` (cheap when there are
+    /// none). The loop then calls [`Header::take_remote`] on each.
+    pub(crate) fn drain_remote(&self, out: &mut Vec<Arc<Header>>) {
         if self.remote_pending.load(Ordering::Acquire) {
             self.remote_pending.store(false, Ordering::Release);
             let mut q = self.remote.lock().unwrap_or_else(PoisonError::into_inner);
@@ -83,9 +87,13 @@ pub(crate) struct Header {
     /// The task's id. Only rewritten when the header is reused for a new task,
     /// which happens only while no waker of the old task exists.
     id: AtomicU64,
-    /// Set while the task sits in a run queue, so that repeated wakes queue it
-    /// once.
+    /// Set while the task sits in the run queue, so that repeated wakes queue
+    /// it once. Only the loop's own thread reads or writes it (the wake path
+    /// checks the thread first), so plain loads and stores suffice.
     queued: AtomicBool,
+    /// Set while the header sits in the loop's remote queue: repeated wakes
+    /// from other threads push it once.
+    remote_queued: AtomicBool,
     pub(crate) shared: Arc<Shared>,
 }
 
@@ -94,6 +102,7 @@ impl Header {
         Header {
             id: AtomicU64::new(id.to_bits()),
             queued: AtomicBool::new(true),
+            remote_queued: AtomicBool::new(false),
             shared,
         }
     }
@@ -103,26 +112,46 @@ impl Header {
     }
 
     /// Prepares a header no waker refers to for a new task, already queued.
+    /// (No waker exists, so no other thread can touch it.)
     pub(crate) fn reuse(&self, id: TaskId) {
         self.id.store(id.to_bits(), Ordering::Relaxed);
         self.queued.store(true, Ordering::Relaxed);
     }
 
-    /// Clears the queued flag as the task is taken off the run queue. The
-    /// `Acquire` pairs with the `Release` of a concurrent remote wake, so the
-    /// poll that follows sees what that thread did before waking.
+    /// Clears the queued flag as the task is taken off the run queue, on the
+    /// loop's thread.
     pub(crate) fn dequeue(&self) {
-        self.queued.swap(false, Ordering::Acquire);
+        self.queued.store(false, Ordering::Relaxed);
     }
 
-    fn wake(&self) {
-        if self.queued.swap(true, Ordering::AcqRel) {
-            return; // already in a run queue
+    /// On the loop's thread: marks the task queued; false if it already was.
+    pub(crate) fn mark_queued(&self) -> bool {
+        if self.queued.load(Ordering::Relaxed) {
+            return false;
         }
-        let id = self.id();
-        if !event_loop::push_local(self.shared.loop_id, id) {
-            self.shared.push_remote(id);
+        self.queued.store(true, Ordering::Relaxed);
+        true
+    }
+
+    /// On the loop's thread, for a header drained from the remote queue:
+    /// clears its remote flag (the `Acquire` pairs with the waking thread's
+    /// `AcqRel`, so the poll that follows sees what that thread did before
+    /// waking) and reports whether it must be queued now.
+    pub(crate) fn take_remote(&self) -> bool {
+        self.remote_queued.swap(false, Ordering::Acquire);
+        self.mark_queued()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !event_loop::wake_local(self) && !self.remote_queued.swap(true, Ordering::AcqRel) {
+            self.shared.push_remote(self.clone());
         }
+    }
+
+    fn wake(self: Arc<Self>) {
+        // The remote path is the rare one: a clone there costs nothing that
+        // matters.
+        self.wake_by_ref();
     }
 }
 
@@ -142,15 +171,16 @@ unsafe fn clone(ptr: *const ()) -> RawWaker {
 unsafe fn wake(ptr: *const ()) {
     // SAFETY: consuming a waker consumes the strong count it owns.
     let header = unsafe { Arc::from_raw(ptr.cast::<Header>()) };
-    header.wake();
+    Header::wake(header);
 }
 
 /// # Safety
 /// `ptr` is a live `Arc<Header>` pointer.
 unsafe fn wake_by_ref(ptr: *const ()) {
-    // SAFETY: the waker we are called through keeps the header alive.
-    let header = unsafe { &*ptr.cast::<Header>() };
-    header.wake();
+    // SAFETY: the waker we are called through keeps the header alive for
+    // this call; ManuallyDrop keeps us from releasing the count it owns.
+    let header = ManuallyDrop::new(unsafe { Arc::from_raw(ptr.cast::<Header>()) });
+    Header::wake_by_ref(&header);
 }
 
 /// # Safety
@@ -242,14 +272,21 @@ mod tests {
         a.wake();
         b.wake_by_ref();
         drop(b);
-        assert_eq!(Arc::strong_count(&h), 1);
+        assert_eq!(Arc::strong_count(&h), 2, "one copy waits in the remote queue");
         assert_eq!(n.0.load(Ordering::SeqCst), 1, "second wake was coalesced");
         let mut out = Vec::new();
         h.shared.drain_remote(&mut out);
-        assert_eq!(out, vec![TaskId::new(3, 1)]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].id(), TaskId::new(3, 1));
+        assert!(out[0].take_remote(), "not in the run queue yet");
+        drop(out);
         h.dequeue();
         w.wake_by_ref();
         assert_eq!(n.0.load(Ordering::SeqCst), 2);
+        let mut out = Vec::new();
+        h.shared.drain_remote(&mut out);
+        assert!(out[0].take_remote());
+        assert!(!h.mark_queued(), "queued once");
     }
 
     #[test]
@@ -259,8 +296,12 @@ mod tests {
         let w = (*WakerRef::new(&h)).clone();
         std::thread::spawn(move || w.wake()).join().unwrap();
         assert_eq!(n.0.load(Ordering::SeqCst), 1);
-        assert_eq!(Arc::strong_count(&h), 1);
         assert!(h.shared.has_remote());
+        assert_eq!(Arc::strong_count(&h), 2, "the remote queue holds it");
+        let mut out = Vec::new();
+        h.shared.drain_remote(&mut out);
+        drop(out);
+        assert_eq!(Arc::strong_count(&h), 1);
     }
 
     #[test]
