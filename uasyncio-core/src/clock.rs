@@ -9,7 +9,6 @@
 //! A loop can be given another [`Clock`] (a virtual one, in `uasyncio-test`)
 //! through [`EventLoopBuilder::clock`](crate::EventLoopBuilder::clock).
 
-use std::fmt;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -51,7 +50,7 @@ pub const TICKS_START_ENV: &str = "UASYNCIO_TICKS_START";
 /// assert_eq!(c.until(100), Duration::from_millis(60));
 /// assert_eq!(c.now_ms_ceil(), 40);
 /// ```
-pub trait Clock: fmt::Debug + 'static {
+pub trait Clock: 'static {
     /// The current time, rounded down to a whole millisecond.
     fn now_ms(&self) -> u64;
 

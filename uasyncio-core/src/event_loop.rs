@@ -256,8 +256,8 @@ impl fmt::Debug for EventLoopBuilder {
         f.debug_struct("EventLoopBuilder")
             .field("runq_len", &self.runq_len)
             .field("waitq_len", &self.waitq_len)
-            .field("clock", &self.clock)
-            .field("poller", &self.poller)
+            .field("custom_clock", &self.clock.is_some())
+            .field("custom_poller", &self.poller.is_some())
             .finish()
     }
 }
@@ -720,7 +720,7 @@ impl EventLoop {
     /// The earliest timer deadline, on the loop clock's millisecond timeline
     /// ([`Clock::now_ms`]), if any.
     pub fn next_deadline_ms(&self) -> Option<u64> {
-        self.inner.timers.try_borrow().ok()?.next_deadline()
+        self.inner.timers.try_borrow_mut().ok()?.next_deadline()
     }
 
     /// The loop clock's current time in milliseconds ([`Clock::now_ms`]):
@@ -893,7 +893,7 @@ impl Inner {
 
     /// Moves expired timers to the run queue.
     fn fire_timers(&self) {
-        let Some(first) = self.timers.borrow().next_deadline() else {
+        let Some(first) = self.timers.borrow_mut().next_deadline() else {
             return;
         };
         let now = self.clock.now_ms();
@@ -937,7 +937,8 @@ impl Inner {
             }
             Some(Duration::ZERO)
         } else {
-            self.timers.borrow().next_deadline().map(|d| self.clock.until(d))
+            let next = self.timers.borrow_mut().next_deadline();
+            next.map(|d| self.clock.until(d))
         };
         self.io_credit.set(IO_POLL_INTERVAL);
         match self.poller.borrow_mut().wait(timeout) {

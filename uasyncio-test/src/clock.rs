@@ -117,10 +117,15 @@ impl VState {
     }
 }
 
-#[derive(Debug)]
 struct FlagNotify {
     inner: Arc<dyn Notify>,
     notified: Arc<AtomicBool>,
+}
+
+impl fmt::Debug for FlagNotify {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FlagNotify").finish_non_exhaustive()
+    }
 }
 
 impl Notify for FlagNotify {
@@ -143,8 +148,7 @@ impl fmt::Debug for VirtualPoller {
         f.debug_struct("VirtualPoller")
             .field("clock", &self.state.clock)
             .field("mode", &self.state.mode.get())
-            .field("inner", &self.inner)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

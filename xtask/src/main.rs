@@ -7,7 +7,8 @@
 //! - [`test_all`]: `cargo xtask test-all`, everything CI checks (`.ci/run`).
 //! - [`publish`]: `cargo xtask publish`, a release in dependency order.
 //! - [`tidy`]: the repository rules, as `#[test]`s and as `cargo xtask tidy`.
-//! - `bench`: `cargo xtask bench`, the comparison benchmarks.
+//! - `bench`: `cargo xtask bench`, the comparison benchmarks and the
+//!   footprint report.
 //!
 //! Shared pieces: [`cmd`] runs processes, [`workspace`] is cargo's view of
 //! the workspace, [`json`] and [`toml`] read cargo's output and manifests.
@@ -19,6 +20,7 @@
     reason = "xtask is a command-line tool: printing is its interface"
 )]
 
+mod bench;
 mod cmd;
 mod json;
 mod publish;
@@ -29,7 +31,7 @@ mod workspace;
 
 use std::process::ExitCode;
 
-use cmd::{Cmd, Error, Result};
+use cmd::Error;
 
 /// What `cargo xtask help` prints.
 fn usage() -> String {
@@ -44,30 +46,20 @@ Tasks:
              miri on uasyncio-core, and the examples
   publish    publish the library crates in dependency order (re-runnable)
   tidy       check the repository rules (also run as tests by test-all)
-  bench      cargo bench -p uasyncio-test --bench compare -- ARGS..
+  bench      the benchmarks against tokio and smol, then the footprint report
   help       print this
 
 {}
 
 {}
 
-cargo xtask tidy
-cargo xtask bench [ARGS..]",
-        test_all::USAGE,
-        publish::USAGE
-    )
-}
+{}
 
-/// `cargo xtask bench`: the comparison benchmarks, extra arguments forwarded.
-fn bench(args: &[String]) -> Result<()> {
-    let args = match args.first().map(String::as_str) {
-        Some("--") => &args[1..],
-        _ => args,
-    };
-    Cmd::cargo()
-        .args(["bench", "-p", "uasyncio-test", "--bench", "compare", "--"])
-        .args(args)
-        .run()
+cargo xtask tidy",
+        test_all::USAGE,
+        publish::USAGE,
+        bench::USAGE
+    )
 }
 
 fn main() -> ExitCode {
@@ -87,7 +79,7 @@ fn main() -> ExitCode {
         "test-all" => test_all::run(rest),
         "publish" => publish::run(rest),
         "tidy" => tidy::run(rest),
-        "bench" => bench(rest),
+        "bench" => bench::run(rest),
         other => Err(Error::new(format!("unknown task `{other}`\n\n{}", usage()))),
     };
     match result {

@@ -13,7 +13,6 @@
 //! kqueue; I/O crates reach it with [`IoRegistration`].
 
 use std::any::Any;
-use std::fmt;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +33,7 @@ pub use registration::{Direction, IoRegistration, Readiness};
 ///
 /// The loop fires it when a task is woken from another thread. Firing it when
 /// the poller is not waiting makes the next `wait` return at once.
-pub trait Notify: Send + Sync + fmt::Debug {
+pub trait Notify: Send + Sync {
     /// Interrupts the current or the next `wait` of the poller.
     fn notify(&self);
 }
@@ -82,7 +81,7 @@ pub trait Notify: Send + Sync + fmt::Debug {
 /// assert!(lp.find_poller::<Counting, _>(|c| c.waits).unwrap() >= 1);
 /// assert!(lp.find_poller::<ParkPoller, _>(|_| ()).is_some());
 /// ```
-pub trait IoPoller: fmt::Debug + 'static {
+pub trait IoPoller: 'static {
     /// Waits for I/O readiness, a notification or the timeout, then wakes the
     /// tasks whose I/O is ready.
     ///

@@ -88,7 +88,9 @@ impl Arena {
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
-                let i = u32::try_from(self.slots.len()).expect("more than 2^32 tasks");
+                let Ok(i) = u32::try_from(self.slots.len()) else {
+                    panic!("uasyncio: more than 2^32 live tasks")
+                };
                 self.slots.push(Slot {
                     generation: 0,
                     state: State::Vacant,

@@ -37,7 +37,11 @@ pub struct Sleep {
 enum State {
     New,
     Yielded,
-    Waiting { lp: Rc<Inner>, key: TimerKey },
+    Waiting {
+        lp: Rc<Inner>,
+        key: TimerKey,
+        deadline: u64,
+    },
     Done,
 }
 
@@ -123,11 +127,11 @@ impl Future for Sleep {
                 let key = lp
                     .timers_mut()
                     .insert(deadline, TimerAction::Wake(cx.waker().clone()));
-                this.state = State::Waiting { lp, key };
+                this.state = State::Waiting { lp, key, deadline };
                 Poll::Pending
             }
-            State::Waiting { lp, key } => {
-                if lp.cached_now() >= key.0 {
+            State::Waiting { lp, key, deadline } => {
+                if lp.cached_now() >= *deadline {
                     lp.timers_mut().remove(*key);
                     this.state = State::Done;
                     Poll::Ready(())
@@ -146,7 +150,7 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let State::Waiting { lp, key } = &self.state {
+        if let State::Waiting { lp, key, .. } = &self.state {
             lp.remove_timer(*key);
         }
     }

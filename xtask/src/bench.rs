@@ -1,0 +1,285 @@
+//! `cargo xtask bench`: the comparison benchmarks, then the footprint report.
+//!
+//! The benchmarks are `cargo bench -p uasyncio-test --bench compare` (extra
+//! arguments are forwarded). The footprint report builds the same
+//! hello-world program — one task sleeps 10 ms, then prints — on the core
+//! alone, on the core with streams, on tokio's current-thread runtime, on
+//! smol, and on std alone, each as a small crate generated under
+//! `target/footprint/`, with `lto`, `codegen-units = 1` and `strip`, and
+//! prints the binary sizes, the number of crates each pulls in and the clean
+//! release build time of each.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::cmd::{Cmd, Error, Result, format_duration, project_root};
+
+/// The usage text of `cargo xtask bench`.
+pub(crate) const USAGE: &str = "\
+cargo xtask bench [--no-footprint] [--footprint-only] [ARGS..]
+    runs `cargo bench -p uasyncio-test --bench compare -- ARGS..` (ARGS: --reps N,
+    --quick, --only uasyncio|tokio|smol, row filters), then the footprint report
+    (binary sizes and clean build times of a hello-world on each runtime)";
+
+/// One hello-world program of the footprint report.
+struct Hello {
+    name: &'static str,
+    label: &'static str,
+    deps: &'static str,
+    main: &'static str,
+}
+
+/// The programs; `{root}` in `deps` becomes the workspace root.
+fn hellos() -> Vec<Hello> {
+    vec![
+        Hello {
+            name: "hello-std",
+            label: "std alone (thread::sleep)",
+            deps: "",
+            main: r#"fn main() {
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    println!("hello world");
+}"#,
+        },
+        Hello {
+            name: "hello-core",
+            label: "uasyncio-core",
+            deps: r#"uasyncio-core = { path = "{root}/uasyncio-core" }"#,
+            main: r#"fn main() {
+    uasyncio_core::run(uasyncio_core::sleep_ms(10));
+    println!("hello world");
+}"#,
+        },
+        Hello {
+            name: "hello-streams",
+            label: "uasyncio-core + streams (TCP)",
+            deps: r#"uasyncio-core = { path = "{root}/uasyncio-core" }
+uasyncio-streams = { path = "{root}/uasyncio-streams" }"#,
+            main: r#"fn main() {
+    uasyncio_core::run(async {
+        let srv = uasyncio_streams::start_server(
+            |_r, mut w| async move {
+                let _ = w.awrite(b"hello world\n").await;
+            },
+            "127.0.0.1",
+            0,
+            8,
+        )
+        .await
+        .expect("listen");
+        let (mut r, _w) = uasyncio_streams::open_connection("127.0.0.1", srv.local_addr().port())
+            .await
+            .expect("connect");
+        uasyncio_core::sleep_ms(10).await;
+        let line = r.readline().await.expect("read");
+        print!("{}", String::from_utf8_lossy(&line));
+    });
+}"#,
+        },
+        Hello {
+            name: "hello-tokio",
+            label: "tokio current_thread",
+            deps: r#"tokio = { version = "1", default-features = false, features = ["rt", "time"] }"#,
+            main: r#"fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    rt.block_on(async { tokio::time::sleep(std::time::Duration::from_millis(10)).await });
+    println!("hello world");
+}"#,
+        },
+        Hello {
+            name: "hello-smol",
+            label: "smol",
+            deps: r#"smol = "2""#,
+            main: r#"fn main() {
+    smol::block_on(async {
+        smol::Timer::after(std::time::Duration::from_millis(10)).await;
+    });
+    println!("hello world");
+}"#,
+        },
+    ]
+}
+
+const PROFILE: &str = r#"
+[profile.release]
+lto = true
+codegen-units = 1
+strip = true
+panic = "unwind"
+"#;
+
+fn generate(dir: &Path, root: &Path, h: &Hello) -> Result<()> {
+    let src = dir.join("src");
+    fs::create_dir_all(&src).map_err(|e| Error::new(format!("creating {}: {e}", src.display())))?;
+    let root_str = root.display().to_string();
+    let manifest = format!(
+        "[package]\nname = \"{}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+         [dependencies]\n{}\n{PROFILE}\n[workspace]\n",
+        h.name,
+        h.deps.replace("{root}", &root_str)
+    );
+    let write = |p: PathBuf, text: &str| {
+        fs::write(&p, text).map_err(|e| Error::new(format!("writing {}: {e}", p.display())))
+    };
+    write(dir.join("Cargo.toml"), &manifest)?;
+    write(src.join("main.rs"), h.main)
+}
+
+/// Distinct packages in a crate's normal dependency tree, itself excluded.
+fn crate_count(dir: &Path) -> Result<usize> {
+    let out = Cmd::cargo()
+        .args(["tree", "-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .dir(dir)
+        .read()?;
+    let mut names: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|l| !l.is_empty())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    Ok(names.len().saturating_sub(1))
+}
+
+struct Footprint {
+    label: &'static str,
+    bytes: u64,
+    crates: usize,
+    build: std::time::Duration,
+}
+
+fn measure(base: &Path, root: &Path, h: &Hello) -> Result<Footprint> {
+    let dir = base.join(h.name);
+    generate(&dir, root, h)?;
+    // A clean build in its own target directory: the time is the whole
+    // dependency tree's, as a user's first build.
+    let target = dir.join("target");
+    let _ = fs::remove_dir_all(&target);
+    let t = Instant::now();
+    Cmd::cargo()
+        .args(["build", "--release", "--quiet"])
+        .dir(&dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .run()?;
+    let build = t.elapsed();
+    let bin = target.join("release").join(h.name);
+    let bytes = fs::metadata(&bin)
+        .map_err(|e| Error::new(format!("{}: {e}", bin.display())))?
+        .len();
+    let out = Cmd::new(&bin).read()?;
+    if !out.contains("hello world") {
+        return Err(Error::new(format!("{} printed {out:?}", h.name)));
+    }
+    Ok(Footprint {
+        label: h.label,
+        bytes,
+        crates: crate_count(&dir)?,
+        build,
+    })
+}
+
+fn footprint() -> Result<()> {
+    let root = project_root();
+    let base = root.join("target").join("footprint");
+    println!("footprint: hello world (sleep 10 ms, print), release + lto + codegen-units=1 + strip");
+    let mut rows = Vec::new();
+    for h in hellos() {
+        rows.push(measure(&base, &root, &h)?);
+    }
+    println!(
+        "{:<32} {:>12} {:>14} {:>18}",
+        "program", "binary", "crates (deps)", "clean build"
+    );
+    let std_bytes = rows.first().map_or(0, |r| r.bytes);
+    for r in &rows {
+        println!(
+            "{:<32} {:>9} KB {:>14} {:>18}   (+{} KB over std)",
+            r.label,
+            r.bytes / 1024,
+            r.crates,
+            format_duration(r.build),
+            (r.bytes.saturating_sub(std_bytes)) / 1024
+        );
+    }
+    println!("# clean build: the program and its whole dependency tree, one at a time, on this machine");
+    Ok(())
+}
+
+/// The row filters among the arguments forwarded to the benchmark (what is
+/// neither an option nor an option's value).
+fn row_filters(args: &[String]) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--reps" | "--only" => {
+                it.next();
+            }
+            s if s.starts_with('-') => {}
+            s => out.push(s),
+        }
+    }
+    out
+}
+
+/// Runs `cargo xtask bench ARGS..`.
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let mut forwarded = Vec::new();
+    let (mut benches, mut foot) = (true, true);
+    for a in args {
+        match a.as_str() {
+            "--" => {}
+            "--no-footprint" => foot = false,
+            "--footprint-only" => benches = false,
+            _ => forwarded.push(a.clone()),
+        }
+    }
+    if benches {
+        Cmd::cargo()
+            .args(["bench", "-p", "uasyncio-test", "--bench", "compare", "--"])
+            .args(&forwarded)
+            .run()?;
+    }
+    // Row filters select benchmark rows; the footprint report runs with none
+    // or when asked for by name.
+    let filters = row_filters(&forwarded);
+    if foot && (filters.is_empty() || filters.contains(&"footprint")) {
+        println!();
+        footprint()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn row_filters_skip_options_and_their_values() {
+        let args = strings(&["--reps", "5", "--only", "smol", "--quick", "spawn", "footprint"]);
+        assert_eq!(row_filters(&args), ["spawn", "footprint"]);
+        assert!(row_filters(&strings(&["--reps", "3"])).is_empty());
+    }
+
+    #[test]
+    fn generated_manifests_point_at_the_workspace() {
+        let dir = std::env::temp_dir().join(format!("xtask-footprint-{}", std::process::id()));
+        let h = hellos().into_iter().find(|h| h.name == "hello-core").unwrap();
+        generate(&dir, Path::new("/ws"), &h).unwrap();
+        let m = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        assert!(
+            m.contains(r#"uasyncio-core = { path = "/ws/uasyncio-core" }"#),
+            "{m}"
+        );
+        assert!(m.contains("lto = true") && m.contains("strip = true") && m.contains("[workspace]"));
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
