@@ -140,7 +140,9 @@ impl Future for YieldNow {
 
 /// Runs `f` with a timeout of `timeout_ms` milliseconds. On timeout, `f` is
 /// dropped (its destructors run) and [`TimeoutError`] is returned. If `f`
-/// completes in the same round in which the timeout expires, the result wins.
+/// completes in the same round in which the timeout expires, the result wins:
+/// when the timer fires, `f` is polled once more in the next round before the
+/// timeout is returned.
 ///
 /// # Cancel safety
 ///
@@ -177,14 +179,23 @@ pub async fn wait_for<F: Future>(f: F, timeout_s: f64) -> Result<F::Output, Time
 
 async fn with_timeout<F: Future>(f: F, mut timer: Sleep) -> Result<F::Output, TimeoutError> {
     let mut f = pin!(f);
+    let mut expired = false;
     poll_fn(move |cx| {
         if let Poll::Ready(v) = f.as_mut().poll(cx) {
             return Poll::Ready(Ok(v));
         }
-        match Pin::new(&mut timer).poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(TimeoutError)),
-            Poll::Pending => Poll::Pending,
+        if expired {
+            return Poll::Ready(Err(TimeoutError));
         }
+        if Pin::new(&mut timer).poll(cx).is_ready() {
+            // The timer fired, but what it races may still complete in this
+            // very round (another task's timer that fired with ours, say):
+            // go to the back of the run queue and poll `f` once more, so that
+            // the result wins.
+            expired = true;
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
     })
     .await
 }

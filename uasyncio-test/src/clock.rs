@@ -174,6 +174,17 @@ impl VirtualPoller {
             s.clock.advance(step);
             return Ok(());
         }
+        if s.idle_waker.borrow().is_none() {
+            // Nobody will stop the loop at idle (it was run directly, not
+            // through a TestLoop method) and time cannot move: waiting would
+            // spin forever.
+            panic!(
+                "uasyncio-test: a TestLoop in Mode::Manual went idle inside a run that no TestLoop \
+                 method drives, and in manual mode time only moves through advance() or \
+                 advance_to_next_timer(); use those (or block_on/run_until_stalled), or \
+                 Mode::AutoAdvance"
+            );
+        }
         s.signal_idle();
         Ok(())
     }

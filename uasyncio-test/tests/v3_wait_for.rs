@@ -237,12 +237,11 @@ fn a_result_in_the_millisecond_of_the_timeout_wins() {
 }
 
 /// SPEC §4 / CONFORMANCE row `wait_for`: "completion racing the timeout in
-/// the same round: the result wins". When the result comes from another
-/// task whose timer expires in the same millisecond as the timeout, the
-/// waiter (whose timeout timer was set first) runs first in that round, sees
-/// no result yet and times out; the task finishes later in the same round.
+/// the same round: the result wins". The result comes from another task whose
+/// timer expires in the same millisecond as the timeout; the waiter runs first
+/// in that round and sees no result yet, so `wait_for` polls the inner future
+/// once more in the next round before giving up — by then the task finished.
 #[test]
-#[ignore = "bug: a task finishing in the timeout's round loses to the timeout when the waiter is polled first"]
 fn a_task_result_in_the_round_of_the_timeout_wins() {
     let tl = util::auto();
     let r = tl

@@ -172,3 +172,10 @@ fn tasks_that_yield_do_not_move_virtual_time() {
     .unwrap();
     assert_eq!(tl.now_ms(), 0);
 }
+
+#[test]
+#[should_panic(expected = "in manual mode time only moves through advance()")]
+fn running_a_manual_loop_directly_into_a_timer_is_a_clear_error_not_a_spin() {
+    let tl = TestLoop::new();
+    tl.event_loop().run_until_complete(sleep_ms(10));
+}
