@@ -4,11 +4,17 @@
 //!
 //! Usage: `compare [--reps N] [--quick] [FILTER...]`. Each sample runs on a
 //! fresh thread (a fresh loop or runtime), after one untimed warm-up run of
-//! the same workload on that thread.
+//! the same workload on that thread. The network rows (see `net`) warm up
+//! inside each sample and also measure a runtime-free mio floor.
 
 #![allow(missing_docs, unreachable_pub, clippy::print_stdout, clippy::print_stderr)]
 
+mod affinity;
+mod floor;
+mod http;
 mod idle;
+mod loadgen;
+mod net;
 mod primitives;
 mod sched;
 mod timers;
@@ -23,7 +29,7 @@ pub struct Args {
     pub reps: usize,
     pub quick: bool,
     pub filters: Vec<String>,
-    /// `--only uasyncio|tokio|smol`: run one side (for profiling).
+    /// `--only uasyncio|tokio|smol|floor`: run one side (for profiling).
     pub only: Option<String>,
 }
 
@@ -63,9 +69,11 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--only" => {
-                let v = it.next().ok_or("--only needs uasyncio, tokio or smol")?;
-                if !["uasyncio", "tokio", "smol"].contains(&v.as_str()) {
-                    return Err(format!("--only: expected uasyncio, tokio or smol, got {v:?}"));
+                let v = it.next().ok_or("--only needs uasyncio, tokio, smol or floor")?;
+                if !["uasyncio", "tokio", "smol", "floor"].contains(&v.as_str()) {
+                    return Err(format!(
+                        "--only: expected uasyncio, tokio, smol or floor, got {v:?}"
+                    ));
                 }
                 args.only = Some(v);
             }
@@ -75,7 +83,9 @@ fn parse_args() -> Result<Args, String> {
                 std::process::exit(0);
             }
             "-h" | "--help" => {
-                println!("usage: compare [--reps N] [--quick] [--only uasyncio|tokio|smol] [FILTER...]");
+                println!(
+                    "usage: compare [--reps N] [--quick] [--only uasyncio|tokio|smol|floor] [FILTER...]"
+                );
                 std::process::exit(0);
             }
             f if f.starts_with('-') => return Err(format!("unknown option {f:?}")),
@@ -104,24 +114,31 @@ fn main() {
     let rows: Vec<Row> = sched::rows()
         .into_iter()
         .chain(primitives::rows())
+        .chain(net::rows())
         .filter(|r| args.wants(r.name))
         .collect();
     if !rows.is_empty() {
         println!(
-            "{:<46} {:>15} {:>15} {:>15} {:>9} {:>9}",
-            "workload", "uasyncio", "tokio-ct", "smol-local", "vs tokio", "vs smol"
+            "{:<46} {:>15} {:>15} {:>15} {:>9} {:>9} {:>15} {:>9}",
+            "workload", "uasyncio", "tokio-ct", "smol-local", "vs tokio", "vs smol", "mio floor", "vs floor"
         );
         for row in &rows {
-            let (mut ours, mut tok, mut smo) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut ours, mut tok, mut smo, mut flo) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let w = row.warm_up;
             for _ in 0..args.reps {
                 if args.runs("uasyncio") {
-                    ours.push(util::on_fresh_thread(&args, row.ours));
+                    ours.push(util::on_fresh_thread(&args, row.ours, w));
                 }
                 if args.runs("tokio") {
-                    tok.push(util::on_fresh_thread(&args, row.tokio));
+                    tok.push(util::on_fresh_thread(&args, row.tokio, w));
                 }
                 if args.runs("smol") {
-                    smo.push(util::on_fresh_thread(&args, row.smol));
+                    smo.push(util::on_fresh_thread(&args, row.smol, w));
+                }
+                if let Some(f) = row.floor
+                    && args.runs("floor")
+                {
+                    flo.push(util::on_fresh_thread(&args, f, w));
                 }
             }
             // NaN where a side was skipped with --only.
@@ -130,8 +147,15 @@ fn main() {
                 Better::Lower => peer / o,
                 Better::Higher => o / peer,
             };
+            let floor = match row.floor {
+                Some(_) => {
+                    let f = median(&mut flo);
+                    format!(" {:>15} {:>8.2}x", fmt_value(f, row.unit), ratio(f))
+                }
+                None => String::new(),
+            };
             println!(
-                "{:<46} {:>15} {:>15} {:>15} {:>8.2}x {:>8.2}x",
+                "{:<46} {:>15} {:>15} {:>15} {:>8.2}x {:>8.2}x{floor}",
                 row.name,
                 fmt_value(o, row.unit),
                 fmt_value(t, row.unit),
@@ -141,6 +165,14 @@ fn main() {
             );
         }
         println!("# ratio > 1: uasyncio is ahead (peer/ours for times, ours/peer for rates)");
+        if rows.iter().any(|r| r.floor.is_some()) {
+            println!("# mio floor: the same server on a bare mio loop, no runtime; vs floor 1.00x = as fast");
+        }
+        println!();
+        net::report_cpu();
+    }
+    if args.wants(net::WRK_ROW) && loadgen::wrk_path().is_none() {
+        println!("# {}: wrk not installed: skipped", net::WRK_ROW);
         println!();
     }
     if args.wants("timers") {

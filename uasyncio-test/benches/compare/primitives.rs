@@ -19,6 +19,8 @@ pub fn rows() -> Vec<Row> {
             ours: pingpong_ours,
             tokio: pingpong_tokio,
             smol: pingpong_smol,
+            floor: None,
+            warm_up: true,
         },
         Row {
             name: "producer -> Queue(16) -> consumer, 1M items",
@@ -27,6 +29,8 @@ pub fn rows() -> Vec<Row> {
             ours: pipe_ours,
             tokio: pipe_tokio,
             smol: pipe_smol,
+            floor: None,
+            warm_up: true,
         },
         Row {
             name: "lock: 100 tasks x 10k acquisitions, yield held",
@@ -35,6 +39,8 @@ pub fn rows() -> Vec<Row> {
             ours: lock_ours,
             tokio: lock_tokio,
             smol: lock_smol,
+            floor: None,
+            warm_up: true,
         },
     ]
 }

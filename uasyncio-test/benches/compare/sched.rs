@@ -16,6 +16,8 @@ pub fn rows() -> Vec<Row> {
             ours: spawn_ours,
             tokio: spawn_tokio,
             smol: spawn_smol,
+            floor: None,
+            warm_up: true,
         },
         Row {
             name: "yield ping: 2 tasks, 1M yield_now",
@@ -24,6 +26,8 @@ pub fn rows() -> Vec<Row> {
             ours: ping_ours,
             tokio: ping_tokio,
             smol: ping_smol,
+            floor: None,
+            warm_up: true,
         },
     ]
 }

@@ -11,7 +11,6 @@ use std::time::Duration;
 use crate::Args;
 
 #[derive(Clone, Copy, Debug)]
-#[allow(dead_code)] // `Higher` is for rates (the I/O rows)
 pub enum Better {
     Lower,
     Higher,
@@ -25,6 +24,13 @@ pub struct Row {
     pub ours: fn(&Args) -> f64,
     pub tokio: fn(&Args) -> f64,
     pub smol: fn(&Args) -> f64,
+    /// The same workload on a hand-written mio loop with no runtime (the
+    /// I/O rows): the cost of the system calls alone, measured in the same
+    /// run and printed with our ratio to it.
+    pub floor: Option<fn(&Args) -> f64>,
+    /// Whether each sample thread runs the workload once, untimed, before
+    /// the measured run. The I/O rows warm up inside each sample instead.
+    pub warm_up: bool,
 }
 
 pub fn median(v: &mut [f64]) -> f64 {
@@ -48,13 +54,16 @@ pub fn fmt_value(v: f64, unit: &str) -> String {
     }
 }
 
-/// Runs `f` on a new thread: once to warm up, once measured. Each runtime
-/// (our loop, tokio's, smol's executor) is made once per thread, so the
-/// measured run finds it warm, as a long-running program would.
-pub fn on_fresh_thread(args: &Args, f: fn(&Args) -> f64) -> f64 {
+/// Runs `f` on a new thread: once to warm up (if `warm_up`), once measured.
+/// Each runtime (our loop, tokio's, smol's executor) is made once per
+/// thread, so the measured run finds it warm, as a long-running program
+/// would.
+pub fn on_fresh_thread(args: &Args, f: fn(&Args) -> f64, warm_up: bool) -> f64 {
     let args = args.clone();
     std::thread::spawn(move || {
-        f(&args);
+        if warm_up {
+            f(&args);
+        }
         f(&args)
     })
     .join()

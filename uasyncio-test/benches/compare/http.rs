@@ -1,0 +1,111 @@
+//! The HTTP/1.1 "hello world" every server of the HTTP rows runs, whatever
+//! the runtime: a tiny sans-I/O request parser and responder (read until
+//! `"\r\n\r\n"`, answer with one fixed response, keep the connection
+//! alive), plus the client side the load generator uses.
+
+/// The one response, to every request.
+pub const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nHello world\n";
+
+/// The request the load generator sends (wrk sends its own, alike).
+pub const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+/// The largest request head a connection accepts; a longer one closes it.
+const MAX_HEAD: usize = 4096;
+
+/// Where `"\r\n\r\n"` starts in `buf`.
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n")
+}
+
+/// The server side of one connection: bytes in, responses out. The runtime
+/// reads into [`spare`](HttpConn::spare), reports the count to
+/// [`received`](HttpConn::received) and writes what that returns.
+pub struct HttpConn {
+    buf: Box<[u8]>,
+    filled: usize,
+    /// `buf[..scanned]` holds no complete `"\r\n\r\n"`.
+    scanned: usize,
+    /// Responses to several pipelined requests, sent together.
+    out: Vec<u8>,
+}
+
+impl HttpConn {
+    pub fn new() -> Self {
+        HttpConn {
+            buf: vec![0; MAX_HEAD].into_boxed_slice(),
+            filled: 0,
+            scanned: 0,
+            out: Vec::new(),
+        }
+    }
+
+    /// Where the next read goes.
+    pub fn spare(&mut self) -> &mut [u8] {
+        &mut self.buf[self.filled..]
+    }
+
+    /// Takes `n` bytes read into [`spare`](HttpConn::spare) and returns the
+    /// responses to every request now complete (empty: none yet), or `None`
+    /// when a request head does not fit (close the connection).
+    pub fn received(&mut self, n: usize) -> Option<&[u8]> {
+        self.filled += n;
+        let (mut start, mut k) = (0, 0);
+        let mut from = self.scanned.saturating_sub(3);
+        while let Some(i) = find_head_end(&self.buf[from..self.filled]) {
+            start = from + i + 4;
+            from = start;
+            k += 1;
+        }
+        if start > 0 {
+            self.buf.copy_within(start..self.filled, 0);
+            self.filled -= start;
+        }
+        self.scanned = self.filled;
+        if self.filled == self.buf.len() {
+            return None;
+        }
+        Some(match k {
+            0 => &[],
+            1 => RESPONSE,
+            _ => {
+                self.out.clear();
+                for _ in 0..k {
+                    self.out.extend_from_slice(RESPONSE);
+                }
+                &self.out
+            }
+        })
+    }
+}
+
+/// The length of the complete response at the start of `buf`, if it is all
+/// there (head, then `Content-Length` bytes of body).
+///
+/// # Panics
+///
+/// If the response is not a `200` (the load generator checks every one).
+pub fn response_len(buf: &[u8]) -> Option<usize> {
+    let head = find_head_end(buf)? + 4;
+    assert!(
+        buf.starts_with(b"HTTP/1.1 200 "),
+        "load: unexpected response {:?}",
+        String::from_utf8_lossy(&buf[..head])
+    );
+    let body = buf[..head]
+        .split(|&b| b == b'\n')
+        .find_map(|line| {
+            let colon = line.iter().position(|&b| b == b':')?;
+            let (name, value) = line.split_at(colon);
+            name.eq_ignore_ascii_case(b"content-length")
+                .then(|| {
+                    std::str::from_utf8(&value[1..])
+                        .ok()?
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                })
+                .flatten()
+        })
+        .unwrap_or(0);
+    (buf.len() >= head + body).then_some(head + body)
+}
