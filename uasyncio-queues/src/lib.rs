@@ -10,3 +10,4 @@ mod test_harness;
 
 pub use error::{QueueEmpty, QueueFull};
 pub use queue::{Get, Put, Queue};
+pub use waiters::WaitList;

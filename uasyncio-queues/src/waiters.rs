@@ -1,22 +1,11 @@
-//! A FIFO list of waiting futures with O(1) removal.
+//! [`WaitList`]: a FIFO list of waiting futures with O(1) removal.
 //!
 //! Every waiting future owns one node, named by its key. Nodes live in a
 //! [`Slab`], so a freed node's memory is reused by the next waiter and the
 //! list allocates nothing in steady state. Linked nodes form an intrusive
 //! doubly-linked list (indices instead of pointers) in arrival order.
-//!
-//! A node is in one of two states:
-//!
-//! * **linked**: the future is waiting. [`WaitList::pop_front`] is the only
-//!   way to leave this state short of [`WaitList::remove`].
-//! * **unlinked**: the node was popped by a notifier (an item, a permit or the
-//!   lock was handed to it through its `slot`), but its future has not
-//!   collected it yet.
-//!
-//! Only the owning future removes its node ([`WaitList::remove`]), either when
-//! it completes or in its `Drop`. So a key stays valid, and means the same
-//! waiter, for as long as its future holds it.
 
+use std::fmt;
 use std::task::Waker;
 
 use slab::Slab;
@@ -24,8 +13,60 @@ use slab::Slab;
 /// "No node" in the `prev`/`next` links.
 const NIL: usize = usize::MAX;
 
-/// A FIFO wait list; `S` is what a notifier hands to a waiter.
-pub(crate) struct WaitList<S> {
+/// A FIFO list of waiting futures, with O(1) removal of a cancelled one: the
+/// building block of [`Queue`](crate::Queue) and of `uasyncio-synchro`'s
+/// primitives.
+///
+/// A future that has to wait [`push_back`](WaitList::push_back)s its waker
+/// and a *slot* of type `S`, and keeps the key it gets. A notifier
+/// [`pop_front`](WaitList::pop_front)s the first waiter, fills its slot (an
+/// item, a permit, "the lock is yours", or nothing for `S = ()`) and wakes
+/// it. A node is in one of two states:
+///
+/// * **linked**: the future is still waiting. `pop_front` is the only way out
+///   of this state short of [`remove`](WaitList::remove).
+/// * **unlinked**: a notifier popped it, but its future has not collected the
+///   slot yet.
+///
+/// Only the owning future frees its node, with `remove`, when it completes or
+/// in its `Drop`; [`is_linked`](WaitList::is_linked) tells it whether it was
+/// popped (so a cancelled future knows to pass on what it was handed). Until
+/// then its key stays valid and names the same waiter. After `remove` the key
+/// may be given to the next `push_back`, so a future must forget it.
+///
+/// The list does not wake anyone itself: `pop_front`, `update_waker` and
+/// `remove` return wakers for the caller to wake or drop once it has released
+/// any borrow of the state the list lives in (a waker may run code that
+/// touches that state again).
+///
+/// Keys are plain `usize` indices. The methods that take a key panic if it
+/// names no node (for instance, one already removed).
+///
+/// # Examples
+///
+/// ```
+/// use std::task::Waker;
+/// use uasyncio_queues::WaitList;
+///
+/// let mut list = WaitList::new();
+/// let a = list.push_back(Waker::noop().clone(), None);
+/// let b = list.push_back(Waker::noop().clone(), None);
+///
+/// // A notifier hands "x" to the first waiter and wakes it.
+/// let (slot, waker) = list.pop_front().unwrap();
+/// *slot = Some("x");
+/// waker.unwrap().wake();
+///
+/// // The second waiter is cancelled: it leaves the list, never handed anything.
+/// assert!(list.is_linked(b));
+/// assert_eq!(list.remove(b).0, None);
+///
+/// // The first waiter, polled again, collects what it was handed.
+/// assert!(!list.is_linked(a));
+/// assert_eq!(list.remove(a).0, Some("x"));
+/// assert!(list.is_empty());
+/// ```
+pub struct WaitList<S> {
     nodes: Slab<Node<S>>,
     head: usize,
     tail: usize,
@@ -34,8 +75,30 @@ pub(crate) struct WaitList<S> {
 }
 
 impl<S> Default for WaitList<S> {
+    /// An empty list, like [`WaitList::new`].
+    ///
+    /// ```
+    /// # use uasyncio_queues::WaitList;
+    /// let list: WaitList<()> = WaitList::default();
+    /// assert!(list.is_empty());
+    /// ```
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl<S> fmt::Debug for WaitList<S> {
+    /// Shows how many waiters are linked, not their slots.
+    ///
+    /// ```
+    /// # use uasyncio_queues::WaitList;
+    /// let list: WaitList<()> = WaitList::new();
+    /// assert_eq!(format!("{list:?}"), "WaitList { len: 0, .. }");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitList")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
     }
 }
 
@@ -49,7 +112,14 @@ struct Node<S> {
 
 impl<S> WaitList<S> {
     /// An empty list; allocates nothing.
-    pub(crate) const fn new() -> Self {
+    ///
+    /// ```
+    /// # use uasyncio_queues::WaitList;
+    /// let list: WaitList<u8> = WaitList::new();
+    /// assert_eq!(list.len(), 0);
+    /// ```
+    #[inline]
+    pub const fn new() -> Self {
         Self {
             nodes: Slab::new(),
             head: NIL,
@@ -58,22 +128,54 @@ impl<S> WaitList<S> {
         }
     }
 
-    /// Number of waiters still waiting (linked).
-    pub(crate) fn len(&self) -> usize {
+    /// Number of waiters still linked (popped ones waiting to be removed do
+    /// not count).
+    ///
+    /// ```
+    /// # use std::task::Waker;
+    /// # use uasyncio_queues::WaitList;
+    /// let mut list = WaitList::new();
+    /// let k = list.push_back(Waker::noop().clone(), ());
+    /// list.pop_front();
+    /// assert_eq!(list.len(), 0);
+    /// list.remove(k);
+    /// ```
+    #[inline]
+    pub fn len(&self) -> usize {
         self.len
     }
 
-    /// True if nobody is waiting.
-    #[allow(
-        dead_code,
-        reason = "this module is shared by two crates; one does not use it"
-    )]
-    pub(crate) fn is_empty(&self) -> bool {
+    /// True if no waiter is linked.
+    ///
+    /// ```
+    /// # use std::task::Waker;
+    /// # use uasyncio_queues::WaitList;
+    /// let mut list = WaitList::new();
+    /// assert!(list.is_empty());
+    /// let k = list.push_back(Waker::noop().clone(), ());
+    /// assert!(!list.is_empty());
+    /// list.remove(k);
+    /// assert!(list.is_empty());
+    /// ```
+    #[inline]
+    pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
-    /// Appends a waiter and returns its key.
-    pub(crate) fn push_back(&mut self, waker: Waker, slot: S) -> usize {
+    /// Appends a waiter with its waker and slot, and returns its key.
+    ///
+    /// Reuses the node of a removed waiter if there is one, so it allocates
+    /// only when more waiters wait at once than ever before.
+    ///
+    /// ```
+    /// # use std::task::Waker;
+    /// # use uasyncio_queues::WaitList;
+    /// let mut list = WaitList::new();
+    /// let key = list.push_back(Waker::noop().clone(), 'a');
+    /// assert!(list.is_linked(key));
+    /// # list.remove(key);
+    /// ```
+    pub fn push_back(&mut self, waker: Waker, slot: S) -> usize {
         let key = self.nodes.insert(Node {
             prev: self.tail,
             next: NIL,
@@ -92,10 +194,24 @@ impl<S> WaitList<S> {
     }
 
     /// Unlinks the first waiter and returns its slot (for the notifier to
-    /// fill) and its waker (to wake once every borrow is released).
+    /// fill) and its waker (to wake once every borrow is released); `None`
+    /// if nobody is linked.
     ///
-    /// The node itself stays allocated until its future removes it.
-    pub(crate) fn pop_front(&mut self) -> Option<(&mut S, Option<Waker>)> {
+    /// The node itself stays allocated, and its key valid, until its future
+    /// [`remove`](WaitList::remove)s it.
+    ///
+    /// ```
+    /// # use std::task::Waker;
+    /// # use uasyncio_queues::WaitList;
+    /// let mut list = WaitList::new();
+    /// let k = list.push_back(Waker::noop().clone(), 0);
+    /// let (slot, waker) = list.pop_front().unwrap();
+    /// *slot = 7;
+    /// assert!(waker.is_some());
+    /// assert!(list.pop_front().is_none());
+    /// assert_eq!(list.remove(k).0, 7);
+    /// ```
+    pub fn pop_front(&mut self) -> Option<(&mut S, Option<Waker>)> {
         if self.head == NIL {
             return None;
         }
@@ -106,14 +222,45 @@ impl<S> WaitList<S> {
     }
 
     /// True while the waiter `key` has not been popped.
-    pub(crate) fn is_linked(&self, key: usize) -> bool {
+    ///
+    /// # Panics
+    ///
+    /// If `key` names no node of this list.
+    ///
+    /// ```
+    /// # use std::task::Waker;
+    /// # use uasyncio_queues::WaitList;
+    /// let mut list = WaitList::new();
+    /// let k = list.push_back(Waker::noop().clone(), ());
+    /// assert!(list.is_linked(k));
+    /// list.pop_front();
+    /// assert!(!list.is_linked(k));
+    /// # list.remove(k);
+    /// ```
+    #[inline]
+    pub fn is_linked(&self, key: usize) -> bool {
         self.nodes[key].linked
     }
 
     /// Stores `waker` for `key` unless the stored one would wake the same
-    /// task. Returns the waker it replaced, for the caller to drop once every
-    /// borrow is released.
-    pub(crate) fn update_waker(&mut self, key: usize, waker: &Waker) -> Option<Waker> {
+    /// task (a future polled again calls this). Returns the waker it
+    /// replaced, for the caller to drop once every borrow is released.
+    ///
+    /// # Panics
+    ///
+    /// If `key` names no node of this list.
+    ///
+    /// ```
+    /// # use std::task::Waker;
+    /// # use uasyncio_queues::WaitList;
+    /// let mut list = WaitList::new();
+    /// let waker = Waker::noop().clone();
+    /// let k = list.push_back(waker.clone(), ());
+    /// assert!(list.update_waker(k, &waker).is_none(), "same task: kept");
+    /// # list.remove(k);
+    /// ```
+    #[inline]
+    pub fn update_waker(&mut self, key: usize, waker: &Waker) -> Option<Waker> {
         let stored = &mut self.nodes[key].waker;
         match stored {
             Some(old) if old.will_wake(waker) => None,
@@ -122,8 +269,23 @@ impl<S> WaitList<S> {
     }
 
     /// Frees the node `key` (unlinking it first if it is still waiting) and
-    /// returns its slot and its waker.
-    pub(crate) fn remove(&mut self, key: usize) -> (S, Option<Waker>) {
+    /// returns its slot and its waker. The key may then be reused.
+    ///
+    /// # Panics
+    ///
+    /// If `key` names no node of this list.
+    ///
+    /// ```
+    /// # use std::task::Waker;
+    /// # use uasyncio_queues::WaitList;
+    /// let mut list = WaitList::new();
+    /// let k = list.push_back(Waker::noop().clone(), "item");
+    /// let (slot, waker) = list.remove(k);
+    /// assert_eq!(slot, "item");
+    /// assert!(waker.is_some(), "never popped: the waker is still there");
+    /// assert!(list.is_empty());
+    /// ```
+    pub fn remove(&mut self, key: usize) -> (S, Option<Waker>) {
         if self.nodes[key].linked {
             self.unlink(key);
         }

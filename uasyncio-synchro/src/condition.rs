@@ -7,8 +7,9 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use uasyncio_queues::WaitList;
+
 use crate::lock::{self, Lock, LockGuard};
-use crate::waiters::WaitList;
 
 /// A condition variable: tasks wait, holding a [`Lock`], until another task
 /// notifies them (asyncio's `Condition`).

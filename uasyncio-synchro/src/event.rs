@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use crate::waiters::WaitList;
+use uasyncio_queues::WaitList;
 
 /// A flag that tasks can wait for, for the tasks of one thread's loop.
 ///

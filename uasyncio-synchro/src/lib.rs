@@ -6,7 +6,6 @@ pub mod event;
 pub mod flag;
 pub mod lock;
 pub mod semaphore;
-mod waiters;
 
 #[cfg(test)]
 mod test_harness;

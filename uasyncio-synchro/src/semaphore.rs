@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use crate::waiters::WaitList;
+use uasyncio_queues::WaitList;
 
 /// A counting semaphore for the tasks of one thread's event loop.
 ///
