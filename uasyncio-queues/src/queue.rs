@@ -589,35 +589,44 @@ impl<T> fmt::Debug for Put<'_, T> {
 mod tests {
     //! The queue state driven by hand, no executor.
 
+    use std::sync::Arc;
+
+    use uasyncio_test::{assert_pending, assert_ready_eq, counting_waker, poll_fn_by_hand};
+
     use super::*;
-    use crate::test_harness::{CountingWaker, poll_once};
 
     #[test]
     fn fast_paths_complete_on_first_poll_without_cloning_the_waker() {
         let q = Queue::new(2);
-        let w = CountingWaker::new();
-        assert_eq!(poll_once(&mut q.put(1), &w), Poll::Ready(()));
-        assert_eq!(poll_once(&mut q.get(), &w), Poll::Ready(1));
-        assert_eq!(w.stored(), 0);
-        assert_eq!(w.wakes(), 0);
+        let mut put = poll_fn_by_hand(q.put(1));
+        assert_ready_eq!(put.poll(), ());
+        let mut get = poll_fn_by_hand(q.get());
+        assert_ready_eq!(get.poll(), 1);
+        for (stored, wakes) in [
+            (put.waker_ref_count(), put.wake_count()),
+            (get.waker_ref_count(), get.wake_count()),
+        ] {
+            assert_eq!((stored, wakes), (0, 0));
+        }
     }
 
     #[test]
     fn waiting_getters_are_served_in_fifo_order() {
         let q = Queue::new(0);
-        let ws: Vec<_> = (0..3).map(|_| CountingWaker::new()).collect();
-        let mut gets: Vec<_> = (0..3).map(|_| q.get()).collect();
-        for (g, w) in gets.iter_mut().zip(&ws) {
-            assert!(poll_once(g, w).is_pending());
+        let mut gets: Vec<_> = (0..3).map(|_| poll_fn_by_hand(q.get())).collect();
+        for g in &mut gets {
+            assert_pending!(g.poll());
         }
         q.put_nowait('a').unwrap();
-        assert_eq!((ws[0].wakes(), ws[1].wakes(), ws[2].wakes()), (1, 0, 0));
+        let wakes =
+            |gets: &[_]| -> Vec<usize> { gets.iter().map(uasyncio_test::Harness::wake_count).collect() };
+        assert_eq!(wakes(&gets), [1, 0, 0]);
         q.put_nowait('b').unwrap();
         q.put_nowait('c').unwrap();
         // Polled in reverse order, each still gets the item for its turn.
-        assert_eq!(poll_once(&mut gets[2], &ws[2]), Poll::Ready('c'));
-        assert_eq!(poll_once(&mut gets[1], &ws[1]), Poll::Ready('b'));
-        assert_eq!(poll_once(&mut gets[0], &ws[0]), Poll::Ready('a'));
+        assert_ready_eq!(gets[2].poll(), 'c');
+        assert_ready_eq!(gets[1].poll(), 'b');
+        assert_ready_eq!(gets[0].poll(), 'a');
         assert!(q.empty());
     }
 
@@ -625,44 +634,43 @@ mod tests {
     fn waiting_putters_go_in_in_fifo_order() {
         let q = Queue::new(1);
         q.put_nowait(0).unwrap();
-        let ws: Vec<_> = (0..3).map(|_| CountingWaker::new()).collect();
-        let mut puts: Vec<_> = (1..=3).map(|i| q.put(i)).collect();
-        for (p, w) in puts.iter_mut().zip(&ws) {
-            assert!(poll_once(p, w).is_pending());
+        let mut puts: Vec<_> = (1..=3).map(|i| poll_fn_by_hand(q.put(i))).collect();
+        for p in &mut puts {
+            assert_pending!(p.poll());
         }
+        let wakes =
+            |puts: &[_]| -> Vec<usize> { puts.iter().map(uasyncio_test::Harness::wake_count).collect() };
         assert_eq!(q.put_nowait(9).unwrap_err().0, 9, "no barging past putters");
         assert_eq!(q.get_nowait(), Ok(0));
-        assert_eq!((ws[0].wakes(), ws[1].wakes(), ws[2].wakes()), (1, 0, 0));
+        assert_eq!(wakes(&puts), [1, 0, 0]);
         assert_eq!(q.get_nowait(), Ok(1));
         assert_eq!(q.get_nowait(), Ok(2));
         assert_eq!(q.get_nowait(), Ok(3));
-        assert_eq!((ws[0].wakes(), ws[1].wakes(), ws[2].wakes()), (1, 1, 1));
-        for (p, w) in puts.iter_mut().zip(&ws) {
-            assert_eq!(poll_once(p, w), Poll::Ready(()));
+        assert_eq!(wakes(&puts), [1, 1, 1]);
+        for p in &mut puts {
+            assert_ready_eq!(p.poll(), ());
         }
     }
 
     #[test]
     fn getter_cancelled_after_being_handed_an_item_passes_it_on() {
         let q = Queue::new(0);
-        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
-        let mut g1 = q.get();
-        let mut g2 = q.get();
-        assert!(poll_once(&mut g1, &w1).is_pending());
-        assert!(poll_once(&mut g2, &w2).is_pending());
+        let mut g1 = poll_fn_by_hand(q.get());
+        let mut g2 = poll_fn_by_hand(q.get());
+        assert_pending!(g1.poll());
+        assert_pending!(g2.poll());
         q.put_nowait("x").unwrap();
-        assert_eq!((w1.wakes(), w2.wakes()), (1, 0));
+        assert_eq!((g1.wake_count(), g2.wake_count()), (1, 0));
         drop(g1);
-        assert_eq!(w2.wakes(), 1, "the next getter is woken with the item");
-        assert_eq!(poll_once(&mut g2, &w2), Poll::Ready("x"));
+        assert_eq!(g2.wake_count(), 1, "the next getter is woken with the item");
+        assert_ready_eq!(g2.poll(), "x");
     }
 
     #[test]
     fn getter_cancelled_after_being_handed_an_item_puts_it_back_in_front() {
         let q = Queue::new(0);
-        let w = CountingWaker::new();
-        let mut g = q.get();
-        assert!(poll_once(&mut g, &w).is_pending());
+        let mut g = poll_fn_by_hand(q.get());
+        assert_pending!(g.poll());
         q.put_nowait(1).unwrap(); // handed to g
         q.put_nowait(2).unwrap(); // buffered
         assert_eq!(q.qsize(), 1);
@@ -674,56 +682,52 @@ mod tests {
     #[test]
     fn handed_items_count_against_maxsize_so_nothing_overflows() {
         let q = Queue::new(1);
-        let w = CountingWaker::new();
-        let mut g = q.get();
-        assert!(poll_once(&mut g, &w).is_pending());
+        let mut g = poll_fn_by_hand(q.get());
+        assert_pending!(g.poll());
         q.put_nowait(1).unwrap(); // handed to g, not yet collected
         assert!(q.full());
         assert!(q.empty());
         assert!(q.put_nowait(2).is_err());
-        let pw = CountingWaker::new();
-        let mut p = q.put(2);
-        assert!(poll_once(&mut p, &pw).is_pending());
+        let mut p = poll_fn_by_hand(q.put(2));
+        assert_pending!(p.poll());
         drop(g); // item 1 goes back to the front: 1 item in a Queue(1)
         assert_eq!(q.qsize(), 1);
-        assert_eq!(pw.wakes(), 0);
+        assert_eq!(p.wake_count(), 0);
         assert_eq!(q.get_nowait(), Ok(1));
-        assert_eq!(pw.wakes(), 1);
-        assert_eq!(poll_once(&mut p, &pw), Poll::Ready(()));
+        assert_eq!(p.wake_count(), 1);
+        assert_ready_eq!(p.poll(), ());
         assert_eq!(q.get_nowait(), Ok(2));
     }
 
     #[test]
     fn collecting_a_handed_item_lets_a_putter_in() {
         let q = Queue::new(1);
-        let (gw, pw) = (CountingWaker::new(), CountingWaker::new());
-        let mut g = q.get();
-        assert!(poll_once(&mut g, &gw).is_pending());
+        let mut g = poll_fn_by_hand(q.get());
+        assert_pending!(g.poll());
         q.put_nowait(1).unwrap();
-        let mut p = q.put(2);
-        assert!(poll_once(&mut p, &pw).is_pending());
-        assert_eq!(poll_once(&mut g, &gw), Poll::Ready(1));
-        assert_eq!(pw.wakes(), 1);
-        assert_eq!(poll_once(&mut p, &pw), Poll::Ready(()));
+        let mut p = poll_fn_by_hand(q.put(2));
+        assert_pending!(p.poll());
+        assert_ready_eq!(g.poll(), 1);
+        assert_eq!(p.wake_count(), 1);
+        assert_ready_eq!(p.poll(), ());
         assert_eq!(q.get_nowait(), Ok(2));
     }
 
     #[test]
     fn a_putter_let_in_hands_its_item_to_a_waiting_getter() {
         let q = Queue::new(1);
-        let (g1w, g2w, pw) = (CountingWaker::new(), CountingWaker::new(), CountingWaker::new());
-        let mut g1 = q.get();
-        let mut g2 = q.get();
-        assert!(poll_once(&mut g1, &g1w).is_pending());
-        assert!(poll_once(&mut g2, &g2w).is_pending());
+        let mut g1 = poll_fn_by_hand(q.get());
+        let mut g2 = poll_fn_by_hand(q.get());
+        assert_pending!(g1.poll());
+        assert_pending!(g2.poll());
         q.put_nowait('a').unwrap(); // to g1; the queue is now full
-        let mut p = q.put('b');
-        assert!(poll_once(&mut p, &pw).is_pending());
-        assert_eq!(poll_once(&mut g1, &g1w), Poll::Ready('a'));
+        let mut p = poll_fn_by_hand(q.put('b'));
+        assert_pending!(p.poll());
+        assert_ready_eq!(g1.poll(), 'a');
         // Room again: 'b' goes straight to g2.
-        assert_eq!((pw.wakes(), g2w.wakes()), (1, 1));
-        assert_eq!(poll_once(&mut g2, &g2w), Poll::Ready('b'));
-        assert_eq!(poll_once(&mut p, &pw), Poll::Ready(()));
+        assert_eq!((p.wake_count(), g2.wake_count()), (1, 1));
+        assert_ready_eq!(g2.poll(), 'b');
+        assert_ready_eq!(p.poll(), ());
     }
 
     #[test]
@@ -731,49 +735,58 @@ mod tests {
         let q = Queue::new(1);
         q.put_nowait(Rc::new(())).unwrap();
         let item = Rc::new(());
-        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        // p1's waker outlives p1, to show it is not woken after the cancel.
+        let (w1, c1) = counting_waker();
         let mut p1 = q.put(Rc::clone(&item));
-        assert!(poll_once(&mut p1, &w1).is_pending());
+        assert_pending!(Pin::new(&mut p1).poll(&mut Context::from_waker(&w1)));
         let q2 = q.clone();
-        let mut p2 = q2.put(Rc::new(()));
-        assert!(poll_once(&mut p2, &w2).is_pending());
+        let mut p2 = poll_fn_by_hand(q2.put(Rc::new(())));
+        assert_pending!(p2.poll());
         assert_eq!(Rc::strong_count(&item), 2);
         drop(p1);
         assert_eq!(Rc::strong_count(&item), 1, "the cancelled put dropped its item");
         q.get_nowait().unwrap();
-        assert_eq!((w1.wakes(), w2.wakes()), (0, 1));
-        assert_eq!(poll_once(&mut p2, &w2), Poll::Ready(()));
+        assert_eq!((c1.wakes(), p2.wake_count()), (0, 1));
+        assert_ready_eq!(p2.poll(), ());
         assert_eq!(q.qsize(), 1);
     }
 
     #[test]
     fn cancelled_waiting_getter_leaves_the_list() {
         let q = Queue::new(0);
-        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
-        let mut g1 = q.get();
-        let mut g2 = q.get();
-        assert!(poll_once(&mut g1, &w1).is_pending());
-        assert!(poll_once(&mut g2, &w2).is_pending());
+        let mut g1 = poll_fn_by_hand(q.get());
+        let mut g2 = poll_fn_by_hand(q.get());
+        assert_pending!(g1.poll());
+        assert_pending!(g2.poll());
         drop(g1);
         q.put_nowait(5).unwrap();
-        assert_eq!(w2.wakes(), 1);
-        assert_eq!(poll_once(&mut g2, &w2), Poll::Ready(5));
+        assert_eq!(g2.wake_count(), 1);
+        assert_ready_eq!(g2.poll(), 5);
     }
 
     #[test]
     fn repoll_replaces_the_waker_only_when_it_changes() {
         let q: Queue<u8> = Queue::new(0);
-        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
-        let mut g = q.get();
-        assert!(poll_once(&mut g, &w1).is_pending());
-        assert!(poll_once(&mut g, &w1).is_pending());
-        assert_eq!(w1.stored(), 1);
-        assert!(poll_once(&mut g, &w2).is_pending());
-        assert_eq!((w1.stored(), w2.stored()), (0, 1), "old waker replaced");
+        let mut g = poll_fn_by_hand(q.get());
+        assert_pending!(g.poll());
+        assert_pending!(g.poll());
+        assert_eq!(g.waker_ref_count(), 1);
+        // Polled by another task: a second waker.
+        let (other, other_count) = counting_waker();
+        let other_stored = || Arc::strong_count(&other_count) - 2;
+        let poll_other = |g: &mut uasyncio_test::Harness<Get<'_, u8>>| {
+            g.enter(|_, fut| fut.poll(&mut Context::from_waker(&other)))
+        };
+        assert_pending!(poll_other(&mut g));
+        assert_eq!(
+            (g.waker_ref_count(), other_stored()),
+            (0, 1),
+            "old waker replaced"
+        );
         q.put_nowait(1).unwrap();
-        assert_eq!((w1.wakes(), w2.wakes()), (0, 1));
-        assert_eq!(poll_once(&mut g, &w2), Poll::Ready(1));
-        assert_eq!(w2.stored(), 0, "no waker left behind");
+        assert_eq!((g.wake_count(), other_count.wakes()), (0, 1));
+        assert_ready_eq!(poll_other(&mut g), 1);
+        assert_eq!(other_stored(), 0, "no waker left behind");
     }
 
     #[test]
@@ -836,21 +849,19 @@ mod tests {
     #[should_panic(expected = "`Put` polled after completion")]
     fn put_polled_after_completion_panics_with_a_clear_message() {
         let q = Queue::new(0);
-        let w = CountingWaker::new();
-        let mut p = q.put(1);
-        assert!(poll_once(&mut p, &w).is_ready());
-        let _ = poll_once(&mut p, &w);
+        let mut p = poll_fn_by_hand(q.put(1));
+        assert_ready_eq!(p.poll(), ());
+        let _ = p.poll();
     }
 
     #[test]
     fn slots_are_reused_in_steady_state() {
         let q = Queue::new(1);
-        let w = CountingWaker::new();
         for i in 0..1000 {
-            let mut g = q.get();
-            assert!(poll_once(&mut g, &w).is_pending());
+            let mut g = poll_fn_by_hand(q.get());
+            assert_pending!(g.poll());
             q.put_nowait(i).unwrap();
-            assert_eq!(poll_once(&mut g, &w), Poll::Ready(i));
+            assert_ready_eq!(g.poll(), i);
         }
         // Nothing left behind.
         let st = q.state.borrow();

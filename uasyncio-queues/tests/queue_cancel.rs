@@ -6,7 +6,8 @@ use std::rc::Rc;
 
 use uasyncio_core::{cancel, create_task, sleep_ms, wait_for_ms, yield_now};
 use uasyncio_queues::Queue;
-use util::{OnCancel, Trace, joinable, run_virtual};
+use uasyncio_test::Trace;
+use util::{OnCancel, joinable, run_virtual};
 
 #[test]
 fn wait_for_ms_on_get_times_out_and_leaves_the_queue_intact() {
@@ -61,7 +62,7 @@ fn getter_cancelled_after_being_handed_an_item_passes_it_to_the_next_getter() {
                     let on_cancel = OnCancel::new(&t, format!("getter {id} cancelled"));
                     let v: &str = q.get().await;
                     on_cancel.disarm();
-                    t.log(format!("getter {id} got {v}"));
+                    t.push(format!("getter {id} got {v}"));
                 })
             };
             let (g1, _) = mk(1);

@@ -5,7 +5,8 @@ mod util;
 
 use uasyncio_core::{create_task, yield_now};
 use uasyncio_queues::Queue;
-use util::{Trace, run_virtual, spawn};
+use uasyncio_test::Trace;
+use util::{run_virtual, spawn};
 
 #[test]
 fn waiting_getters_are_served_in_the_order_they_came() {
@@ -19,7 +20,7 @@ fn waiting_getters_are_served_in_the_order_they_came() {
                 let (q, t) = (q.clone(), t.clone());
                 joins.push(spawn(async move {
                     let item: char = q.get().await;
-                    t.log(format!("getter {id} got {item}"));
+                    t.push(format!("getter {id} got {item}"));
                 }));
             }
             yield_now().await; // all four wait now
@@ -73,14 +74,14 @@ fn a_newcomer_does_not_barge_past_waiting_getters() {
                 let (q, t) = (q.clone(), t.clone());
                 spawn(async move {
                     let v: u32 = q.get().await;
-                    t.log(format!("waiter got {v}"));
+                    t.push(format!("waiter got {v}"));
                 })
             };
             yield_now().await;
             q.put_nowait(1).unwrap();
             // The item is already the waiter's: a get_nowait now finds nothing.
             assert!(q.get_nowait().is_err());
-            t.log("newcomer found nothing");
+            t.push("newcomer found nothing");
             first.join().await;
         }
     });

@@ -422,32 +422,25 @@ impl<P> fmt::Debug for WaitFor<'_, P> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::test_harness::{CountingWaker, poll_once};
+    use uasyncio_test::{assert_pending, assert_ready, poll_fn_by_hand};
 
-    fn ready<T>(p: Poll<T>) -> T {
-        match p {
-            Poll::Ready(v) => v,
-            Poll::Pending => panic!("expected Ready"),
-        }
-    }
+    use super::*;
 
     #[test]
     fn wait_releases_the_lock_and_reacquires_it_after_notify() {
         let cond = Condition::new();
-        let w = CountingWaker::new();
         let guard = cond.lock().try_acquire().unwrap();
-        let mut wait = cond.wait(guard);
+        let mut wait = poll_fn_by_hand(cond.wait(guard));
         assert!(cond.locked(), "nothing happens before the first poll");
-        assert!(poll_once(&mut wait, &w).is_pending());
+        assert_pending!(wait.poll());
         assert!(!cond.locked(), "released while waiting");
         let other = cond.lock().try_acquire().unwrap();
         cond.notify(1);
-        assert_eq!(w.wakes(), 1);
-        assert!(poll_once(&mut wait, &w).is_pending(), "lock held by another");
+        assert_eq!(wait.wake_count(), 1);
+        assert_pending!(wait.poll(), "lock held by another");
         drop(other);
-        assert_eq!(w.wakes(), 2);
-        let guard = ready(poll_once(&mut wait, &w));
+        assert_eq!(wait.wake_count(), 1, "woken again by the release");
+        let guard = assert_ready!(wait.poll());
         assert!(cond.locked());
         drop(guard);
         assert!(!cond.locked());
@@ -456,19 +449,20 @@ mod tests {
     #[test]
     fn notify_wakes_in_fifo_order_and_notify_all_wakes_everyone() {
         let cond = Condition::new();
-        let ws: Vec<_> = (0..3).map(|_| CountingWaker::new()).collect();
         let mut waits = Vec::new();
-        for w in &ws {
-            let mut f = cond.wait(cond.lock().try_acquire().unwrap());
-            assert!(poll_once(&mut f, w).is_pending());
+        for _ in 0..3 {
+            let mut f = poll_fn_by_hand(cond.wait(cond.lock().try_acquire().unwrap()));
+            assert_pending!(f.poll());
             waits.push(f);
         }
+        let wakes =
+            |waits: &[_]| -> Vec<usize> { waits.iter().map(uasyncio_test::Harness::wake_count).collect() };
         cond.notify(1);
-        assert_eq!((ws[0].wakes(), ws[1].wakes(), ws[2].wakes()), (1, 0, 0));
+        assert_eq!(wakes(&waits), [1, 0, 0]);
         cond.notify_all();
-        assert_eq!((ws[0].wakes(), ws[1].wakes(), ws[2].wakes()), (1, 1, 1));
-        for (f, w) in waits.iter_mut().zip(&ws) {
-            drop(ready(poll_once(f, w)));
+        assert_eq!(wakes(&waits), [1, 1, 1]);
+        for f in &mut waits {
+            drop(assert_ready!(f.poll()));
         }
         assert!(!cond.locked());
     }
@@ -476,41 +470,38 @@ mod tests {
     #[test]
     fn cancelled_after_notify_passes_the_notification_on() {
         let cond = Condition::new();
-        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
-        let mut a = cond.wait(cond.lock().try_acquire().unwrap());
-        assert!(poll_once(&mut a, &w1).is_pending());
-        let mut b = cond.wait(cond.lock().try_acquire().unwrap());
-        assert!(poll_once(&mut b, &w2).is_pending());
+        let mut a = poll_fn_by_hand(cond.wait(cond.lock().try_acquire().unwrap()));
+        assert_pending!(a.poll());
+        let mut b = poll_fn_by_hand(cond.wait(cond.lock().try_acquire().unwrap()));
+        assert_pending!(b.poll());
         cond.notify(1);
         drop(a);
-        assert_eq!(w2.wakes(), 1, "b got a's notification");
-        drop(ready(poll_once(&mut b, &w2)));
+        assert_eq!(b.wake_count(), 1, "b got a's notification");
+        drop(assert_ready!(b.poll()));
     }
 
     #[test]
     fn cancelled_while_reacquiring_passes_the_notification_on_and_keeps_the_lock_consistent() {
         let cond = Condition::new();
-        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
-        let mut a = cond.wait(cond.lock().try_acquire().unwrap());
-        assert!(poll_once(&mut a, &w1).is_pending());
-        let mut b = cond.wait(cond.lock().try_acquire().unwrap());
-        assert!(poll_once(&mut b, &w2).is_pending());
+        let mut a = poll_fn_by_hand(cond.wait(cond.lock().try_acquire().unwrap()));
+        assert_pending!(a.poll());
+        let mut b = poll_fn_by_hand(cond.wait(cond.lock().try_acquire().unwrap()));
+        assert_pending!(b.poll());
         let held = cond.lock().try_acquire().unwrap();
         cond.notify(1);
-        assert!(poll_once(&mut a, &w1).is_pending(), "waiting for the lock");
+        assert_pending!(a.poll(), "waiting for the lock");
         drop(a);
-        assert_eq!(w2.wakes(), 1);
+        assert_eq!(b.wake_count(), 1);
         drop(held);
-        drop(ready(poll_once(&mut b, &w2)));
+        drop(assert_ready!(b.poll()));
         assert!(!cond.locked());
     }
 
     #[test]
     fn cancelled_before_notify_just_leaves() {
         let cond = Condition::new();
-        let w = CountingWaker::new();
-        let mut a = cond.wait(cond.lock().try_acquire().unwrap());
-        assert!(poll_once(&mut a, &w).is_pending());
+        let mut a = poll_fn_by_hand(cond.wait(cond.lock().try_acquire().unwrap()));
+        assert_pending!(a.poll());
         drop(a);
         assert!(!cond.locked());
         assert_eq!(cond.waiters.borrow().len(), 0);
@@ -523,16 +514,15 @@ mod tests {
     #[test]
     fn wait_for_rechecks_the_predicate() {
         let cond = Condition::new();
-        let w = CountingWaker::new();
         let flag = std::cell::Cell::new(0);
-        let mut f = cond.wait_for(cond.lock().try_acquire().unwrap(), || flag.get() >= 2);
-        assert!(poll_once(&mut f, &w).is_pending());
+        let mut f = poll_fn_by_hand(cond.wait_for(cond.lock().try_acquire().unwrap(), || flag.get() >= 2));
+        assert_pending!(f.poll());
         flag.set(1);
         cond.notify_all();
-        assert!(poll_once(&mut f, &w).is_pending(), "predicate still false");
+        assert_pending!(f.poll(), "predicate still false");
         flag.set(2);
         cond.notify_all();
-        let g = ready(poll_once(&mut f, &w));
+        let g = assert_ready!(f.poll());
         assert!(cond.locked());
         drop(g);
     }
@@ -542,8 +532,7 @@ mod tests {
     fn wait_with_a_foreign_guard_panics() {
         let cond = Condition::new();
         let other = Lock::new();
-        let w = CountingWaker::new();
-        let _ = poll_once(&mut cond.wait(other.try_acquire().unwrap()), &w);
+        let _ = poll_fn_by_hand(cond.wait(other.try_acquire().unwrap())).poll();
     }
 
     #[test]

@@ -219,65 +219,67 @@ impl fmt::Debug for Wait<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use uasyncio_test::{assert_pending, assert_ready, counting_waker, poll_fn_by_hand};
+
     use super::*;
-    use crate::test_harness::{CountingWaker, poll_once};
 
     #[test]
     fn set_wakes_every_waiter_in_order_and_clear_after_set_still_lets_them_go() {
         let ev = Event::new();
-        let ws: Vec<_> = (0..3).map(|_| CountingWaker::new()).collect();
-        let mut waits: Vec<_> = (0..3).map(|_| ev.wait()).collect();
-        for (f, w) in waits.iter_mut().zip(&ws) {
-            assert!(poll_once(f, w).is_pending());
+        let mut waits: Vec<_> = (0..3).map(|_| poll_fn_by_hand(ev.wait())).collect();
+        for f in &mut waits {
+            assert_pending!(f.poll());
         }
         ev.set();
         ev.clear();
-        for (f, w) in waits.iter_mut().zip(&ws) {
-            assert_eq!(w.wakes(), 1);
-            assert!(poll_once(f, w).is_ready(), "woken by set, ready despite clear");
-            assert_eq!(w.stored(), 0);
+        for f in &mut waits {
+            assert_eq!(f.wake_count(), 1);
+            assert_ready!(f.poll(), "woken by set, ready despite clear");
+            assert_eq!(f.waker_ref_count(), 0);
         }
         // A new waiter after clear waits.
-        let w = CountingWaker::new();
-        assert!(poll_once(&mut ev.wait(), &w).is_pending());
+        assert_pending!(poll_fn_by_hand(ev.wait()).poll());
     }
 
     #[test]
     fn waiting_on_a_set_event_returns_at_once() {
         let ev = Event::new();
         ev.set();
-        let w = CountingWaker::new();
-        assert!(poll_once(&mut ev.wait(), &w).is_ready());
-        assert_eq!(w.stored(), 0);
+        let mut f = poll_fn_by_hand(ev.wait());
+        assert_ready!(f.poll());
+        assert_eq!(f.waker_ref_count(), 0);
     }
 
     #[test]
     fn cancelled_waiter_leaves_the_list() {
         let ev = Event::new();
-        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        // a's waker outlives a, to show it is not woken after the cancel.
+        let (w1, c1) = counting_waker();
         let mut a = ev.wait();
-        let mut b = ev.wait();
-        assert!(poll_once(&mut a, &w1).is_pending());
-        assert!(poll_once(&mut b, &w2).is_pending());
+        let mut b = poll_fn_by_hand(ev.wait());
+        assert_pending!(Pin::new(&mut a).poll(&mut Context::from_waker(&w1)));
+        assert_pending!(b.poll());
         drop(a);
-        assert_eq!(w1.stored(), 0);
+        assert_eq!(Arc::strong_count(&c1) - 2, 0, "a's waker is not stored");
         ev.set();
-        assert_eq!((w1.wakes(), w2.wakes()), (0, 1));
-        assert!(poll_once(&mut b, &w2).is_ready());
+        assert_eq!((c1.wakes(), b.wake_count()), (0, 1));
+        assert_ready!(b.poll());
         // Dropped after being woken: nothing to pass on.
         let mut c = ev.wait();
-        assert!(poll_once(&mut c, &w1).is_ready());
+        assert_ready!(Pin::new(&mut c).poll(&mut Context::from_waker(&w1)));
     }
 
     #[test]
     fn set_twice_wakes_once_and_debug_shows_state() {
         let ev = Event::new();
-        let w = CountingWaker::new();
         let mut f = ev.wait();
-        assert!(poll_once(&mut f, &w).is_pending());
+        let (w, count) = counting_waker();
+        assert_pending!(Pin::new(&mut f).poll(&mut Context::from_waker(&w)));
         ev.set();
         ev.set();
-        assert_eq!(w.wakes(), 1);
+        assert_eq!(count.wakes(), 1);
         assert_eq!(format!("{ev:?}"), "Event { set: true, waiters: 0 }");
         assert!(format!("{f:?}").starts_with("Wait"));
     }

@@ -275,8 +275,9 @@ impl fmt::Debug for Wait<'_> {
 
 #[cfg(test)]
 mod tests {
+    use uasyncio_test::{assert_pending, assert_ready, counting_waker, poll_fn_by_hand};
+
     use super::*;
-    use crate::test_harness::{CountingWaker, poll_once};
 
     fn assert_send_sync<T: Send + Sync>() {}
 
@@ -289,94 +290,92 @@ mod tests {
     #[test]
     fn set_wakes_the_waiter_and_wait_clears_the_flag() {
         let flag = ThreadSafeFlag::new();
-        let w = CountingWaker::new();
-        let mut f = flag.wait();
-        assert!(poll_once(&mut f, &w).is_pending());
-        assert_eq!(w.stored(), 1);
+        let mut f = poll_fn_by_hand(flag.wait());
+        assert_pending!(f.poll());
+        assert_eq!(f.waker_ref_count(), 1);
         flag.set();
-        assert_eq!(w.wakes(), 1);
-        assert!(poll_once(&mut f, &w).is_ready());
+        assert_eq!(f.wake_count(), 1);
+        assert_ready!(f.poll());
         assert!(!flag.is_set());
-        assert_eq!(w.stored(), 0, "waker unregistered");
+        assert_eq!(f.waker_ref_count(), 0, "waker unregistered");
     }
 
     #[test]
     fn already_set_returns_at_once_and_clears() {
         let flag = ThreadSafeFlag::new();
         flag.set();
-        let w = CountingWaker::new();
-        assert!(poll_once(&mut flag.wait(), &w).is_ready());
+        let mut f = poll_fn_by_hand(flag.wait());
+        assert_ready!(f.poll());
         assert!(!flag.is_set());
-        assert_eq!(w.stored(), 0);
+        assert_eq!(f.waker_ref_count(), 0);
     }
 
     #[test]
     fn set_clear_set() {
         let flag = ThreadSafeFlag::new();
-        let w = CountingWaker::new();
-        let mut f = flag.wait();
+        let mut f = poll_fn_by_hand(flag.wait());
         flag.set();
         flag.clear();
-        assert!(poll_once(&mut f, &w).is_pending());
+        assert_pending!(f.poll());
         flag.set();
-        assert_eq!(w.wakes(), 1);
-        assert!(poll_once(&mut f, &w).is_ready());
+        assert_eq!(f.wake_count(), 1);
+        assert_ready!(f.poll());
     }
 
     #[test]
     fn repeated_sets_wake_once() {
         let flag = ThreadSafeFlag::new();
-        let w = CountingWaker::new();
-        let mut f = flag.wait();
-        assert!(poll_once(&mut f, &w).is_pending());
+        let mut f = poll_fn_by_hand(flag.wait());
+        assert_pending!(f.poll());
         flag.set();
         flag.set();
-        assert_eq!(w.wakes(), 1);
-        assert!(poll_once(&mut f, &w).is_ready());
+        assert_eq!(f.wake_count(), 1);
+        assert_ready!(f.poll());
     }
 
     #[test]
     fn two_waiters_both_woken_first_to_poll_wins_the_other_waits_again() {
         let flag = ThreadSafeFlag::new();
-        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
-        let mut a = flag.wait();
-        let mut b = flag.wait();
-        assert!(poll_once(&mut a, &w1).is_pending());
-        assert!(poll_once(&mut b, &w2).is_pending());
+        let mut a = poll_fn_by_hand(flag.wait());
+        let mut b = poll_fn_by_hand(flag.wait());
+        assert_pending!(a.poll());
+        assert_pending!(b.poll());
         flag.set();
-        assert_eq!((w1.wakes(), w2.wakes()), (1, 1));
-        assert!(poll_once(&mut b, &w2).is_ready());
-        assert!(poll_once(&mut a, &w1).is_pending());
+        assert_eq!((a.wake_count(), b.wake_count()), (1, 1));
+        assert_ready!(b.poll());
+        assert_pending!(a.poll());
         flag.set();
-        assert_eq!(w1.wakes(), 2);
-        assert!(poll_once(&mut a, &w1).is_ready());
+        assert_eq!(a.wake_count(), 1, "woken again by the second set");
+        assert_ready!(a.poll());
     }
 
     #[test]
     fn dropped_waiter_unregisters_and_leaves_the_flag_set() {
         let flag = ThreadSafeFlag::new();
-        let w = CountingWaker::new();
+        // f's waker outlives f, to show f took it out of the flag.
+        let (w, count) = counting_waker();
         let mut f = flag.wait();
-        assert!(poll_once(&mut f, &w).is_pending());
+        assert_pending!(Pin::new(&mut f).poll(&mut Context::from_waker(&w)));
         flag.set();
         drop(f);
-        assert_eq!(w.stored(), 0);
+        assert_eq!(Arc::strong_count(&count) - 2, 0);
         assert!(flag.is_set(), "the set is not lost");
-        assert!(poll_once(&mut flag.wait(), &w).is_ready());
+        assert_ready!(poll_fn_by_hand(flag.wait()).poll());
     }
 
     #[test]
     fn repoll_with_another_waker_replaces_it() {
         let flag = ThreadSafeFlag::new();
-        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
-        let mut f = flag.wait();
-        assert!(poll_once(&mut f, &w1).is_pending());
-        assert!(poll_once(&mut f, &w1).is_pending());
-        assert_eq!(w1.stored(), 1);
-        assert!(poll_once(&mut f, &w2).is_pending());
-        assert_eq!((w1.stored(), w2.stored()), (0, 1));
+        let mut f = poll_fn_by_hand(flag.wait());
+        assert_pending!(f.poll());
+        assert_pending!(f.poll());
+        assert_eq!(f.waker_ref_count(), 1);
+        // Polled by another task: a second waker.
+        let (other, other_count) = counting_waker();
+        assert_pending!(f.enter(|_, fut| fut.poll(&mut Context::from_waker(&other))));
+        assert_eq!((f.waker_ref_count(), Arc::strong_count(&other_count) - 2), (0, 1));
         flag.set();
-        assert_eq!((w1.wakes(), w2.wakes()), (0, 1));
+        assert_eq!((f.wake_count(), other_count.wakes()), (0, 1));
     }
 
     #[test]
@@ -412,13 +411,14 @@ mod tests {
     #[test]
     fn set_wakes_every_waiter_past_one_batch() {
         let flag = ThreadSafeFlag::new();
-        let ws: Vec<_> = (0..WAKE_BATCH * 2 + 1).map(|_| CountingWaker::new()).collect();
-        let mut waits: Vec<_> = ws.iter().map(|_| flag.wait()).collect();
-        for (f, w) in waits.iter_mut().zip(&ws) {
-            assert!(poll_once(f, w).is_pending());
+        let mut waits: Vec<_> = (0..WAKE_BATCH * 2 + 1)
+            .map(|_| poll_fn_by_hand(flag.wait()))
+            .collect();
+        for f in &mut waits {
+            assert_pending!(f.poll());
         }
         flag.set();
-        assert!(ws.iter().all(|w| w.wakes() == 1));
+        assert!(waits.iter().all(|f| f.wake_count() == 1));
     }
 
     #[test]

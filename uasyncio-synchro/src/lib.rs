@@ -7,9 +7,6 @@ pub mod flag;
 pub mod lock;
 pub mod semaphore;
 
-#[cfg(test)]
-mod test_harness;
-
 pub use condition::Condition;
 pub use event::Event;
 pub use flag::ThreadSafeFlag;

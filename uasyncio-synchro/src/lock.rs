@@ -319,18 +319,16 @@ impl fmt::Debug for Acquire<'_> {
 
 #[cfg(test)]
 mod tests {
+    use uasyncio_test::{assert_pending, assert_ready, poll_fn_by_hand};
+
     use super::*;
-    use crate::test_harness::{CountingWaker, poll_once};
 
     #[test]
     fn uncontended_acquire_is_ready_at_once_without_storing_the_waker() {
         let lock = Lock::new();
-        let w = CountingWaker::new();
-        let guard = match poll_once(&mut lock.acquire(), &w) {
-            Poll::Ready(g) => g,
-            Poll::Pending => panic!("an uncontended acquire must not wait"),
-        };
-        assert_eq!(w.stored(), 0);
+        let mut acquire = poll_fn_by_hand(lock.acquire());
+        let guard = assert_ready!(acquire.poll(), "an uncontended acquire must not wait");
+        assert_eq!(acquire.waker_ref_count(), 0);
         assert!(lock.locked());
         drop(guard);
         assert!(!lock.locked());
@@ -340,31 +338,22 @@ mod tests {
     fn lockers_get_the_lock_in_fifo_order_without_barging() {
         let lock = Lock::new();
         let first = lock.try_acquire().unwrap();
-        let ws: Vec<_> = (0..3).map(|_| CountingWaker::new()).collect();
-        let mut acqs: Vec<_> = (0..3).map(|_| lock.acquire()).collect();
-        for (a, w) in acqs.iter_mut().zip(&ws) {
-            assert!(poll_once(a, w).is_pending());
+        let mut acqs: Vec<_> = (0..3).map(|_| poll_fn_by_hand(lock.acquire())).collect();
+        for a in &mut acqs {
+            assert_pending!(a.poll());
         }
         first.release();
         assert!(lock.locked(), "handed over, not freed");
         assert!(lock.try_acquire().is_none(), "no barging");
-        assert_eq!((ws[0].wakes(), ws[1].wakes(), ws[2].wakes()), (1, 0, 0));
+        let wakes: Vec<usize> = acqs.iter().map(|a| a.wake_count()).collect();
+        assert_eq!(wakes, [1, 0, 0]);
         // The second waiter, polled early, still waits.
-        assert!(poll_once(&mut acqs[1], &ws[1]).is_pending());
-        let g0 = match poll_once(&mut acqs[0], &ws[0]) {
-            Poll::Ready(g) => g,
-            Poll::Pending => panic!("the first waiter was handed the lock"),
-        };
+        assert_pending!(acqs[1].poll());
+        let g0 = assert_ready!(acqs[0].poll(), "the first waiter was handed the lock");
         drop(g0);
-        assert_eq!((ws[1].wakes(), ws[2].wakes()), (1, 0));
-        let Poll::Ready(g1) = poll_once(&mut acqs[1], &ws[1]) else {
-            panic!("second")
-        };
-        drop(g1);
-        let Poll::Ready(g2) = poll_once(&mut acqs[2], &ws[2]) else {
-            panic!("third")
-        };
-        drop(g2);
+        assert_eq!((acqs[1].wake_count(), acqs[2].wake_count()), (1, 0));
+        drop(assert_ready!(acqs[1].poll(), "second"));
+        drop(assert_ready!(acqs[2].poll(), "third"));
         assert!(!lock.locked());
     }
 
@@ -372,15 +361,14 @@ mod tests {
     fn waiter_cancelled_before_being_handed_the_lock_leaves_the_list() {
         let lock = Lock::new();
         let held = lock.try_acquire().unwrap();
-        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
-        let mut a1 = lock.acquire();
-        let mut a2 = lock.acquire();
-        assert!(poll_once(&mut a1, &w1).is_pending());
-        assert!(poll_once(&mut a2, &w2).is_pending());
+        let mut a1 = poll_fn_by_hand(lock.acquire());
+        let mut a2 = poll_fn_by_hand(lock.acquire());
+        assert_pending!(a1.poll());
+        assert_pending!(a2.poll());
         drop(a1);
         drop(held);
-        assert_eq!(w2.wakes(), 1);
-        assert!(poll_once(&mut a2, &w2).is_ready());
+        assert_eq!(a2.wake_count(), 1);
+        drop(assert_ready!(a2.poll()));
         assert!(!lock.locked());
     }
 
@@ -388,19 +376,16 @@ mod tests {
     fn waiter_cancelled_after_being_handed_the_lock_passes_it_on() {
         let lock = Lock::new();
         let held = lock.try_acquire().unwrap();
-        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
-        let mut a1 = lock.acquire();
-        let mut a2 = lock.acquire();
-        assert!(poll_once(&mut a1, &w1).is_pending());
-        assert!(poll_once(&mut a2, &w2).is_pending());
+        let mut a1 = poll_fn_by_hand(lock.acquire());
+        let mut a2 = poll_fn_by_hand(lock.acquire());
+        assert_pending!(a1.poll());
+        assert_pending!(a2.poll());
         drop(held); // handed to a1
-        assert_eq!((w1.wakes(), w2.wakes()), (1, 0));
+        assert_eq!((a1.wake_count(), a2.wake_count()), (1, 0));
         drop(a1); // cancelled before it ran: passes the lock to a2
-        assert_eq!(w2.wakes(), 1);
+        assert_eq!(a2.wake_count(), 1);
         assert!(lock.locked());
-        let Poll::Ready(g) = poll_once(&mut a2, &w2) else {
-            panic!("a2 was handed the lock")
-        };
+        let g = assert_ready!(a2.poll(), "a2 was handed the lock");
         g.release();
         assert!(!lock.locked());
     }
@@ -409,9 +394,8 @@ mod tests {
     fn last_waiter_cancelled_after_being_handed_the_lock_frees_it() {
         let lock = Lock::new();
         let held = lock.try_acquire().unwrap();
-        let w = CountingWaker::new();
-        let mut a = lock.acquire();
-        assert!(poll_once(&mut a, &w).is_pending());
+        let mut a = poll_fn_by_hand(lock.acquire());
+        assert_pending!(a.poll());
         drop(held);
         assert!(lock.locked());
         drop(a);

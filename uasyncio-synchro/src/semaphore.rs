@@ -534,38 +534,37 @@ impl fmt::Debug for Acquire<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use uasyncio_test::{assert_pending, assert_ready, counting_waker, poll_fn_by_hand};
+
     use super::*;
-    use crate::test_harness::{CountingWaker, poll_once};
 
     #[test]
     fn semaphore_2_never_lets_a_third_holder_in_and_hands_permits_on() {
         let sem = Semaphore::new(2);
-        let w = CountingWaker::new();
-        let Poll::Ready(a) = poll_once(&mut sem.acquire(), &w) else {
-            panic!("first permit")
-        };
-        let Poll::Ready(b) = poll_once(&mut sem.acquire(), &w) else {
-            panic!("second permit")
-        };
-        assert_eq!(w.stored(), 0, "fast path stores no waker");
-        let (w3, w4) = (CountingWaker::new(), CountingWaker::new());
-        let mut c = sem.acquire();
-        let mut d = sem.acquire();
-        assert!(poll_once(&mut c, &w3).is_pending());
-        assert!(poll_once(&mut d, &w4).is_pending());
+        let mut first = poll_fn_by_hand(sem.acquire());
+        let a = assert_ready!(first.poll(), "first permit");
+        let mut second = poll_fn_by_hand(sem.acquire());
+        let b = assert_ready!(second.poll(), "second permit");
+        assert_eq!(
+            (first.waker_ref_count(), second.waker_ref_count()),
+            (0, 0),
+            "fast path stores no waker"
+        );
+        let mut c = poll_fn_by_hand(sem.acquire());
+        let mut d = poll_fn_by_hand(sem.acquire());
+        assert_pending!(c.poll());
+        assert_pending!(d.poll());
         assert!(sem.try_acquire().is_none());
         drop(a);
         assert_eq!(sem.available(), 0, "handed on, not added to the count");
-        assert_eq!((w3.wakes(), w4.wakes()), (1, 0));
-        assert!(poll_once(&mut d, &w4).is_pending(), "FIFO: d waits behind c");
-        let Poll::Ready(c_guard) = poll_once(&mut c, &w3) else {
-            panic!("c was handed a permit")
-        };
+        assert_eq!((c.wake_count(), d.wake_count()), (1, 0));
+        assert_pending!(d.poll(), "FIFO: d waits behind c");
+        let c_guard = assert_ready!(c.poll(), "c was handed a permit");
         drop(b);
-        assert_eq!(w4.wakes(), 1);
-        let Poll::Ready(d_guard) = poll_once(&mut d, &w4) else {
-            panic!("d was handed a permit")
-        };
+        assert_eq!(d.wake_count(), 1);
+        let d_guard = assert_ready!(d.poll(), "d was handed a permit");
         drop((c_guard, d_guard));
         assert_eq!(sem.available(), 2);
     }
@@ -574,14 +573,13 @@ mod tests {
     fn waiter_cancelled_after_being_handed_a_permit_passes_it_on_or_back() {
         let sem = Semaphore::new(1);
         let held = sem.try_acquire().unwrap();
-        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
-        let mut a = sem.acquire();
-        let mut b = sem.acquire();
-        assert!(poll_once(&mut a, &w1).is_pending());
-        assert!(poll_once(&mut b, &w2).is_pending());
+        let mut a = poll_fn_by_hand(sem.acquire());
+        let mut b = poll_fn_by_hand(sem.acquire());
+        assert_pending!(a.poll());
+        assert_pending!(b.poll());
         drop(held); // to a
         drop(a); // a passes it to b
-        assert_eq!(w2.wakes(), 1);
+        assert_eq!(b.wake_count(), 1);
         assert_eq!(sem.available(), 0);
         drop(b); // b, handed the permit, gives it back to the count
         assert_eq!(sem.available(), 1);
@@ -590,15 +588,17 @@ mod tests {
     #[test]
     fn waiter_cancelled_before_being_handed_a_permit_leaves_the_list() {
         let sem = Semaphore::new(0);
-        let (w1, w2) = (CountingWaker::new(), CountingWaker::new());
+        // a's waker outlives a, to show it is not woken after the cancel.
+        let (w1, c1) = counting_waker();
         let mut a = sem.acquire();
-        let mut b = sem.acquire();
-        assert!(poll_once(&mut a, &w1).is_pending());
-        assert!(poll_once(&mut b, &w2).is_pending());
+        let mut b = poll_fn_by_hand(sem.acquire());
+        assert_pending!(Pin::new(&mut a).poll(&mut Context::from_waker(&w1)));
+        assert_pending!(b.poll());
         drop(a);
+        assert_eq!(Arc::strong_count(&c1) - 2, 0);
         sem.release();
-        assert_eq!((w1.wakes(), w2.wakes()), (0, 1));
-        assert!(poll_once(&mut b, &w2).is_ready());
+        assert_eq!((c1.wakes(), b.wake_count()), (0, 1));
+        drop(assert_ready!(b.poll()));
     }
 
     #[test]
@@ -622,22 +622,20 @@ mod tests {
     fn bounded_release_with_waiters_hands_the_permit_on() {
         let sem = BoundedSemaphore::new(1);
         sem.try_acquire().unwrap().forget();
-        let w = CountingWaker::new();
-        let mut a = sem.acquire();
-        assert!(poll_once(&mut a, &w).is_pending());
+        let mut a = poll_fn_by_hand(sem.acquire());
+        assert_pending!(a.poll());
         assert_eq!(sem.try_release(), Ok(()));
-        assert_eq!(w.wakes(), 1);
-        assert!(poll_once(&mut a, &w).is_ready());
+        assert_eq!(a.wake_count(), 1);
+        drop(assert_ready!(a.poll()));
     }
 
     #[test]
     fn bounded_zero_never_accepts_a_release() {
         let sem = BoundedSemaphore::new(0);
-        let w = CountingWaker::new();
-        let mut a = sem.acquire();
-        assert!(poll_once(&mut a, &w).is_pending());
+        let mut a = poll_fn_by_hand(sem.acquire());
+        assert_pending!(a.poll());
         assert_eq!(sem.try_release(), Err(ReleaseError));
-        assert_eq!(w.wakes(), 0);
+        assert_eq!(a.wake_count(), 0);
     }
 
     #[test]

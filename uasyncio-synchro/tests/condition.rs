@@ -10,7 +10,8 @@ use std::rc::Rc;
 
 use uasyncio_core::{cancel, create_task, yield_now};
 use uasyncio_synchro::Condition;
-use util::{Trace, joinable, run_virtual};
+use uasyncio_test::Trace;
+use util::{joinable, run_virtual};
 
 #[test]
 fn consumers_wait_for_items_with_wait_for() {
@@ -27,7 +28,7 @@ fn consumers_wait_for_items_with_wait_for() {
                     let guard = cond.acquire().await;
                     let guard = cond.wait_for(guard, || !items.borrow().is_empty()).await;
                     let item: u32 = items.borrow_mut().pop_front().unwrap();
-                    t.log(format!("consumer {id} got {item}"));
+                    t.push(format!("consumer {id} got {item}"));
                     drop(guard);
                 });
                 create_task(task);
@@ -68,7 +69,7 @@ fn notified_waiter_cancelled_passes_the_notification_on() {
             let (other, other_done) = joinable(async move {
                 let g = c.acquire().await;
                 let _g = c.wait(g).await;
-                t2.log("second waiter notified");
+                t2.push("second waiter notified");
             });
             create_task(other);
             yield_now().await; // both wait

@@ -5,7 +5,8 @@ mod util;
 
 use uasyncio_core::{cancel, create_task, sleep_ms, wait_for_ms, yield_now};
 use uasyncio_synchro::Lock;
-use util::{OnCancel, Trace, joinable, run_virtual};
+use uasyncio_test::Trace;
+use util::{OnCancel, joinable, run_virtual};
 
 fn locker(id: u32, lock: &Lock, t: &Trace) -> (impl Future<Output = ()> + 'static, util::Join) {
     let (lock, t) = (lock.clone(), t.clone());
@@ -13,7 +14,7 @@ fn locker(id: u32, lock: &Lock, t: &Trace) -> (impl Future<Output = ()> + 'stati
         let on_cancel = OnCancel::new(&t, format!("locker {id} cancelled"));
         let guard = lock.acquire().await;
         on_cancel.disarm();
-        t.log(format!("locker {id} has the lock"));
+        t.push(format!("locker {id} has the lock"));
         yield_now().await;
         guard.release();
     })
@@ -97,7 +98,7 @@ fn wait_for_ms_on_acquire() {
                 joinable(async move {
                     let _g = lock.acquire().await;
                     sleep_ms(100).await;
-                    t.log("holder releases");
+                    t.push("holder releases");
                 })
             };
             let (holder, holder_done) = holder;
@@ -105,12 +106,12 @@ fn wait_for_ms_on_acquire() {
             yield_now().await;
             // Times out while the holder sleeps; the timed-out waiter leaves.
             assert!(wait_for_ms(lock.acquire(), 50).await.is_err());
-            t.log("timed out");
+            t.push("timed out");
             // Succeeds when the holder releases in time.
             let guard = wait_for_ms(lock.acquire(), 100)
                 .await
                 .expect("released at 100 ms");
-            t.log("acquired");
+            t.push("acquired");
             drop(guard);
             holder_done.join().await;
             assert!(!lock.locked());
@@ -132,7 +133,7 @@ fn lockers_get_the_lock_in_fifo_order_with_a_yield_while_holding() {
                 let (task, join) = joinable(async move {
                     for round in 0..3 {
                         let _g = lock.acquire().await;
-                        t.log(format!("{id}.{round}"));
+                        t.push(format!("{id}.{round}"));
                         yield_now().await;
                     }
                 });

@@ -8,7 +8,8 @@ use std::rc::Rc;
 
 use uasyncio_core::{cancel, create_task, sleep_ms, wait_for_ms, yield_now};
 use uasyncio_synchro::{BoundedSemaphore, ReleaseError, Semaphore};
-use util::{Trace, joinable, run_virtual};
+use uasyncio_test::Trace;
+use util::{joinable, run_virtual};
 
 #[test]
 fn semaphore_2_never_lets_a_third_holder_in_and_hands_permits_on_in_order() {
@@ -26,7 +27,7 @@ fn semaphore_2_never_lets_a_third_holder_in_and_hands_permits_on_in_order() {
                     let _permit = sem.acquire().await;
                     holders.set(holders.get() + 1);
                     max.set(max.get().max(holders.get()));
-                    t.log(format!("{id} in"));
+                    t.push(format!("{id} in"));
                     sleep_ms(10 * (id + 1)).await;
                     holders.set(holders.get() - 1);
                 });

@@ -6,12 +6,13 @@ mod util;
 
 use uasyncio_core::{create_task, sleep_ms};
 use uasyncio_synchro::Lock;
-use util::{Trace, run_virtual};
+use uasyncio_test::Trace;
+use util::run_virtual;
 
 async fn task(i: u32, lock: Lock, t: Trace) {
     loop {
         let guard = lock.acquire().await;
-        t.log(format!("Acquired lock in task {i}"));
+        t.push(format!("Acquired lock in task {i}"));
         sleep_ms(500).await;
         guard.release();
     }

@@ -7,18 +7,19 @@ mod util;
 
 use uasyncio_core::{cancel, create_task, sleep_ms, wait_for_ms, yield_now};
 use uasyncio_synchro::Event;
-use util::{Trace, run_virtual};
+use uasyncio_test::Trace;
+use util::run_virtual;
 
 async fn task(id: u32, ev: Event, t: Trace) {
-    t.log(format!("start {id}"));
+    t.push(format!("start {id}"));
     ev.wait().await;
-    t.log("True");
-    t.log(format!("end {id}"));
+    t.push("True");
+    t.push(format!("end {id}"));
 }
 
 async fn task_delay_set(ms: u32, ev: Event, t: Trace) {
     sleep_ms(ms).await;
-    t.log("set event");
+    t.push("set event");
     ev.set();
 }
 
@@ -31,41 +32,41 @@ fn asyncio_event() {
             let ev = Event::new();
 
             // Set and clear with nobody waiting; is_set().
-            t.log(ev.is_set().to_string());
+            t.push(ev.is_set().to_string());
             ev.set();
-            t.log(ev.is_set().to_string());
+            t.push(ev.is_set().to_string());
             ev.clear();
-            t.log(ev.is_set().to_string());
+            t.push(ev.is_set().to_string());
 
             // 2 tasks waiting on the event.
-            t.log("----");
+            t.push("----");
             create_task(task(1, ev.clone(), t.clone()));
             create_task(task(2, ev.clone(), t.clone()));
-            t.log("yield");
+            t.push("yield");
             yield_now().await;
-            t.log("set event");
+            t.push("set event");
             ev.set();
-            t.log("yield");
+            t.push("yield");
             yield_now().await;
 
             // A task waiting on the already-set event.
-            t.log("----");
+            t.push("----");
             create_task(task(3, ev.clone(), t.clone()));
-            t.log("yield");
+            t.push("yield");
             yield_now().await;
 
             // Clear, start a task, set again.
-            t.log("----");
-            t.log("clear event");
+            t.push("----");
+            t.push("clear event");
             ev.clear();
             create_task(task(4, ev.clone(), t.clone()));
             yield_now().await;
-            t.log("set event");
+            t.push("set event");
             ev.set();
             yield_now().await;
 
             // Cancel a waiting task after set.
-            t.log("----");
+            t.push("----");
             let ev = Event::new();
             let t5 = create_task(task(5, ev.clone(), t.clone()));
             yield_now().await;
@@ -74,7 +75,7 @@ fn asyncio_event() {
             sleep_ms(100).await;
 
             // Cancel a waiting task before set.
-            t.log("----");
+            t.push("----");
             let ev = Event::new();
             let t6 = create_task(task(6, ev.clone(), t.clone()));
             yield_now().await;
@@ -83,18 +84,18 @@ fn asyncio_event() {
             sleep_ms(100).await;
 
             // wait_for on an event that is set in time.
-            t.log("----");
+            t.push("----");
             ev.clear();
             create_task(task_delay_set(10, ev.clone(), t.clone()));
             assert_eq!(wait_for_ms(ev.wait(), 100).await, Ok(()));
             yield_now().await;
 
             // wait_for on an event that is not set in time.
-            t.log("----");
+            t.push("----");
             ev.clear();
             create_task(task_delay_set(100, ev.clone(), t.clone()));
             if wait_for_ms(ev.wait(), 10).await.is_err() {
-                t.log("TimeoutError");
+                t.push("TimeoutError");
             }
             ev.wait().await;
         }

@@ -6,11 +6,12 @@ mod util;
 
 use uasyncio_core::{create_task, yield_now};
 use uasyncio_synchro::Event;
-use util::{Trace, run_virtual, spawn};
+use uasyncio_test::Trace;
+use util::{run_virtual, spawn};
 
 async fn task1(id: u32, t: Trace) {
     for _ in 0..4 {
-        t.log(format!("sleep {id}"));
+        t.push(format!("sleep {id}"));
         yield_now().await;
     }
 }
@@ -19,7 +20,7 @@ async fn task2(id: u32, ev: Event, t: Trace) {
     for _ in 0..4 {
         ev.set();
         ev.clear();
-        t.log(format!("wait {id}"));
+        t.push(format!("wait {id}"));
         ev.wait().await;
     }
 }

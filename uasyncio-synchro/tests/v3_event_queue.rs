@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use uasyncio_core::{create_task, get_event_loop, run};
 use uasyncio_synchro::{Event, ThreadSafeFlag};
-use util::Trace;
+use uasyncio_test::Trace;
 
 async fn foo(evt: &Event, t: &Trace) {
-    t.log("foo waiting");
+    t.push("foo waiting");
     evt.wait().await;
-    t.log("foo done");
+    t.push("foo done");
 }
 
 #[test]
@@ -30,17 +30,17 @@ fn event_set_from_another_thread_through_a_thread_safe_flag() {
     run({
         let t = t.clone();
         async move {
-            t.log("main started");
+            t.push("main started");
             let evt = Event::new();
             // The bridge: a task on the loop turns the flag into the event.
             let (e, t2) = (evt.clone(), t.clone());
             create_task(async move {
                 flag.wait().await;
-                t2.log("asyncio still pending, unlocking event");
+                t2.push("asyncio still pending, unlocking event");
                 e.set();
             });
             foo(&evt, &t).await;
-            t.log("main done");
+            t.push("main done");
         }
     });
     watchdog.join().unwrap();
@@ -62,15 +62,15 @@ fn event_set_from_a_loop_callback() {
     run({
         let t = t.clone();
         async move {
-            t.log("main started");
+            t.push("main started");
             let evt = Event::new();
             let (e, t2) = (evt.clone(), t.clone());
             get_event_loop().call_later_ms(100, move || {
-                t2.log("asyncio still pending, unlocking event");
+                t2.push("asyncio still pending, unlocking event");
                 e.set();
             });
             foo(&evt, &t).await;
-            t.log("main done");
+            t.push("main done");
         }
     });
     assert_eq!(

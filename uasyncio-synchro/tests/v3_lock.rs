@@ -17,26 +17,27 @@ use std::rc::Rc;
 
 use uasyncio_core::{cancel, create_task, sleep_ms, yield_now};
 use uasyncio_synchro::Lock;
-use util::{OnCancel, Trace, run_virtual, spawn};
+use uasyncio_test::Trace;
+use util::{OnCancel, run_virtual, spawn};
 
 async fn task_loop(id: u32, lock: Lock, t: Trace) {
-    t.log(format!("task start {id}"));
+    t.push(format!("task start {id}"));
     for i in 0..3 {
         let _guard = lock.acquire().await;
-        t.log(format!("task have {id} {i}"));
+        t.push(format!("task have {id} {i}"));
     }
-    t.log(format!("task end {id}"));
+    t.push(format!("task end {id}"));
 }
 
 async fn task_sleep(lock: Lock, t: Trace) {
     {
         let _guard = lock.acquire().await;
-        t.log(format!("task have {}", lock.locked()));
+        t.push(format!("task have {}", lock.locked()));
         sleep_ms(200).await;
     }
-    t.log(format!("task release {}", lock.locked()));
+    t.push(format!("task release {}", lock.locked()));
     let guard = lock.acquire().await;
-    t.log("task have again");
+    t.push("task have again");
     guard.release();
 }
 
@@ -53,10 +54,10 @@ async fn task_cancel<I: Copy>(
     let on_cancel = OnCancel::new(&t, format!("task cancel {id}"));
     {
         let _guard = lock.acquire().await;
-        t.log(format!("task got {id}"));
+        t.push(format!("task got {id}"));
         sleep_ms(100).await;
     }
-    t.log(format!("task release {id}"));
+    t.push(format!("task release {id}"));
     if let Some(c) = to_cancel {
         cancel(c.get().expect("set before it runs"));
     }
@@ -72,22 +73,22 @@ fn asyncio_lock() {
             let lock = Lock::new();
 
             // Basic acquire/release.
-            t.log(lock.locked().to_string());
+            t.push(lock.locked().to_string());
             let guard = lock.acquire().await;
-            t.log(lock.locked().to_string());
+            t.push(lock.locked().to_string());
             yield_now().await;
             guard.release();
-            t.log(lock.locked().to_string());
+            t.push(lock.locked().to_string());
             yield_now().await;
 
             // Scoped guard ("async with").
             {
                 let _guard = lock.acquire().await;
-                t.log("have lock");
+                t.push("have lock");
             }
 
             // 3 tasks wanting the lock.
-            t.log("----");
+            t.push("----");
             create_task(task_loop(1, lock.clone(), t.clone()));
             create_task(task_loop(2, lock.clone(), t.clone()));
             let t3 = spawn(task_loop(3, lock.clone(), t.clone()));
@@ -97,13 +98,13 @@ fn asyncio_lock() {
             t3.join().await;
 
             // 2 sleeping tasks both wanting the lock.
-            t.log("----");
+            t.push("----");
             create_task(task_sleep(lock.clone(), t.clone()));
             sleep_ms(100).await;
             task_sleep(lock.clone(), t.clone()).await;
 
             // 3 tasks, the first cancelling the second: the third still runs.
-            t.log("----");
+            t.push("----");
             let ts = Rc::new(Cell::new(None));
             create_task(task_cancel(0, lock.clone(), t.clone(), Some(ts.clone()), cancel));
             ts.set(Some(create_task(task_cancel(
@@ -115,11 +116,11 @@ fn asyncio_lock() {
             ))));
             create_task(task_cancel(2, lock.clone(), t.clone(), None, cancel));
             sleep_ms(300).await;
-            t.log(lock.locked().to_string());
+            t.push(lock.locked().to_string());
 
             // 3 tasks, the second and third cancelled while waiting on the
             // lock (the third after it was handed the lock and took it).
-            t.log("----");
+            t.push("----");
             create_task(task_cancel(0, lock.clone(), t.clone(), None, cancel));
             let t1 = create_task(task_cancel(1, lock.clone(), t.clone(), None, cancel));
             let t2 = create_task(task_cancel(2, lock.clone(), t.clone(), None, cancel));
@@ -128,7 +129,7 @@ fn asyncio_lock() {
             sleep_ms(100).await;
             cancel(t2);
             sleep_ms(100).await;
-            t.log(lock.locked().to_string());
+            t.push(lock.locked().to_string());
         }
     });
     #[rustfmt::skip]

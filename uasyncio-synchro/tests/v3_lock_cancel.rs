@@ -10,19 +10,20 @@ use std::rc::Rc;
 
 use uasyncio_core::{cancel, create_task, yield_now};
 use uasyncio_synchro::Lock;
-use util::{OnCancel, Trace, run_virtual};
+use uasyncio_test::Trace;
+use util::{OnCancel, run_virtual};
 
 async fn task(i: u32, lock: Lock, lock_flag: Rc<Cell<bool>>, t: Trace) {
-    t.log(format!("task {i} start"));
+    t.push(format!("task {i} start"));
     let on_cancel = OnCancel::new(&t, format!("task {i} cancel"));
     let guard = lock.acquire().await;
     on_cancel.disarm();
-    t.log(format!("task {i} lock_flag {}", lock_flag.get()));
+    t.push(format!("task {i} lock_flag {}", lock_flag.get()));
     lock_flag.set(true);
     yield_now().await;
     guard.release();
     lock_flag.set(false);
-    t.log(format!("task {i} done"));
+    t.push(format!("task {i} done"));
 }
 
 #[test]

@@ -13,12 +13,13 @@ mod util;
 
 use uasyncio_core::yield_now;
 use uasyncio_synchro::ThreadSafeFlag;
-use util::{Trace, run_virtual, spawn};
+use uasyncio_test::Trace;
+use util::{run_virtual, spawn};
 
 async fn task(id: u32, flag: ThreadSafeFlag, t: Trace) {
-    t.log(format!("task {id}"));
+    t.push(format!("task {id}"));
     flag.wait().await;
-    t.log(format!("task {id} done"));
+    t.push(format!("task {id} done"));
 }
 
 #[test]
@@ -31,56 +32,56 @@ fn asyncio_threadsafeflag() {
 
             // Set the flag from within the loop.
             let t1 = spawn(task(1, flag.clone(), t.clone()));
-            t.log("yield");
+            t.push("yield");
             yield_now().await;
-            t.log("set event");
+            t.push("set event");
             flag.set();
-            t.log("yield");
+            t.push("yield");
             yield_now().await;
-            t.log("wait task");
+            t.push("wait task");
             t1.join().await;
 
             // Set the flag from another thread.
-            t.log("----");
+            t.push("----");
             let t2 = spawn(task(2, flag.clone(), t.clone()));
-            t.log("yield");
+            t.push("yield");
             yield_now().await;
-            t.log("set event");
+            t.push("set event");
             let remote = flag.clone();
             std::thread::spawn(move || remote.set()).join().unwrap();
-            t.log("yield");
+            t.push("yield");
             yield_now().await;
-            t.log("wait task");
+            t.push("wait task");
             t2.join().await;
 
             // Flag already set.
-            t.log("----");
-            t.log("set event");
+            t.push("----");
+            t.push("set event");
             flag.set();
             let t3 = spawn(task(3, flag.clone(), t.clone()));
-            t.log("yield");
+            t.push("yield");
             yield_now().await;
-            t.log("wait task");
+            t.push("wait task");
             t3.join().await;
 
             // Flag set, cleared, and set again.
-            t.log("----");
-            t.log("set event");
+            t.push("----");
+            t.push("set event");
             flag.set();
-            t.log("yield");
+            t.push("yield");
             yield_now().await;
-            t.log("clear event");
+            t.push("clear event");
             flag.clear();
-            t.log("yield");
+            t.push("yield");
             yield_now().await;
             let t4 = spawn(task(4, flag.clone(), t.clone()));
-            t.log("yield");
+            t.push("yield");
             yield_now().await;
-            t.log("set event");
+            t.push("set event");
             flag.set();
-            t.log("yield");
+            t.push("yield");
             yield_now().await;
-            t.log("wait task");
+            t.push("wait task");
             t4.join().await;
             assert!(!flag.is_set(), "wait() cleared it");
         }

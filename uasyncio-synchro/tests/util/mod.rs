@@ -1,65 +1,16 @@
-//! Helpers shared by the integration tests: a hand-driven poll harness, and
-//! the CPU time of the calling thread.
+//! Helpers of this crate's integration tests that `uasyncio-test` does not
+//! offer. The poll harness, wakers, [`Trace`] and the virtual clock come from
+//! `uasyncio-test`; here: a run on its auto-advancing clock, a guard that
+//! records a cancellation, joinable tasks (the end signalled through an `Event`), and the CPU time of the
+//! calling thread.
 
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-#[derive(Default)]
-struct Counter {
-    wakes: AtomicUsize,
-}
-
-impl Wake for Counter {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.wakes.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// The waker of one simulated task; counts its wakes.
-pub(crate) struct TestWaker {
-    counter: Arc<Counter>,
-    waker: Waker,
-}
-
-impl TestWaker {
-    pub(crate) fn new() -> Self {
-        let counter = Arc::new(Counter::default());
-        let waker = Waker::from(Arc::clone(&counter));
-        Self { counter, waker }
-    }
-
-    pub(crate) fn wakes(&self) -> usize {
-        self.counter.wakes.load(Ordering::SeqCst)
-    }
-
-    /// Polls `fut` once with this waker.
-    pub(crate) fn poll<F: Future + Unpin>(&self, fut: &mut F) -> Poll<F::Output> {
-        Pin::new(fut).poll(&mut Context::from_waker(&self.waker))
-    }
-}
-
-/// Drives a future that must finish without waiting on anything outside it,
-/// like the original tests' `_val(gen)` helper that sent `None` until
-/// `StopIteration`.
-pub(crate) fn val<F: Future>(fut: F) -> F::Output {
-    let mut fut = std::pin::pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
-    for _ in 0..1000 {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-    panic!("future did not finish on its own");
-}
+use uasyncio_core::create_task;
+use uasyncio_test::{Mode, TestLoop, Trace};
 
 /// User + system CPU time of the calling thread, from
 /// `/proc/thread-self/stat` (fields 14 and 15, in clock ticks, 100 per
@@ -75,50 +26,16 @@ pub(crate) fn thread_cpu_time() -> Duration {
     Duration::from_millis((utime + stime) * 10)
 }
 
-// ---- On uasyncio-core's loop ----------------------------------------------
-
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
-
-use uasyncio_core::{Clock, EventLoop, create_task};
-
-/// A virtual clock that jumps to the next timer whenever the loop goes idle,
-/// so tests of timeouts and sleeps are exact and take no real time.
-#[derive(Debug, Default)]
-pub(crate) struct AutoClock(Cell<u64>);
-
-impl Clock for AutoClock {
-    fn now_ms(&self) -> u64 {
-        self.0.get()
-    }
-
-    fn until(&self, deadline_ms: u64) -> Duration {
-        // Only called when nothing is runnable: jump there.
-        if deadline_ms > self.0.get() {
-            self.0.set(deadline_ms);
-        }
-        Duration::ZERO
-    }
-}
-
-/// Runs `f` on a fresh loop of this thread driven by an [`AutoClock`].
+/// Runs `f` on a fresh loop of this thread whose virtual clock jumps to the
+/// next timer whenever the loop is idle, so tests of timeouts and sleeps are
+/// exact and take no real time. Panics if the loop stalls (nothing left that
+/// could ever wake `f`).
 pub(crate) fn run_virtual<F: Future>(f: F) -> F::Output {
-    EventLoop::builder().clock(AutoClock::default()).install();
-    uasyncio_core::run(f)
-}
-
-/// A recorded trace of events.
-#[derive(Clone, Default)]
-pub(crate) struct Trace(Rc<RefCell<Vec<String>>>);
-
-impl Trace {
-    pub(crate) fn log(&self, line: impl Into<String>) {
-        self.0.borrow_mut().push(line.into());
-    }
-
-    pub(crate) fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.borrow_mut())
-    }
+    TestLoop::builder()
+        .mode(Mode::AutoAdvance)
+        .build()
+        .block_on(f)
+        .expect("the loop stalled")
 }
 
 /// Records `"<label>"` in the trace if dropped while armed: how a Rust task
@@ -146,7 +63,7 @@ impl OnCancel {
 impl Drop for OnCancel {
     fn drop(&mut self) {
         if self.armed {
-            self.trace.log(self.label.clone());
+            self.trace.push(self.label.clone());
         }
     }
 }
