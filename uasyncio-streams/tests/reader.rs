@@ -197,6 +197,28 @@ fn read_into_small_and_large_buffers() {
 }
 
 #[test]
+fn read_into_fills_the_buffer_but_never_waits_for_the_next_segment() {
+    run(async {
+        let srv = pieces_server(&[b"0123456789", b"abc"], 20).await;
+        let (mut r, _w) = connect_to(&srv).await;
+        let mut buf = [0u8; 4];
+        let mut counts = Vec::new();
+        let mut all = Vec::new();
+        loop {
+            let n = bounded(r.read_into(&mut buf)).await.unwrap();
+            counts.push(n);
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+        // 4 + 4 + the 2 left of the first segment, then the second, then EOF.
+        assert_eq!(counts, [4, 4, 2, 3, 0]);
+        assert_eq!(all, b"0123456789abc");
+    });
+}
+
+#[test]
 fn readline_into_appends_without_a_new_vector() {
     run(async {
         let srv = pieces_server(&[b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"], 0).await;

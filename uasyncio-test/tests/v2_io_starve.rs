@@ -12,6 +12,11 @@
 //! stops as soon as the reader is done (at the latest after 10 s, which
 //! would fail the test); the assertion is that the reader finished while
 //! the yielder was still yielding.
+//!
+//! A second test asks for more than one line: a server sends a line every
+//! 10 ms while another task yields without sleeping for a whole second; the
+//! reader keeps up (about 100 lines in that second, at least 20 asserted; a
+//! starved reader would get none).
 
 mod util;
 
@@ -19,8 +24,8 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use uasyncio_core::{get_event_loop, sleep, yield_now};
-use uasyncio_streams::open_connection;
+use uasyncio_core::{create_task, get_event_loop, sleep, sleep_ms, yield_now};
+use uasyncio_streams::{open_connection, start_server};
 use uasyncio_test::{ScriptedPeer, Trace};
 
 #[test]
@@ -67,4 +72,61 @@ fn a_yielding_task_does_not_starve_a_reader() {
         "receiver got \"a line for the reader\\n\"",
         "foo stops, reader done: true",
     ]);
+}
+
+#[test]
+fn a_reader_keeps_getting_lines_while_another_task_yields_for_a_second() {
+    util::real().run_until_complete(async {
+        // The server sends a line every 10 ms.
+        let srv = start_server(
+            |_r, mut w| async move {
+                for i in 0..1000 {
+                    if w.awrite(format!("{i}\n").as_bytes()).await.is_err() {
+                        return;
+                    }
+                    sleep_ms(10).await;
+                }
+            },
+            "127.0.0.1",
+            0,
+            8,
+        )
+        .await
+        .unwrap();
+        let (mut r, _w) = util::bounded("connect", open_connection("127.0.0.1", srv.local_addr().port()))
+            .await
+            .unwrap();
+        let lines = Rc::new(Cell::new(0u32));
+        let busy_done = Rc::new(Cell::new(false));
+        let (l, b) = (lines.clone(), busy_done.clone());
+        create_task(async move {
+            while !b.get() {
+                r.readline().await.unwrap();
+                l.set(l.get() + 1);
+            }
+        });
+        let (l, b) = (lines.clone(), busy_done.clone());
+        let lines_while_busy = Rc::new(Cell::new(0u32));
+        let lwb = lines_while_busy.clone();
+        create_task(async move {
+            let start = Instant::now();
+            let at_start = l.get();
+            while start.elapsed() < Duration::from_secs(1) {
+                yield_now().await; // never sleeps
+            }
+            lwb.set(l.get() - at_start);
+            b.set(true);
+        });
+        util::bounded("the yielding task", async {
+            while !busy_done.get() {
+                sleep_ms(20).await;
+            }
+        })
+        .await;
+        let n = lines_while_busy.get();
+        assert!(
+            n >= 20,
+            "the reader got only {n} lines while another task kept yielding"
+        );
+    });
 }

@@ -6,11 +6,9 @@
 //! Set/clear/is_set with nobody waiting; two waiters woken in order; a wait
 //! on a set event returns at once; clear, wait, set; a waiter cancelled
 //! after `set` and one cancelled before it (neither prints); `wait_for` on
-//! an event that is set in time and on one that is not.
-//!
-//! A port of the same original exists in `uasyncio-synchro/tests/v3_event.rs`
-//! (on a hand-rolled virtual clock); this one is the canonical conformance
-//! test and also checks that cancelled waiters leave nothing behind.
+//! an event that is set in time and on one that is not. Also checked: the
+//! virtual times of the `wait_for` steps, and that cancelled waiters leave no
+//! task or timer behind.
 
 mod util;
 

@@ -6,8 +6,7 @@
 //! prints, and ours is the same sequence (a task woken by `set()` or by its
 //! own yield goes to the back of the FIFO run queue, as a CPython task's
 //! next step is scheduled with `call_soon`). Every `sleep N` of the yielding
-//! tasks comes in its own turn, never starved by the set/wait pairs. A port
-//! of the same original exists in `uasyncio-synchro/tests/v3_event_fair.rs`.
+//! tasks comes in its own turn, never starved by the set/wait pairs.
 
 mod util;
 

@@ -11,7 +11,6 @@
 //! straight to that waiter, so `locked()` stays true in between. The
 //! original printed `task release False` there (MicroPython's `locked()`
 //! reported a handed-over lock as free); ours prints `task release true`.
-//! A port of the same original exists in `uasyncio-synchro/tests/v3_lock.rs`.
 
 mod util;
 

@@ -6,8 +6,6 @@
 //! wakeup, and the lock stayed taken forever); ours passes the lock over
 //! cancelled waiters and ends unlocked. Also here: a waiter cancelled after
 //! it was handed the lock, before it ran, passes it on to the next waiter.
-//! A port of the same original exists in
-//! `uasyncio-synchro/tests/v3_lock_cancel.rs`.
 
 mod util;
 

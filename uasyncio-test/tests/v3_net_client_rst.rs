@@ -13,17 +13,20 @@
 //! returns the 8 buffered bytes (`b'/1.0\r\n\r\n'`), and the one after it
 //! is the `ConnectionReset` error. Then the reader stays in error or at
 //! EOF: never a hang.
+//!
+//! A second test resets the connection while a `read` is already waiting
+//! (nothing buffered): the reset wakes it, with `ConnectionReset`.
 
 mod util;
 
 use std::io::{ErrorKind, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use socket2::SockRef;
-use uasyncio_core::wait_for;
-use uasyncio_streams::{StreamReader, StreamWriter, start_server};
+use uasyncio_core::{create_task, sleep_ms, wait_for};
+use uasyncio_streams::{StreamReader, StreamWriter, open_connection, start_server};
 use uasyncio_synchro::{Event, ThreadSafeFlag};
 use uasyncio_test::Trace;
 
@@ -91,4 +94,28 @@ fn peer_reset_during_reads_is_an_error() {
         server.wait_closed().await;
     }));
     t.assert_eq(["b'GET / HTTP'", "b'/1.0\\r\\n\\r\\n'", "OSError ConnectionReset"]);
+}
+
+#[test]
+fn a_read_waiting_when_the_peer_resets_ends_with_connection_reset() {
+    util::real().run_until_complete(async {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (mut r, _w) = util::bounded("connect", open_connection("127.0.0.1", port))
+            .await
+            .unwrap();
+        let (peer, _) = l.accept().unwrap();
+        create_task(async move {
+            sleep_ms(50).await; // the read below is waiting by now
+            SockRef::from(&peer).set_linger(Some(Duration::ZERO)).unwrap();
+            drop(peer); // RST
+        });
+        let err = util::bounded("the read", r.read(10)).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+        // After the reset: EOF or the same error, never a hang.
+        match util::bounded("the next read", r.read(10)).await {
+            Ok(b) => assert!(b.is_empty()),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::ConnectionReset),
+        }
+    });
 }

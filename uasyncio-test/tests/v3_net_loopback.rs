@@ -8,6 +8,10 @@
 //! `writer.write` + `drain` is `awrite`; `writer.close()` + `wait_closed()`
 //! is `aclose` (a half-close: the peer reads EOF); `async with server` is
 //! `close()` + `wait_closed()`.
+//!
+//! A second test runs the same echo without the sleeps (100 distinct bytes,
+//! EOF read by the client after the handler's close) and asserts the order
+//! our loop gives it.
 
 mod util;
 
@@ -74,6 +78,64 @@ fn loopback_echo_of_readexactly_100() {
         "client got 100 bytes",
         "client closing",
         "client closed",
+        "server closed",
+    ]);
+}
+
+#[test]
+fn loopback_echo_without_sleeps_runs_in_a_fixed_order() {
+    let lp = util::real();
+    let t = Trace::new();
+    let t2 = t.clone();
+    lp.run_until_complete(util::bounded("loopback echo without sleeps", async move {
+        let th = t2.clone();
+        let srv = start_server(
+            move |mut r: StreamReader, mut w: StreamWriter| {
+                let t = th.clone();
+                async move {
+                    t.push("server: connected");
+                    let data = r.readexactly(100).await.unwrap();
+                    t.push(format!("server: read {}", data.len()));
+                    w.awrite(&data).await.unwrap();
+                    t.push("server: wrote");
+                    w.aclose().await.unwrap();
+                    t.push("server: closed");
+                }
+            },
+            "127.0.0.1",
+            0,
+            8,
+        )
+        .await
+        .unwrap();
+        t2.push("client: connecting");
+        let (mut r, mut w) = open_connection("127.0.0.1", srv.local_addr().port())
+            .await
+            .unwrap();
+        t2.push("client: connected");
+        let data: Vec<u8> = (0..100).collect();
+        w.awrite(&data).await.unwrap();
+        t2.push("client: wrote 100");
+        let echo = r.readexactly(100).await.unwrap();
+        assert_eq!(echo, data);
+        t2.push(format!("client: read {}", echo.len()));
+        assert!(r.read(1).await.unwrap().is_empty());
+        t2.push("client: EOF");
+        w.aclose().await.unwrap();
+        srv.close();
+        srv.wait_closed().await;
+        t2.push("server closed");
+    }));
+    t.assert_eq([
+        "client: connecting",
+        "client: connected",
+        "client: wrote 100",
+        "server: connected",
+        "server: read 100",
+        "server: wrote",
+        "server: closed",
+        "client: read 100",
+        "client: EOF",
         "server closed",
     ]);
 }

@@ -9,8 +9,7 @@
 //! before main comes back from its yield (`task 1 done` before `wait task`;
 //! MicroPython noticed the flag only at its next I/O poll). A set from
 //! another thread reaches the loop at its next idle step, as in the
-//! original (`wait task` before `task 2 done`). A port of the same original
-//! exists in `uasyncio-synchro/tests/v3_threadsafeflag.rs`.
+//! original (`wait task` before `task 2 done`).
 
 mod util;
 

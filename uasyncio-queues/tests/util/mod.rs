@@ -1,8 +1,8 @@
 //! Helpers of this crate's integration tests that `uasyncio-test` does not
-//! offer. The poll harness, wakers, [`Trace`] and the virtual clock come from
+//! offer. The poll harness, wakers, `Trace` and the virtual clock come from
 //! `uasyncio-test`; here: a run on its auto-advancing clock, a guard that
-//! records a cancellation, joinable tasks (the end signalled through a `Queue`), and the CPU time of the
-//! calling thread.
+//! records a cancellation, joinable tasks (the end signalled through
+//! a `Queue`), and the CPU time of the calling thread.
 
 #![allow(dead_code)]
 
@@ -66,19 +66,6 @@ impl Drop for OnCancel {
             self.trace.push(self.label.clone());
         }
     }
-}
-
-/// Drives a future that must finish without waiting on anything outside it,
-/// like the original tests' `_val(gen)` helper that sent `None` until
-/// `StopIteration`.
-pub(crate) fn val<F: Future>(fut: F) -> F::Output {
-    let mut h = uasyncio_test::Harness::new(fut);
-    for _ in 0..1000 {
-        if let std::task::Poll::Ready(v) = h.poll() {
-            return v;
-        }
-    }
-    panic!("future did not finish on its own");
 }
 
 /// Receives `()` when its task finishes (Python's `await t`).

@@ -1,15 +1,14 @@
 //! Helpers of this crate's integration tests that `uasyncio-test` does not
-//! offer. The poll harness, wakers, [`Trace`] and the virtual clock come from
+//! offer. The poll harness, wakers, `Trace` and the virtual clock come from
 //! `uasyncio-test`; here: a run on its auto-advancing clock, a guard that
-//! records a cancellation, joinable tasks (the end signalled through an `Event`), and the CPU time of the
-//! calling thread.
+//! records a cancellation, joinable tasks (the end signalled through
+//! an `Event`), and the CPU time of the calling thread.
 
 #![allow(dead_code)]
 
 use std::future::Future;
 use std::time::Duration;
 
-use uasyncio_core::create_task;
 use uasyncio_test::{Mode, TestLoop, Trace};
 
 /// User + system CPU time of the calling thread, from
@@ -87,11 +86,4 @@ pub(crate) fn joinable(f: impl Future<Output = ()> + 'static) -> (impl Future<Ou
         set.set();
     };
     (task, Join(done))
-}
-
-/// `create_task` that can be joined.
-pub(crate) fn spawn(f: impl Future<Output = ()> + 'static) -> Join {
-    let (task, join) = joinable(f);
-    create_task(task);
-    join
 }
