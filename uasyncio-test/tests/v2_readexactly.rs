@@ -16,51 +16,35 @@ mod util;
 
 use std::io::ErrorKind;
 
-use uasyncio_streams::open_connection;
-use uasyncio_test::{ScriptedPeer, Trace};
-
-fn pieces(peer: ScriptedPeer, pieces: &[&str]) -> ScriptedPeer {
-    pieces.iter().fold(peer, |p, piece| p.write(piece).pause_ms(3))
-}
+use uasyncio_test::Trace;
 
 #[test]
 fn readexactly_across_pieces_then_unexpected_eof() {
-    let peer = pieces(ScriptedPeer::new(), &["123", "234", "5", "a", "b", "c", "d", "e"])
-        .listen()
-        .unwrap();
-    let tl = util::auto();
     let t = Trace::new();
     let t2 = t.clone();
-    let port = peer.addr().port();
-    tl.block_on(async move {
-        let (mut r, _w) = open_connection("127.0.0.1", port).await.unwrap();
-        for n in [3, 4, 5] {
-            let got = r.readexactly(n).await.unwrap();
-            t2.push(String::from_utf8(got).unwrap());
-        }
-        let err = r.readexactly(10).await.unwrap_err();
-        t2.push(format!("{:?}", err.kind()));
-        assert!(r.read(10).await.unwrap().is_empty(), "then EOF");
-    })
-    .unwrap();
-    peer.join().unwrap();
+    util::read_pieces(
+        &["123", "234", "5", "a", "b", "c", "d", "e"],
+        |mut r| async move {
+            for n in [3, 4, 5] {
+                let got = r.readexactly(n).await.unwrap();
+                t2.push(String::from_utf8(got).unwrap());
+            }
+            let err = r.readexactly(10).await.unwrap_err();
+            t2.push(format!("{:?}", err.kind()));
+            assert!(r.read(10).await.unwrap().is_empty(), "then EOF");
+        },
+    );
     t.assert_eq(["123", "2345", "abcde", "UnexpectedEof"]);
 }
 
 #[test]
 fn a_short_readexactly_at_eof_keeps_its_bytes() {
-    let peer = pieces(ScriptedPeer::new(), &["12", "3"]).listen().unwrap();
-    let tl = util::auto();
-    let port = peer.addr().port();
-    tl.block_on(async move {
-        let (mut r, _w) = open_connection("127.0.0.1", port).await.unwrap();
+    util::read_pieces(&["12", "3"], |mut r| async move {
         let err = r.readexactly(10).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
         // v2 returned these three bytes as a short result; ours keeps them.
         assert_eq!(r.buffered(), b"123");
         assert_eq!(r.read(10).await.unwrap(), b"123");
         assert!(r.read(10).await.unwrap().is_empty());
-    })
-    .unwrap();
-    peer.join().unwrap();
+    });
 }

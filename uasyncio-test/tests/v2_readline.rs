@@ -8,29 +8,21 @@
 
 mod util;
 
-use uasyncio_streams::open_connection;
-use uasyncio_test::{ScriptedPeer, Trace};
+use uasyncio_test::Trace;
 
 #[test]
 fn readline_joins_pieces_and_returns_the_unterminated_rest_then_eof() {
-    let peer = ["line1\n", "parts ", "of ", "line2\n", "unterminated"]
-        .iter()
-        .fold(ScriptedPeer::new(), |p, piece| p.write(piece).pause_ms(3))
-        .listen()
-        .unwrap();
-    let tl = util::auto();
     let t = Trace::new();
     let t2 = t.clone();
-    let port = peer.addr().port();
-    tl.block_on(async move {
-        let (mut r, _w) = open_connection("127.0.0.1", port).await.unwrap();
-        for _ in 0..5 {
-            let line = r.readline().await.unwrap();
-            t2.push(format!("{:?}", String::from_utf8(line).unwrap()));
-        }
-    })
-    .unwrap();
-    peer.join().unwrap();
+    util::read_pieces(
+        &["line1\n", "parts ", "of ", "line2\n", "unterminated"],
+        |mut r| async move {
+            for _ in 0..5 {
+                let line = r.readline().await.unwrap();
+                t2.push(format!("{:?}", String::from_utf8(line).unwrap()));
+            }
+        },
+    );
     t.assert_eq([
         r#""line1\n""#,
         r#""parts of line2\n""#,

@@ -29,10 +29,7 @@ use uasyncio_core::{create_task, sleep_ms, wait_for};
 use uasyncio_streams::{StreamReader, StreamWriter, open_connection, start_server};
 use uasyncio_synchro::{Event, ThreadSafeFlag};
 use uasyncio_test::Trace;
-
-fn show(b: &[u8]) -> String {
-    format!("b{:?}", String::from_utf8_lossy(b)).replace('"', "'")
-}
+use util::show;
 
 #[test]
 fn peer_reset_during_reads_is_an_error() {

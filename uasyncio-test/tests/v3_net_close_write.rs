@@ -17,16 +17,12 @@ mod util;
 
 use std::io::ErrorKind;
 
-use uasyncio_core::{wait_for, yield_now};
+use uasyncio_core::yield_now;
 use uasyncio_streams::{StreamReader, StreamWriter, open_connection, start_server};
-use uasyncio_synchro::Event;
 use uasyncio_test::Trace;
+use util::show;
 
-fn show(b: &[u8]) -> String {
-    format!("b{:?}", String::from_utf8_lossy(b)).replace('"', "'")
-}
-
-async fn handle_connection(mut r: StreamReader, mut w: StreamWriter, ev: Event, t: Trace) {
+async fn handle_connection(mut r: StreamReader, mut w: StreamWriter, t: Trace) {
     // Write data to ensure the connection.
     w.awrite(b"x").await.unwrap();
     // Read: the client closed, so EOF.
@@ -51,40 +47,21 @@ async fn handle_connection(mut r: StreamReader, mut w: StreamWriter, ev: Event, 
     t.push("close");
     drop(w);
     t.push("done");
-    ev.set();
+}
+
+async fn client(port: u16, t: Trace) {
+    let (mut r, w) = open_connection("127.0.0.1", port).await.unwrap();
+    // Read data to ensure the connection.
+    t.push(format!("read: {}", show(&r.read(1).await.unwrap())));
+    // Close the connection: both halves.
+    t.push("close");
+    w.aclose().await.unwrap();
+    r.aclose().await.unwrap();
 }
 
 #[test]
 fn writing_after_the_peer_closed_is_an_error() {
-    let tl = util::auto();
-    let (server_t, client_t) = (Trace::new(), Trace::new());
-    let (st, ct) = (server_t.clone(), client_t.clone());
-    tl.block_on(async move {
-        let ev = Event::new();
-        let (e, st2) = (ev.clone(), st.clone());
-        let server = start_server(
-            move |r, w| handle_connection(r, w, e.clone(), st2.clone()),
-            "127.0.0.1",
-            0,
-            8,
-        )
-        .await
-        .unwrap();
-        st.push("server running");
-        let (mut r, w) = open_connection("127.0.0.1", server.local_addr().port())
-            .await
-            .unwrap();
-        // Read data to ensure the connection.
-        ct.push(format!("read: {}", show(&r.read(1).await.unwrap())));
-        // Close the connection: both halves.
-        ct.push("close");
-        w.aclose().await.unwrap();
-        r.aclose().await.unwrap();
-        wait_for(ev.wait(), 10.0).await.expect("the handler finished");
-        server.close();
-        server.wait_closed().await;
-    })
-    .unwrap();
+    let (server_t, client_t) = util::two_instances(&util::auto(), handle_connection, client);
     server_t.assert_eq(["server running", "read: b''", "write", "OSError", "close", "done"]);
     client_t.assert_eq(["read: b'x'", "close"]);
 }

@@ -11,14 +11,10 @@
 
 mod util;
 
-use uasyncio_core::{sleep, wait_for};
-use uasyncio_streams::{StreamReader, StreamWriter, open_connection, start_server};
-use uasyncio_synchro::Event;
+use uasyncio_core::sleep;
+use uasyncio_streams::{StreamReader, StreamWriter, open_connection};
 use uasyncio_test::Trace;
-
-fn show(b: &[u8]) -> String {
-    format!("b{:?}", String::from_utf8_lossy(b)).replace('"', "'")
-}
+use util::show;
 
 async fn read_all(r: &mut StreamReader) -> Vec<u8> {
     let mut all = Vec::new();
@@ -31,7 +27,7 @@ async fn read_all(r: &mut StreamReader) -> Vec<u8> {
     }
 }
 
-async fn handle_connection(_r: StreamReader, mut w: StreamWriter, ev: Event, t: Trace) {
+async fn handle_connection(_r: StreamReader, mut w: StreamWriter, t: Trace) {
     w.awrite(b"a").await.unwrap();
     // Split the bytes so the client must wait for the rest.
     sleep(1.0).await;
@@ -40,39 +36,19 @@ async fn handle_connection(_r: StreamReader, mut w: StreamWriter, ev: Event, t: 
     t.push("close");
     w.aclose().await.unwrap();
     t.push("done");
-    ev.set();
+}
+
+async fn client(port: u16, t: Trace) {
+    let (mut r, _w) = open_connection("127.0.0.1", port).await.unwrap();
+    t.push(show(&read_all(&mut r).await));
+    t.push(show(&r.read(4096).await.unwrap())); // should be empty
+    t.push(show(&r.read(1).await.unwrap())); // should be empty
 }
 
 #[test]
 fn read_to_eof_across_a_one_second_gap() {
     let tl = util::auto();
-    let (server_t, client_t) = (Trace::new(), Trace::new());
-    let (st, ct) = (server_t.clone(), client_t.clone());
-    tl.block_on(async move {
-        let ev = Event::new();
-        let (e, st2) = (ev.clone(), st.clone());
-        let server = start_server(
-            move |r, w| handle_connection(r, w, e.clone(), st2.clone()),
-            "127.0.0.1",
-            0,
-            8,
-        )
-        .await
-        .unwrap();
-        st.push("server running");
-        let port = server.local_addr().port();
-        let client = util::spawn(async move {
-            let (mut r, _w) = open_connection("127.0.0.1", port).await.unwrap();
-            ct.push(show(&read_all(&mut r).await));
-            ct.push(show(&r.read(4096).await.unwrap())); // should be empty
-            ct.push(show(&r.read(1).await.unwrap())); // should be empty
-        });
-        wait_for(ev.wait(), 10.0).await.expect("the handler finished");
-        server.close();
-        server.wait_closed().await;
-        client.join().await;
-    })
-    .unwrap();
+    let (server_t, client_t) = util::two_instances(&tl, handle_connection, client);
     server_t.assert_eq(["server running", "close", "done"]);
     client_t.assert_eq(["b'abc'", "b''", "b''"]);
     assert_eq!(tl.now_ms(), 1_000);

@@ -1,7 +1,9 @@
 //! Helpers shared by the conformance tests (`v2_*.rs`, `v3_*.rs`): loops on
 //! virtual or real time, joinable tasks (Python's `await task`), a guard that
-//! observes cancellation (Python's `except CancelledError`), and a bound for
-//! tests on real sockets.
+//! observes cancellation (Python's `except CancelledError`), a bound for
+//! tests on real sockets, and the two network scaffolds: a reader fed in
+//! pieces by a scripted peer, and a server and a client run as the two
+//! "instances" of a `multi_net` test.
 //!
 //! Each test binary uses a subset of them.
 #![allow(dead_code)]
@@ -12,9 +14,10 @@ use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
-use uasyncio_core::{EventLoop, TaskId, create_task, new_event_loop, wait_for_ms};
+use uasyncio_core::{EventLoop, TaskId, create_task, new_event_loop, wait_for, wait_for_ms};
+use uasyncio_streams::{StreamReader, StreamWriter, open_connection, start_server};
 use uasyncio_synchro::Event;
-use uasyncio_test::{Mode, TestLoop, Trace};
+use uasyncio_test::{Mode, ScriptedPeer, TestLoop, Trace};
 
 /// A loop on virtual time that jumps to the next timer whenever it is idle
 /// (installed as the calling thread's loop).
@@ -181,3 +184,77 @@ pub(crate) async fn bounded<F: Future>(what: &str, f: F) -> F::Output {
 
 /// A read timeout for blocking std sockets used as peers.
 pub(crate) const PEER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Bytes as Python prints them: `b'...'`.
+pub(crate) fn show(b: &[u8]) -> String {
+    format!("b{:?}", String::from_utf8_lossy(b)).replace('"', "'")
+}
+
+/// The v2 stream tests' mock socket: a [`ScriptedPeer`] on loopback sends
+/// `pieces` 3 ms apart (so the reader sees them one by one) and closes. On
+/// an auto-advancing loop, `read` gets a reader connected to it; returns
+/// what `read` returns, once the peer's script has ended.
+pub(crate) fn read_pieces<F, Fut>(pieces: &[&str], read: F) -> Fut::Output
+where
+    F: FnOnce(StreamReader) -> Fut,
+    Fut: Future,
+{
+    let peer = pieces
+        .iter()
+        .fold(ScriptedPeer::new(), |p, piece| p.write(piece).pause_ms(3))
+        .listen()
+        .unwrap();
+    let port = peer.addr().port();
+    let out = auto()
+        .block_on(async move {
+            let (r, _w) = open_connection("127.0.0.1", port).await.unwrap();
+            read(r).await
+        })
+        .unwrap();
+    peer.join().unwrap();
+    out
+}
+
+/// The two instances of a `multi_net` test, as two tasks on `tl`'s loop,
+/// each with its own trace: a server on a free loopback port whose
+/// connections are handled by `handler(reader, writer, server_trace)`, and
+/// `client(port, client_trace)`. The server's trace starts with `server
+/// running`. Once the handler has returned (within 10 s of the loop's time)
+/// the server is closed and the client joined. Returns the traces
+/// `(server, client)` for the test to assert.
+pub(crate) fn two_instances<H, HF, C, CF>(tl: &TestLoop, handler: H, client: C) -> (Trace, Trace)
+where
+    H: Fn(StreamReader, StreamWriter, Trace) -> HF + 'static,
+    HF: Future<Output = ()> + 'static,
+    C: FnOnce(u16, Trace) -> CF,
+    CF: Future<Output = ()> + 'static,
+{
+    let (server_t, client_t) = (Trace::new(), Trace::new());
+    let (st, ct) = (server_t.clone(), client_t.clone());
+    tl.block_on(async move {
+        let ev = Event::new();
+        let (e, st2) = (ev.clone(), st.clone());
+        let server = start_server(
+            move |r, w| {
+                let (e, handled) = (e.clone(), handler(r, w, st2.clone()));
+                async move {
+                    handled.await;
+                    e.set();
+                }
+            },
+            "127.0.0.1",
+            0,
+            8,
+        )
+        .await
+        .unwrap();
+        st.push("server running");
+        let client = spawn(client(server.local_addr().port(), ct));
+        wait_for(ev.wait(), 10.0).await.expect("the handler finished");
+        server.close();
+        server.wait_closed().await;
+        client.join().await;
+    })
+    .unwrap();
+    (server_t, client_t)
+}
