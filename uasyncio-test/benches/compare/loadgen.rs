@@ -39,6 +39,10 @@ pub struct Measured {
     pub server_busy: Option<f64>,
     /// The share of the phase the load thread was on a CPU.
     pub load_busy: Option<f64>,
+    /// When the first connection (client) finished its round trips, as a
+    /// share of the phase: near 1 when the server is fair to them all; a
+    /// low figure means the others straggled with less work in flight.
+    pub first_done: Option<f64>,
 }
 
 /// Reads the CPU time of the server thread (Linux `schedstat`) and of the
@@ -78,7 +82,7 @@ impl Probe {
         }
     }
 
-    fn finish(&self, m: Mark, ops: usize) -> Measured {
+    fn finish(&self, m: Mark, ops: usize, first_done: Option<Instant>) -> Measured {
         let wall = m.t.elapsed();
         let (server, load) = (self.server_cpu(), thread_cpu());
         let secs = wall.as_secs_f64();
@@ -89,6 +93,7 @@ impl Probe {
             server_ns: server_cpu.map(|c| c * 1e9 / ops as f64),
             server_busy: server_cpu.map(|c| c / secs),
             load_busy: load_cpu.map(|c| c / secs),
+            first_done: first_done.map(|t| (t - m.t).as_secs_f64() / secs),
         }
     }
 }
@@ -234,19 +239,28 @@ pub fn tcp(addr: SocketAddr, load: TcpLoad, probe: &Probe) -> Measured {
     }
     tcp_phase(&mut poll, &mut events, &mut clients, load.proto, load.warm);
     let mark = probe.start();
-    tcp_phase(&mut poll, &mut events, &mut clients, load.proto, load.per_conn);
-    probe.finish(mark, load.conns * load.per_conn)
+    let first = tcp_phase(&mut poll, &mut events, &mut clients, load.proto, load.per_conn);
+    probe.finish(mark, load.conns * load.per_conn, first)
 }
 
-fn tcp_phase(poll: &mut Poll, events: &mut Events, clients: &mut [Client], proto: Proto, n: usize) {
+/// Runs a phase of `n` round trips per client; returns when the first
+/// client finished.
+fn tcp_phase(
+    poll: &mut Poll,
+    events: &mut Events,
+    clients: &mut [Client],
+    proto: Proto,
+    n: usize,
+) -> Option<Instant> {
     if n == 0 {
-        return;
+        return None;
     }
     for c in clients.iter_mut() {
         c.left = n;
         c.send(proto.request(), 0);
     }
     let mut busy = clients.len();
+    let mut first = None;
     while busy > 0 {
         poll_or_panic(poll, events, Some(STALL));
         assert!(
@@ -262,9 +276,11 @@ fn tcp_phase(poll: &mut Poll, events: &mut Events, clients: &mut [Client], proto
             }
             if (ev.is_readable() || ev.is_read_closed() || ev.is_error()) && c.on_readable(proto) {
                 busy -= 1;
+                first.get_or_insert_with(Instant::now);
             }
         }
     }
+    first
 }
 
 fn poll_or_panic(poll: &mut Poll, events: &mut Events, timeout: Option<Duration>) {
@@ -300,8 +316,8 @@ pub fn udp(addr: SocketAddr, clients: usize, warm: usize, per_client: usize, pro
     let mut seq = 0u64;
     udp_phase(&mut poll, &mut events, &mut socks, &mut seq, warm);
     let mark = probe.start();
-    let resent = udp_phase(&mut poll, &mut events, &mut socks, &mut seq, per_client);
-    let m = probe.finish(mark, clients * per_client);
+    let (resent, first) = udp_phase(&mut poll, &mut events, &mut socks, &mut seq, per_client);
+    let m = probe.finish(mark, clients * per_client, first);
     if resent > 0 {
         eprintln!("load: udp: {resent} datagrams sent again after a loss");
     }
@@ -332,10 +348,17 @@ impl UdpClient {
     }
 }
 
-/// Returns how many datagrams were sent again.
-fn udp_phase(poll: &mut Poll, events: &mut Events, socks: &mut [UdpClient], seq: &mut u64, n: usize) -> u64 {
+/// Returns how many datagrams were sent again, and when the first client
+/// finished.
+fn udp_phase(
+    poll: &mut Poll,
+    events: &mut Events,
+    socks: &mut [UdpClient],
+    seq: &mut u64,
+    n: usize,
+) -> (u64, Option<Instant>) {
     if n == 0 {
-        return 0;
+        return (0, None);
     }
     for s in socks.iter_mut() {
         s.left = n;
@@ -344,6 +367,7 @@ fn udp_phase(poll: &mut Poll, events: &mut Events, socks: &mut [UdpClient], seq:
         s.send();
     }
     let mut busy = socks.len();
+    let mut first = None;
     let mut resent = 0;
     let mut quiet = Duration::ZERO;
     let mut buf = [0u8; 2048];
@@ -374,6 +398,7 @@ fn udp_phase(poll: &mut Poll, events: &mut Events, socks: &mut [UdpClient], seq:
                         s.left -= 1;
                         if s.left == 0 {
                             busy -= 1;
+                            first.get_or_insert_with(Instant::now);
                         } else {
                             *seq += 1;
                             s.seq = *seq;
@@ -390,7 +415,7 @@ fn udp_phase(poll: &mut Poll, events: &mut Events, socks: &mut [UdpClient], seq:
             }
         }
     }
-    resent
+    (resent, first)
 }
 
 /// `wrk`, if it is on the `PATH`.
@@ -431,7 +456,7 @@ pub fn wrk(addr: SocketAddr, secs: u32, probe: &Probe) -> Measured {
         .find_map(|l| l.trim().split_once(" requests in "))
         .and_then(|(n, _)| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no request count in wrk's output:\n{text}"));
-    let m = probe.finish(mark, total);
+    let m = probe.finish(mark, total, None);
     Measured {
         rate,
         load_busy: None,

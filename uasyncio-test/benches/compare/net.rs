@@ -223,6 +223,9 @@ fn sample(
         .expect("spawn the load thread");
     serve(tx, &stop);
     let m = client.join().expect("the load generator panicked");
+    if std::env::var_os("COMPARE_NET_VERBOSE").is_some() {
+        eprintln!("{row} / {side}: {m:?}");
+    }
     CPU.lock().expect("cpu lock").push((row, side, m));
     m.rate
 }
@@ -277,6 +280,18 @@ pub fn report_cpu() {
             cell("smol"),
             cell("floor")
         );
+    }
+    // A server that starves some connections ends its phase with the
+    // stragglers alone, and little work in flight: say so.
+    for (row, side, m) in cpu.iter() {
+        if let Some(f) = m.first_done
+            && f < 0.9
+        {
+            println!(
+                "# {row} / {side}: the first connection finished at {:.0}% of the phase (unfair?)",
+                f * 100.0
+            );
+        }
     }
     println!();
 }
