@@ -5,11 +5,12 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use uasyncio_queues::WaitList;
 
 use crate::lock::{self, Lock, LockGuard};
+use crate::waiters;
 
 /// A condition variable: tasks wait, holding a [`Lock`], until another task
 /// notifies them (asyncio's `Condition`).
@@ -293,7 +294,7 @@ impl Future for Wait<'_> {
         let cond = self.cond;
         loop {
             if let Some(reacquire) = self.reacquire.as_mut() {
-                let guard = std::task::ready!(Pin::new(reacquire).poll(cx));
+                let guard = ready!(Pin::new(reacquire).poll(cx));
                 self.reacquire = None;
                 return Poll::Ready(guard);
             }
@@ -313,16 +314,8 @@ impl Future for Wait<'_> {
                     return Poll::Pending;
                 }
                 Some(key) => {
-                    let mut waiters = cond.waiters.borrow_mut();
-                    if waiters.is_linked(key) {
-                        let old = waiters.update_waker(key, cx.waker());
-                        drop(waiters);
-                        drop(old);
-                        return Poll::Pending;
-                    }
-                    let removed = waiters.remove(key);
-                    drop(waiters);
-                    drop(removed);
+                    ready!(waiters::repoll(cond.waiters.borrow_mut(), key, cx.waker()));
+                    // Popped: notified.
                     self.key = None;
                     self.reacquire = Some(cond.lock.acquire());
                 }
@@ -395,7 +388,7 @@ impl<P: FnMut() -> bool> Future for WaitFor<'_, P> {
         let this = self.get_mut();
         loop {
             if let Some(wait) = this.wait.as_mut() {
-                let guard = std::task::ready!(Pin::new(wait).poll(cx));
+                let guard = ready!(Pin::new(wait).poll(cx));
                 this.wait = None;
                 this.guard = Some(guard);
             }

@@ -1,13 +1,15 @@
 //! [`Event`] and its future [`Wait`].
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use uasyncio_queues::WaitList;
+
+use crate::waiters;
 
 /// A flag that tasks can wait for, for the tasks of one thread's loop.
 ///
@@ -183,16 +185,9 @@ impl Future for Wait<'_> {
                 Poll::Pending
             }
             Some(key) => {
-                if st.waiters.is_linked(key) {
-                    let old = st.waiters.update_waker(key, cx.waker());
-                    drop(st);
-                    drop(old);
-                    return Poll::Pending;
-                }
+                let list = RefMut::map(st, |st| &mut st.waiters);
+                ready!(waiters::repoll(list, key, cx.waker()));
                 // Popped: `set` woke us, whatever the flag says now.
-                let removed = st.waiters.remove(key);
-                drop(st);
-                drop(removed);
                 self.key = None;
                 Poll::Ready(())
             }

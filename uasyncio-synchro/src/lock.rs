@@ -1,13 +1,15 @@
 //! [`Lock`], its guard [`LockGuard`] and its future [`Acquire`].
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 
 use uasyncio_queues::WaitList;
+
+use crate::waiters;
 
 /// A mutual-exclusion lock for the tasks of one thread's event loop.
 ///
@@ -274,16 +276,9 @@ impl Future for Acquire<'_> {
                 Poll::Pending
             }
             Some(key) => {
-                if st.waiters.is_linked(key) {
-                    let old = st.waiters.update_waker(key, cx.waker());
-                    drop(st);
-                    drop(old);
-                    return Poll::Pending;
-                }
+                let list = RefMut::map(st, |st| &mut st.waiters);
+                ready!(waiters::repoll(list, key, cx.waker()));
                 // Popped: the lock was handed to us.
-                let (_, waker) = st.waiters.remove(key);
-                drop(st);
-                drop(waker);
                 self.key = None;
                 Poll::Ready(LockGuard {
                     state: Rc::clone(&lock.state),
@@ -296,15 +291,9 @@ impl Future for Acquire<'_> {
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
-        let mut st = self.lock.state.borrow_mut();
-        let handed = !st.waiters.is_linked(key);
-        let (_, waker) = st.waiters.remove(key);
-        let next = if handed { st.release() } else { None };
-        drop(st);
-        drop(waker);
-        if let Some(w) = next {
-            w.wake();
-        }
+        // Handed the lock but never took it: pass it on, or free it.
+        let st = self.lock.state.borrow_mut();
+        waiters::leave(st, |st| &mut st.waiters, key, State::release);
     }
 }
 

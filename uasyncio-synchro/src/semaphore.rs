@@ -1,14 +1,16 @@
 //! [`Semaphore`], [`BoundedSemaphore`], their guard [`SemaphoreGuard`], their
 //! future [`Acquire`] and the error [`ReleaseError`].
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 
 use uasyncio_queues::WaitList;
+
+use crate::waiters;
 
 /// A counting semaphore for the tasks of one thread's event loop.
 ///
@@ -478,16 +480,9 @@ impl Future for Acquire<'_> {
                 Poll::Pending
             }
             Some(key) => {
-                if st.waiters.is_linked(key) {
-                    let old = st.waiters.update_waker(key, cx.waker());
-                    drop(st);
-                    drop(old);
-                    return Poll::Pending;
-                }
+                let list = RefMut::map(st, |st| &mut st.waiters);
+                ready!(waiters::repoll(list, key, cx.waker()));
                 // Popped: a permit was handed to us.
-                let removed = st.waiters.remove(key);
-                drop(st);
-                drop(removed);
                 self.key = None;
                 Poll::Ready(SemaphoreGuard {
                     state: Rc::clone(state),
@@ -500,27 +495,19 @@ impl Future for Acquire<'_> {
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
-        let mut st = self.state.borrow_mut();
-        let handed = !st.waiters.is_linked(key);
-        let removed = st.waiters.remove(key);
-        // Pass the handed permit on. It cannot exceed the bound unless
-        // permits were also released by hand too often; then it is dropped.
-        let next = match handed.then(|| st.release()) {
-            Some(Ok(waker)) => waker,
-            Some(Err(ReleaseError)) => {
+        // Pass a handed permit on. It cannot exceed the bound unless permits
+        // were also released by hand too often; then it is dropped.
+        let pass_on = |st: &mut State| match st.release() {
+            Ok(waker) => waker,
+            Err(ReleaseError) => {
                 log::error!(
                     "cancelled semaphore acquire could not give back its permit: \
                      the BoundedSemaphore was released by hand too often; the permit is discarded"
                 );
                 None
             }
-            None => None,
         };
-        drop(st);
-        drop(removed);
-        if let Some(w) = next {
-            w.wake();
-        }
+        waiters::leave(self.state.borrow_mut(), |st| &mut st.waiters, key, pass_on);
     }
 }
 
