@@ -83,10 +83,24 @@ impl ScheduledIo {
         }
     }
 
+    /// Wakes every waiter of `dir`. The list is taken out while the wakers
+    /// run (a waker may register again) and its allocation is given back
+    /// afterwards, so a socket's waiter list is allocated once, not per wait.
     fn wake(&self, dir: Direction) {
-        let wakers = std::mem::take(&mut *self.list(dir).borrow_mut());
-        for w in wakers {
+        let cell = self.list(dir);
+        let mut wakers = {
+            let mut list = cell.borrow_mut();
+            if list.is_empty() {
+                return;
+            }
+            std::mem::take(&mut *list)
+        };
+        for w in wakers.drain(..) {
             w.wake();
+        }
+        let mut list = cell.borrow_mut();
+        if list.is_empty() {
+            *list = wakers;
         }
     }
 
