@@ -14,6 +14,7 @@ mod floor;
 mod http;
 mod idle;
 mod loadgen;
+mod memory;
 mod net;
 mod primitives;
 mod sched;
@@ -76,6 +77,16 @@ fn parse_args() -> Result<Args, String> {
                     ));
                 }
                 args.only = Some(v);
+            }
+            "--mem-child" => {
+                let kind = it.next().ok_or("--mem-child needs tasks|conns")?;
+                let runtime = it.next().ok_or("--mem-child needs a runtime name")?;
+                let n = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--mem-child needs a count")?;
+                memory::child(&kind, &runtime, n);
+                std::process::exit(0);
             }
             "--idle-child" => {
                 let which = it.next().ok_or("--idle-child needs a runtime name")?;
@@ -177,6 +188,9 @@ fn main() {
     }
     if args.wants("timers") {
         timers::report(&args);
+    }
+    if args.wants("memory") {
+        memory::report(&args);
     }
     if args.wants("idle") {
         idle::report(&args);

@@ -1,0 +1,238 @@
+//! Memory: what a sleeping task and an idle connection cost on each runtime.
+//!
+//! Each figure comes from a child process of its own (so that the resident
+//! set is not polluted by earlier workloads): it creates the runtime, reads
+//! its resident set size (RSS), makes N sleeping tasks (or N idle server-side
+//! connections whose handler waits in a 64-byte read), lets the runtime poll
+//! them all, and reads RSS and peak RSS again. (after - before) / N is the
+//! cost of one; the peak is the whole process.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::Args;
+
+/// `VmRSS` and `VmHWM` of this process, in KiB.
+fn rss_kib() -> (u64, u64) {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+const SLEEP: Duration = Duration::from_secs(60);
+
+/// The child side: prints `before_kib after_kib peak_kib`.
+pub fn child(kind: &str, runtime: &str, n: usize) {
+    let (before, after) = match (kind, runtime) {
+        ("tasks", "uasyncio") => {
+            let lp = uasyncio_core::get_event_loop();
+            let before = rss_kib().0;
+            lp.run_until_complete(async {
+                for _ in 0..n {
+                    uasyncio_core::create_task(async {
+                        uasyncio_core::sleep_ms(SLEEP.as_millis() as u32).await;
+                    });
+                }
+                uasyncio_core::sleep_ms(50).await;
+            });
+            (before, rss_kib().0)
+        }
+        ("tasks", "tokio") => {
+            let rt = crate::util::new_tokio_rt();
+            let before = rss_kib().0;
+            rt.block_on(async {
+                for _ in 0..n {
+                    tokio::spawn(async { tokio::time::sleep(SLEEP).await });
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            });
+            (before, rss_kib().0)
+        }
+        ("tasks", "smol") => {
+            let ex = smol::LocalExecutor::new();
+            let before = rss_kib().0;
+            smol::block_on(ex.run(async {
+                for _ in 0..n {
+                    ex.spawn(async {
+                        smol::Timer::after(SLEEP).await;
+                    })
+                    .detach();
+                }
+                smol::Timer::after(Duration::from_millis(50)).await;
+            }));
+            (before, rss_kib().0)
+        }
+        ("conns", "uasyncio") => conns_ours(n),
+        ("conns", "tokio") => conns_tokio(n),
+        ("conns", "smol") => conns_smol(n),
+        _ => panic!("unknown memory workload {kind} {runtime}"),
+    };
+    println!("{before} {after} {}", rss_kib().1);
+}
+
+/// Connects `n` blocking std clients to `port` from a helper thread and keeps
+/// them open until the returned sender is dropped.
+fn clients(port: u16, n: usize) -> std::sync::mpsc::Sender<()> {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let conns: Vec<_> = (0..n)
+            .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+            .collect();
+        let _ = rx.recv();
+        drop(conns);
+    });
+    tx
+}
+
+fn conns_ours(n: usize) -> (u64, u64) {
+    let lp = uasyncio_core::get_event_loop();
+    lp.run_until_complete(async {
+        let srv = uasyncio_streams::start_server(
+            |mut r, _w| async move {
+                let mut buf = [0u8; 64];
+                let _ = r.read_into(&mut buf).await;
+            },
+            "127.0.0.1",
+            0,
+            1024,
+        )
+        .await
+        .expect("listen");
+        uasyncio_core::sleep_ms(20).await;
+        let before = rss_kib().0;
+        let stop = clients(srv.local_addr().port(), n);
+        uasyncio_core::sleep_ms(500).await;
+        let after = rss_kib().0;
+        drop(stop);
+        (before, after)
+    })
+}
+
+fn conns_tokio(n: usize) -> (u64, u64) {
+    use tokio::io::AsyncReadExt;
+    let rt = crate::util::new_tokio_rt();
+    rt.block_on(async {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("listen");
+        let port = l.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = l.accept().await.expect("accept");
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 64];
+                    let _ = s.read(&mut buf).await;
+                });
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let before = rss_kib().0;
+        let stop = clients(port, n);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = rss_kib().0;
+        drop(stop);
+        (before, after)
+    })
+}
+
+fn conns_smol(n: usize) -> (u64, u64) {
+    use smol::io::AsyncReadExt;
+    let ex = crate::util::smol_ex();
+    smol::block_on(ex.run(async {
+        let l = smol::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
+        let port = l.local_addr().expect("addr").port();
+        let inner = ex.clone();
+        ex.spawn(async move {
+            loop {
+                let (mut s, _) = l.accept().await.expect("accept");
+                inner
+                    .spawn(async move {
+                        let mut buf = [0u8; 64];
+                        let _ = s.read(&mut buf).await;
+                    })
+                    .detach();
+            }
+        })
+        .detach();
+        smol::Timer::after(Duration::from_millis(20)).await;
+        let before = rss_kib().0;
+        let stop = clients(port, n);
+        smol::Timer::after(Duration::from_millis(500)).await;
+        let after = rss_kib().0;
+        drop(stop);
+        (before, after)
+    }))
+}
+
+fn run_child(kind: &str, runtime: &str, n: usize) -> Result<(u64, u64, u64), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new(exe)
+        .args(["--mem-child", kind, runtime, &n.to_string()])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "child failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Vec<u64> = text
+        .lines()
+        .last()
+        .unwrap_or("")
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    match v[..] {
+        [a, b, c] => Ok((a, b, c)),
+        _ => Err(format!("unexpected child output {text:?}")),
+    }
+}
+
+pub fn report(a: &Args) {
+    let tasks = a.n(100_000);
+    let conns = a.n(1_000).max(10);
+    println!(
+        "memory: resident set per sleeping task ({tasks} tasks) and per idle connection ({conns} conns, handler in a 64-byte read)"
+    );
+    println!(
+        "{:<12} {:>16} {:>18} {:>16} {:>18}",
+        "runtime", "bytes/task", "peak RSS (tasks)", "bytes/conn", "peak RSS (conns)"
+    );
+    for runtime in ["uasyncio", "tokio", "smol"] {
+        if !a.runs(runtime) {
+            continue;
+        }
+        let t = run_child("tasks", runtime, tasks);
+        let c = run_child("conns", runtime, conns);
+        let per = |r: &Result<(u64, u64, u64), String>, n: usize| match r {
+            Ok((b, a, _)) => format!("{}", (a.saturating_sub(*b) * 1024) / n as u64),
+            Err(e) => format!("failed: {e}"),
+        };
+        let peak = |r: &Result<(u64, u64, u64), String>| match r {
+            Ok((_, _, p)) => format!("{:.1} MiB", *p as f64 / 1024.0),
+            Err(_) => "-".to_owned(),
+        };
+        println!(
+            "{:<12} {:>16} {:>18} {:>16} {:>18}",
+            runtime,
+            per(&t, tasks),
+            peak(&t),
+            per(&c, conns),
+            peak(&c)
+        );
+    }
+    println!("# a sleeping task here: a ~16-byte future, its task slot and header, its timer entry");
+    println!(
+        "# an idle connection: its socket registration, the task, and (uasyncio) the reader's 8 KiB buffer"
+    );
+    println!();
+}
