@@ -61,6 +61,11 @@ struct Mark {
 }
 
 impl Probe {
+    /// No probe: the server's CPU is not measured (several server threads).
+    pub fn none() -> Probe {
+        Probe { server: None }
+    }
+
     /// A probe of the calling thread, to be read from the load thread.
     pub fn of_this_thread() -> Probe {
         let server = std::fs::read_link("/proc/thread-self")

@@ -17,6 +17,7 @@ mod loadgen;
 mod memory;
 mod net;
 mod primitives;
+mod scale;
 mod sched;
 mod timers;
 mod util;
@@ -188,6 +189,9 @@ fn main() {
     }
     if args.wants("timers") {
         timers::report(&args);
+    }
+    if args.wants("scale") {
+        scale::report(&args);
     }
     if args.wants("memory") {
         memory::report(&args);

@@ -99,7 +99,7 @@ fn udp_load(addr: SocketAddr, a: &Args, probe: &Probe) -> Measured {
     loadgen::udp(addr, UDP_CLIENTS, warm(per), per, probe)
 }
 
-fn http_load(addr: SocketAddr, a: &Args, probe: &Probe) -> Measured {
+pub fn http_load(addr: SocketAddr, a: &Args, probe: &Probe) -> Measured {
     let per_conn = a.n(3_000);
     let load = TcpLoad {
         proto: Proto::Http,
@@ -419,7 +419,7 @@ async fn echo_ours(mut r: StreamReader, mut w: StreamWriter) {
     }
 }
 
-async fn http_conn_ours(mut r: StreamReader, mut w: StreamWriter) {
+pub async fn http_conn_ours(mut r: StreamReader, mut w: StreamWriter) {
     let mut http = HttpConn::new();
     loop {
         let n = match r.read_into(http.spare()).await {
@@ -497,7 +497,7 @@ async fn echo_tokio(mut s: tokio::net::TcpStream) {
     }
 }
 
-async fn http_conn_tokio(mut s: tokio::net::TcpStream) {
+pub async fn http_conn_tokio(mut s: tokio::net::TcpStream) {
     let mut http = HttpConn::new();
     loop {
         let n = match s.read(http.spare()).await {
