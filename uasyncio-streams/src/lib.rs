@@ -23,10 +23,12 @@
 //! # Memory
 //!
 //! An idle connection costs its two handles and the shared socket state
-//! (about 200 bytes), one slot in the poller, the reader's buffer once it
-//! has read (8 KiB; it grows only for a `readexactly` or a line longer than
-//! that, and a grown buffer is freed when it empties), and the task of the
-//! client callback.
+//! (about 200 bytes), one slot in the poller, the task of the client
+//! callback, and the reader's buffer once `read`, `readline` or
+//! `readexactly` has used it (8 KiB; it grows only for a `readexactly` or a
+//! line longer than that, and a grown buffer is freed when it empties). A
+//! handler that reads with `read_into` into a buffer of its own makes the
+//! reader allocate nothing.
 //!
 //! The crate re-exports nothing from `uasyncio-core`; use both side by side.
 #![forbid(unsafe_code)]

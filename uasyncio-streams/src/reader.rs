@@ -41,8 +41,10 @@ macro_rules! ready {
 /// [`open_connection`](crate::open_connection) or handed to a
 /// [`start_server`](crate::start_server) callback.
 ///
-/// The reader owns a buffer (allocated on the first read, 8 KiB, grown only
-/// as far as a `readexactly(n)` or a line needs): bytes read from the socket
+/// The reader owns a buffer (allocated on the first `read`, `readline` or
+/// `readexactly`, 8 KiB, grown only as far as a `readexactly(n)` or a line
+/// needs; [`read_into`](StreamReader::read_into) reads straight into the
+/// caller's buffer and needs none): bytes read from the socket
 /// and not yet returned stay in it, which is what makes
 /// [`readline`](StreamReader::readline) and
 /// [`readexactly`](StreamReader::readexactly) cancel-safe and lets an error
@@ -229,9 +231,12 @@ impl StreamReader {
         ReadLineInto { r: self, line }
     }
 
-    /// Reads into `buf` without allocating: buffered bytes first, else one
-    /// read from the socket (straight into `buf` when it is at least 8 KiB).
-    /// Returns the number of bytes read; 0 means EOF (or an empty `buf`).
+    /// Reads into `buf` without allocating: bytes already buffered (by
+    /// `readline`, `readexactly` or `read`) first, else one read from the
+    /// socket straight into `buf`. Returns the number of bytes read; 0 means
+    /// EOF (or an empty `buf`). A reader used only through `read_into`
+    /// never allocates its own buffer, so an idle connection waiting here
+    /// costs no buffer memory.
     ///
     /// # Errors
     ///
@@ -414,20 +419,15 @@ impl StreamReader {
             if self.eof {
                 return Poll::Ready(Ok(0));
             }
-            if buf.len() >= BUF_SIZE {
-                // Big enough: read straight into the caller's buffer.
-                let conn = &*self.conn;
-                let n = ready!(conn.reg.poll_io(Direction::Read, cx, || (&conn.stream).read(buf)))?;
-                if n == 0 {
-                    self.eof = true;
-                } else if n < buf.len() {
-                    conn.drained(Direction::Read);
-                }
-                return Poll::Ready(Ok(n));
+            // Nothing buffered: read straight into the caller's buffer.
+            let conn = &*self.conn;
+            let n = ready!(conn.reg.poll_io(Direction::Read, cx, || (&conn.stream).read(buf)))?;
+            if n == 0 {
+                self.eof = true;
+            } else if n < buf.len() {
+                conn.drained(Direction::Read);
             }
-            if ready!(self.poll_fill(cx, 1))? == 0 {
-                return Poll::Ready(Ok(0));
-            }
+            return Poll::Ready(Ok(n));
         }
         let k = buf.len().min(self.end - self.start);
         buf[..k].copy_from_slice(&self.buf[self.start..self.start + k]);

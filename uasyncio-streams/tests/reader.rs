@@ -179,7 +179,7 @@ fn read_into_small_and_large_buffers() {
         assert_eq!(bounded(r.read_into(&mut small)).await.unwrap(), 1);
         assert_eq!(&small, b"h");
         assert_eq!(bounded(r.read_into(&mut [])).await.unwrap(), 0, "empty buffer");
-        // A large buffer: buffered bytes first, then straight from the socket.
+        // Each call is one read straight from the socket.
         let mut big = vec![0u8; 64 * 1024];
         assert_eq!(bounded(r.read_into(&mut big)).await.unwrap(), 1);
         assert_eq!(big[0], b'i');
@@ -193,6 +193,41 @@ fn read_into_small_and_large_buffers() {
         }
         assert!(got == data);
         assert!(r.at_eof());
+    });
+}
+
+#[test]
+fn read_into_alone_never_allocates_the_reader_buffer() {
+    run(async {
+        let srv = pieces_server(&[b"line one\n", b"rest"], 20).await;
+        let (mut r, _w) = connect_to(&srv).await;
+        let mut buf = [0u8; 3];
+        let mut all = Vec::new();
+        loop {
+            let n = bounded(r.read_into(&mut buf)).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+            assert!(format!("{r:?}").contains("capacity: 0"), "{r:?}");
+        }
+        assert_eq!(all, b"line one\nrest");
+        assert!(format!("{r:?}").contains("capacity: 0"), "{r:?}");
+    });
+}
+
+#[test]
+fn read_into_returns_bytes_buffered_by_readline_first() {
+    run(async {
+        let srv = pieces_server(&[b"head\nbuffered", b"-socket"], 20).await;
+        let (mut r, _w) = connect_to(&srv).await;
+        assert_eq!(bounded(r.readline()).await.unwrap(), b"head\n");
+        let mut buf = [0u8; 64];
+        assert_eq!(bounded(r.read_into(&mut buf)).await.unwrap(), 8);
+        assert_eq!(&buf[..8], b"buffered");
+        assert_eq!(bounded(r.read_into(&mut buf)).await.unwrap(), 7);
+        assert_eq!(&buf[..7], b"-socket");
+        assert_eq!(bounded(r.read_into(&mut buf)).await.unwrap(), 0);
     });
 }
 

@@ -232,7 +232,8 @@ pub fn report(a: &Args) {
     }
     println!("# a sleeping task here: a ~16-byte future, its task slot and header, its timer entry");
     println!(
-        "# an idle connection: its socket registration, the task, and (uasyncio) the reader's 8 KiB buffer"
+        "# an idle connection: its socket, registration and task (the handler's 64-byte buffer is in its future; \
+         uasyncio's read_into needs no reader buffer)"
     );
     println!();
 }

@@ -10,13 +10,12 @@
 //! `on_thread_start`); with one worker the load is pinned to the other CPU.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 
 use uasyncio_core::get_event_loop;
 use uasyncio_streams::ServerOptions;
-
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::loadgen::Probe;
 use crate::net::{Countdown, http_conn_ours, http_conn_tokio, http_load};
