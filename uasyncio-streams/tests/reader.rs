@@ -169,6 +169,25 @@ fn readexactly_is_cancel_safe() {
     });
 }
 
+/// Calls `read_into(buf)` until EOF; returns the bytes and each call's count
+/// (the final 0 included), running `check` on the reader after every read.
+async fn read_into_until_eof(
+    r: &mut StreamReader,
+    buf: &mut [u8],
+    check: impl Fn(&StreamReader),
+) -> (Vec<u8>, Vec<usize>) {
+    let (mut all, mut counts) = (Vec::new(), Vec::new());
+    loop {
+        let n = bounded(r.read_into(buf)).await.unwrap();
+        counts.push(n);
+        check(r);
+        if n == 0 {
+            return (all, counts);
+        }
+        all.extend_from_slice(&buf[..n]);
+    }
+}
+
 #[test]
 fn read_into_small_and_large_buffers() {
     run(async {
@@ -183,14 +202,7 @@ fn read_into_small_and_large_buffers() {
         let mut big = vec![0u8; 64 * 1024];
         assert_eq!(bounded(r.read_into(&mut big)).await.unwrap(), 1);
         assert_eq!(big[0], b'i');
-        let mut got = Vec::new();
-        loop {
-            let n = bounded(r.read_into(&mut big)).await.unwrap();
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&big[..n]);
-        }
+        let (got, _) = read_into_until_eof(&mut r, &mut big, |_| {}).await;
         assert!(got == data);
         assert!(r.at_eof());
     });
@@ -201,18 +213,9 @@ fn read_into_alone_never_allocates_the_reader_buffer() {
     run(async {
         let srv = pieces_server(&[b"line one\n", b"rest"], 20).await;
         let (mut r, _w) = connect_to(&srv).await;
-        let mut buf = [0u8; 3];
-        let mut all = Vec::new();
-        loop {
-            let n = bounded(r.read_into(&mut buf)).await.unwrap();
-            if n == 0 {
-                break;
-            }
-            all.extend_from_slice(&buf[..n]);
-            assert!(format!("{r:?}").contains("capacity: 0"), "{r:?}");
-        }
+        let unallocated = |r: &StreamReader| assert!(format!("{r:?}").contains("capacity: 0"), "{r:?}");
+        let (all, _) = read_into_until_eof(&mut r, &mut [0u8; 3], unallocated).await;
         assert_eq!(all, b"line one\nrest");
-        assert!(format!("{r:?}").contains("capacity: 0"), "{r:?}");
     });
 }
 
@@ -236,17 +239,7 @@ fn read_into_fills_the_buffer_but_never_waits_for_the_next_segment() {
     run(async {
         let srv = pieces_server(&[b"0123456789", b"abc"], 20).await;
         let (mut r, _w) = connect_to(&srv).await;
-        let mut buf = [0u8; 4];
-        let mut counts = Vec::new();
-        let mut all = Vec::new();
-        loop {
-            let n = bounded(r.read_into(&mut buf)).await.unwrap();
-            counts.push(n);
-            if n == 0 {
-                break;
-            }
-            all.extend_from_slice(&buf[..n]);
-        }
+        let (all, counts) = read_into_until_eof(&mut r, &mut [0u8; 4], |_| {}).await;
         // 4 + 4 + the 2 left of the first segment, then the second, then EOF.
         assert_eq!(counts, [4, 4, 2, 3, 0]);
         assert_eq!(all, b"0123456789abc");
