@@ -7,7 +7,8 @@ use std::rc::Rc;
 use uasyncio_core::{cancel, create_task, sleep_ms, wait_for_ms, yield_now};
 use uasyncio_queues::Queue;
 use uasyncio_test::Trace;
-use util::{OnCancel, joinable, run_virtual};
+use uasyncio_test::{OnCancel, run_virtual};
+use util::joinable;
 
 #[test]
 fn wait_for_ms_on_get_times_out_and_leaves_the_queue_intact() {

@@ -6,7 +6,8 @@ mod util;
 use uasyncio_core::{create_task, yield_now};
 use uasyncio_queues::Queue;
 use uasyncio_test::Trace;
-use util::{run_virtual, spawn};
+use uasyncio_test::run_virtual;
+use util::spawn;
 
 #[test]
 fn waiting_getters_are_served_in_the_order_they_came() {

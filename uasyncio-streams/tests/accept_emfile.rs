@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use socket2::{Domain, Socket, Type};
 use uasyncio_core::{run, sleep_ms};
-use util::{bounded, echo_server, fd_count, thread_cpu_from};
+use uasyncio_test::ThreadCpu;
+use util::{bounded, echo_server, fd_count};
 
 /// Counts the accept loop's "out of file descriptors" warnings.
 struct CountEmfile(AtomicUsize);
@@ -70,7 +71,7 @@ fn accept_backs_off_on_emfile_and_recovers() {
             .map(|_| Socket::new(Domain::IPV4, Type::STREAM, None).unwrap())
             .collect();
 
-        let mut stat = File::open("/proc/thread-self/stat").unwrap();
+        let mut cpu = ThreadCpu::of_this_thread().unwrap();
         // Leave no descriptor free: lower the limit, then fill every hole.
         set_nofile(&libc::rlimit {
             rlim_cur: highest_fd() + 16,
@@ -90,9 +91,9 @@ fn accept_backs_off_on_emfile_and_recovers() {
         for c in &clients {
             c.connect(&addr.into()).unwrap();
         }
-        let before = thread_cpu_from(&mut stat);
+        let before = cpu.read().unwrap();
         sleep_ms(300).await;
-        let used = thread_cpu_from(&mut stat) - before;
+        let used = cpu.read().unwrap() - before;
         assert!(
             used <= Duration::from_millis(100),
             "the accept loop spun: {used:?} of CPU in 300 ms"

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use uasyncio_core::{run, sleep_ms};
 use uasyncio_streams::open_connection;
-use util::{bounded, echo_server, thread_cpu};
+use uasyncio_test::thread_cpu_time;
+use util::{bounded, echo_server};
 
 #[test]
 fn a_hundred_idle_connections_cost_no_cpu() {
@@ -22,9 +23,9 @@ fn a_hundred_idle_connections_cost_no_cpu() {
             conns.push((r, w));
         }
         // 100 server handlers wait in readline; 100 clients hold their halves.
-        let before = thread_cpu();
+        let before = thread_cpu_time().unwrap();
         sleep_ms(300).await;
-        let used = thread_cpu() - before;
+        let used = thread_cpu_time().unwrap() - before;
         assert!(
             used <= Duration::from_millis(50),
             "idle loop used {used:?} of CPU in 300 ms"

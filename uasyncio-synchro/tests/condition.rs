@@ -11,7 +11,8 @@ use std::rc::Rc;
 use uasyncio_core::{cancel, create_task, yield_now};
 use uasyncio_synchro::Condition;
 use uasyncio_test::Trace;
-use util::{joinable, run_virtual};
+use uasyncio_test::run_virtual;
+use util::joinable;
 
 #[test]
 fn consumers_wait_for_items_with_wait_for() {

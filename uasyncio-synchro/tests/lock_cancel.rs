@@ -6,7 +6,8 @@ mod util;
 use uasyncio_core::{cancel, create_task, sleep_ms, wait_for_ms, yield_now};
 use uasyncio_synchro::Lock;
 use uasyncio_test::Trace;
-use util::{OnCancel, joinable, run_virtual};
+use uasyncio_test::{OnCancel, run_virtual};
+use util::joinable;
 
 fn locker(id: u32, lock: &Lock, t: &Trace) -> (impl Future<Output = ()> + 'static, util::Join) {
     let (lock, t) = (lock.clone(), t.clone());

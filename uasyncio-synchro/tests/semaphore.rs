@@ -9,7 +9,8 @@ use std::rc::Rc;
 use uasyncio_core::{cancel, create_task, sleep_ms, wait_for_ms, yield_now};
 use uasyncio_synchro::{BoundedSemaphore, ReleaseError, Semaphore};
 use uasyncio_test::Trace;
-use util::{joinable, run_virtual};
+use uasyncio_test::run_virtual;
+use util::joinable;
 
 #[test]
 fn semaphore_2_never_lets_a_third_holder_in_and_hands_permits_on_in_order() {

@@ -347,6 +347,31 @@ impl TestLoopBuilder {
     }
 }
 
+/// Runs `f` on a fresh auto-advancing [`TestLoop`] installed on the calling
+/// thread: timers fire at their exact virtual times and idle time takes no
+/// real time.
+///
+/// ```
+/// use uasyncio_core::{get_event_loop, sleep_ms, ticks_diff};
+/// let elapsed = uasyncio_test::run_virtual(async {
+///     let t0 = get_event_loop().time(); // the loop's (virtual) ticks
+///     sleep_ms(3_600_000).await; // an hour, at once
+///     ticks_diff(get_event_loop().time(), t0)
+/// });
+/// assert_eq!(elapsed, 3_600_000);
+/// ```
+///
+/// # Panics
+///
+/// If the loop stalls (nothing left could ever wake `f`), with the
+/// [`Stalled`] report; use [`TestLoop::block_on`] to handle that case.
+pub fn run_virtual<F: Future>(f: F) -> F::Output {
+    match TestLoop::builder().mode(Mode::AutoAdvance).build().block_on(f) {
+        Ok(v) => v,
+        Err(stalled) => panic!("run_virtual: {stalled}"),
+    }
+}
+
 impl Default for TestLoop {
     fn default() -> Self {
         Self::new()

@@ -38,16 +38,18 @@
 #![forbid(unsafe_code)]
 
 mod clock;
+mod cpu;
 mod harness;
 mod macros;
 mod mock_stream;
 mod trace;
 mod wakers;
 
-pub use clock::{Mode, Stalled, TestLoop, TestLoopBuilder, VirtualClock, VirtualPoller};
+pub use clock::{Mode, Stalled, TestLoop, TestLoopBuilder, VirtualClock, VirtualPoller, run_virtual};
+pub use cpu::{ThreadCpu, thread_cpu_time};
 pub use harness::{Harness, poll_fn_by_hand};
 pub use mock_stream::{PeerHandle, ScriptedPeer};
-pub use trace::Trace;
+pub use trace::{OnCancel, Trace};
 pub use wakers::{WakeCounter, counting_waker, noop_waker};
 
 /// The workspace README's example, run as a doctest so it never drifts

@@ -68,3 +68,57 @@ impl Trace {
         assert_eq!(*self.0.borrow(), expected, "trace differs");
     }
 }
+
+/// Records its label in a [`Trace`] when dropped while armed (unless the
+/// thread is panicking): how a Rust task observes its cancellation, since
+/// cancelling drops the future (Python's `except CancelledError:
+/// print(...)`).
+///
+/// ```
+/// use uasyncio_core::{cancel, create_task, run, sleep_ms};
+/// use uasyncio_test::{OnCancel, Trace};
+///
+/// let trace = Trace::new();
+/// let t = trace.clone();
+/// run(async move {
+///     let id = create_task(async move {
+///         let guard = OnCancel::new(&t, "cancelled");
+///         sleep_ms(1_000).await;
+///         guard.disarm(); // not reached
+///     });
+///     sleep_ms(1).await;
+///     cancel(id);
+/// });
+/// trace.assert_eq(["cancelled"]);
+/// ```
+#[derive(Debug)]
+pub struct OnCancel {
+    trace: Trace,
+    label: String,
+    armed: bool,
+}
+
+impl OnCancel {
+    /// Arms a guard that records `label` if it is dropped before
+    /// [`disarm`](OnCancel::disarm).
+    pub fn new(trace: &Trace, label: impl Into<String>) -> Self {
+        OnCancel {
+            trace: trace.clone(),
+            label: label.into(),
+            armed: true,
+        }
+    }
+
+    /// The guarded section ended normally: nothing is recorded.
+    pub fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for OnCancel {
+    fn drop(&mut self) {
+        if self.armed && !std::thread::panicking() {
+            self.trace.push(self.label.clone());
+        }
+    }
+}

@@ -2,7 +2,6 @@
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::time::Duration;
 
 use uasyncio_core::wait_for_ms;
 use uasyncio_streams::{Server, StreamReader, StreamWriter, start_server};
@@ -57,26 +56,6 @@ pub(crate) async fn pieces_server(pieces: &'static [&'static [u8]], gap_ms: u32)
 /// The number of open descriptors of this process.
 pub(crate) fn fd_count() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// CPU time (user + system) of the calling thread.
-pub(crate) fn thread_cpu() -> Duration {
-    thread_cpu_from(&mut std::fs::File::open("/proc/thread-self/stat").unwrap())
-}
-
-/// CPU time of the thread whose `/proc/thread-self/stat` is open as `f`
-/// (re-read from the start: no new descriptor needed).
-pub(crate) fn thread_cpu_from(f: &mut std::fs::File) -> Duration {
-    use std::io::{Read, Seek};
-    f.rewind().unwrap();
-    let mut stat = String::new();
-    f.read_to_string(&mut stat).unwrap();
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of stat(5): 12 and 13 after the name.
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
 }
 
 /// A deterministic byte pattern of length `n`.

@@ -126,39 +126,10 @@ pub(crate) fn spawn<T: 'static>(f: impl Future<Output = T> + 'static) -> JoinHan
     JoinHandle { id, state }
 }
 
-/// Records its label in a trace when dropped while armed, unless the thread
-/// is panicking: how a Rust task observes its cancellation (Python's
-/// `except CancelledError: print(...)`), since cancelling drops the future.
-pub(crate) struct OnCancel {
-    trace: Trace,
-    label: String,
-    armed: bool,
-}
-
-impl OnCancel {
-    /// Arms a guard that records `label` if it is dropped before
-    /// [`disarm`](OnCancel::disarm).
-    pub(crate) fn new(trace: &Trace, label: impl Into<String>) -> Self {
-        OnCancel {
-            trace: trace.clone(),
-            label: label.into(),
-            armed: true,
-        }
-    }
-
-    /// The guarded section ended normally.
-    pub(crate) fn disarm(mut self) {
-        self.armed = false;
-    }
-}
-
-impl Drop for OnCancel {
-    fn drop(&mut self) {
-        if self.armed && !std::thread::panicking() {
-            self.trace.push(self.label.clone());
-        }
-    }
-}
+/// Records its label in a trace when dropped while armed: a task's
+/// cancellation, as Python's `except CancelledError` sees it.
+#[allow(unused_imports)] // not every test file uses it
+pub(crate) use uasyncio_test::OnCancel;
 
 /// Sets a shared flag when dropped: proves a future's destructor ran.
 #[derive(Debug)]
