@@ -26,6 +26,18 @@ async fn main_task(t: Trace) {
     get_event_loop().stop();
 }
 
+/// The trace of two loops in a row running `main_task`: the first loop's
+/// pending task is dropped when the second replaces it.
+const TWO_LOOPS: [&str; 7] = [
+    "start",
+    "task 0",
+    "stop",
+    "task dropped",
+    "start",
+    "task 0",
+    "stop",
+];
+
 #[test]
 fn a_new_event_loop_discards_the_old_tasks() {
     let t = Trace::new();
@@ -38,15 +50,7 @@ fn a_new_event_loop_discards_the_old_tasks() {
     assert_eq!(lp.task_count(), 0);
     lp.create_task(main_task(t.clone()));
     lp.run_forever();
-    t.assert_eq([
-        "start",
-        "task 0",
-        "stop",
-        "task dropped",
-        "start",
-        "task 0",
-        "stop",
-    ]);
+    t.assert_eq(TWO_LOOPS);
 }
 
 #[test]
@@ -60,15 +64,7 @@ fn a_new_test_loop_replaces_the_thread_loop_too() {
     assert!(tl2.event_loop().same_loop(&get_event_loop()));
     tl2.spawn(main_task(t.clone()));
     tl2.event_loop().run_forever();
-    t.assert_eq([
-        "start",
-        "task 0",
-        "stop",
-        "task dropped",
-        "start",
-        "task 0",
-        "stop",
-    ]);
+    t.assert_eq(TWO_LOOPS);
 }
 
 #[test]
@@ -82,13 +78,5 @@ fn close_discards_pending_tasks_and_the_loop_stays_usable() {
     assert_eq!(lp.task_count(), 0);
     lp.create_task(main_task(t.clone()));
     lp.run_forever();
-    t.assert_eq([
-        "start",
-        "task 0",
-        "stop",
-        "task dropped",
-        "start",
-        "task 0",
-        "stop",
-    ]);
+    t.assert_eq(TWO_LOOPS);
 }

@@ -10,9 +10,9 @@
 //! `on_thread_start`); with one worker the load is pinned to the other CPU.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Barrier};
 
 use uasyncio_core::get_event_loop;
 use uasyncio_streams::ServerOptions;
@@ -22,55 +22,44 @@ use crate::net::{Countdown, http_conn_ours, http_conn_tokio, http_load};
 use crate::util::median;
 use crate::{Args, affinity};
 
+/// Worker `i` of `workers`: its own loop and its own listener on `port`
+/// (0: pick one), whose address it sends once listening; serves until `stop`.
+fn worker(
+    (i, workers): (usize, usize),
+    port: u16,
+    stop: Arc<Countdown>,
+    listening: mpsc::Sender<SocketAddr>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        pin_worker(workers, i);
+        get_event_loop().run_until_complete(async move {
+            let srv = ServerOptions::new()
+                .backlog(1024)
+                .reuse_port(true)
+                .start(http_conn_ours, "127.0.0.1", port)
+                .await
+                .expect("listen with SO_REUSEPORT");
+            listening.send(srv.local_addr()).expect("addr");
+            stop.wait().await;
+            srv.close();
+            srv.wait_closed().await;
+        });
+        get_event_loop().close();
+    })
+}
+
 /// `workers` threads, each with its own loop and its own listener on the
-/// same port; returns the load's rate.
+/// same port (the first picks it); returns the load's rate.
 fn ours(a: &Args, workers: usize) -> f64 {
     // One stop signal per worker: a Countdown wakes a single waiter.
     let stops: Vec<Arc<Countdown>> = (0..workers).map(|_| Arc::new(Countdown::new(1))).collect();
-    let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
-    let started = Arc::new(Barrier::new(workers + 1));
-    let mut threads = Vec::new();
-    let (port_tx, port_rx) = mpsc::channel::<u16>();
-    let port_rx = Arc::new(std::sync::Mutex::new(port_rx));
-    for (i, stop) in stops.iter().enumerate() {
-        let (stop, addr_tx, port_tx, port_rx, started) = (
-            stop.clone(),
-            addr_tx.clone(),
-            port_tx.clone(),
-            port_rx.clone(),
-            started.clone(),
-        );
-        threads.push(std::thread::spawn(move || {
-            pin_worker(workers, i);
-            get_event_loop().run_until_complete(async move {
-                // The first worker picks the port; the others join it.
-                let port = if i == 0 {
-                    0
-                } else {
-                    let p = port_rx.lock().expect("port").recv().expect("port");
-                    port_tx.send(p).expect("port");
-                    p
-                };
-                let srv = ServerOptions::new()
-                    .backlog(1024)
-                    .reuse_port(true)
-                    .start(http_conn_ours, "127.0.0.1", port)
-                    .await
-                    .expect("listen with SO_REUSEPORT");
-                if i == 0 {
-                    port_tx.send(srv.local_addr().port()).expect("port");
-                    addr_tx.send(srv.local_addr()).expect("addr");
-                }
-                started.wait();
-                stop.wait().await;
-                srv.close();
-                srv.wait_closed().await;
-            });
-            get_event_loop().close();
-        }));
+    let (tx, listening) = mpsc::channel::<SocketAddr>();
+    let mut threads = vec![worker((0, workers), 0, stops[0].clone(), tx.clone())];
+    let addr = listening.recv().expect("the first worker listens");
+    for (i, stop) in stops.iter().enumerate().skip(1) {
+        threads.push(worker((i, workers), addr.port(), stop.clone(), tx.clone()));
+        listening.recv().expect("a worker listens");
     }
-    let addr = addr_rx.recv().expect("the first worker started");
-    started.wait();
     let rate = load(a, addr, workers);
     for stop in &stops {
         stop.done();
