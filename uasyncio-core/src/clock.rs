@@ -87,13 +87,13 @@ static EPOCH: OnceLock<Epoch> = OnceLock::new();
 
 fn epoch() -> &'static Epoch {
     EPOCH.get_or_init(|| {
-        let start_ms = match std::env::var(TICKS_START_ENV) {
-            Ok(v) => match parse_ticks_start(&v) {
+        // A value that is not UTF-8 is rejected like any other bad value.
+        let start_ms = std::env::var_os(TICKS_START_ENV).map_or(0, |v| {
+            match parse_ticks_start(&v.to_string_lossy()) {
                 Ok(t) => u64::from(t),
                 Err(e) => panic!("{e}"),
-            },
-            Err(_) => 0,
-        };
+            }
+        });
         Epoch {
             instant: Instant::now(),
             start_ms,
