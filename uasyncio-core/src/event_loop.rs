@@ -685,17 +685,19 @@ impl EventLoop {
     pub fn close(&self) {
         log::debug!("uasyncio: loop {} closed", self.inner.id);
         // Dropping futures may schedule more work; repeat until empty.
+        let inner = &*self.inner;
         for _ in 0..1000 {
-            let runq = std::mem::take(&mut *self.inner.runq.borrow_mut());
-            let timers = self.inner.timers.borrow_mut().take_all();
-            let futures = self.inner.tasks.borrow_mut().drain_idle();
-            if runq.is_empty() && timers.is_empty() && futures.is_empty() {
-                return;
+            let runq = std::mem::take(&mut *inner.runq.borrow_mut());
+            let timers = inner.timers.borrow_mut().take_all();
+            let mut dropped = !runq.is_empty() || timers.len() > 0;
+            drop((runq, timers));
+            let mut from = 0;
+            while let Some(f) = inner.tasks.borrow_mut().pop_idle(&mut from) {
+                dropped = true;
+                inner.drop_future(None, f);
             }
-            drop(runq);
-            drop(timers);
-            for f in futures {
-                self.inner.drop_future(None, f);
+            if !dropped {
+                return;
             }
         }
         log::error!("uasyncio: close() gave up: destructors keep scheduling new work");

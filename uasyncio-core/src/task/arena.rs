@@ -213,19 +213,22 @@ impl Arena {
         self.live -= 1;
     }
 
-    /// Removes every idle task and returns their futures (to be dropped by the
-    /// caller). Running and main tasks stay.
-    pub(crate) fn drain_idle(&mut self) -> Vec<BoxFuture> {
-        let mut out = Vec::new();
-        for index in 0..self.slots.len() {
-            if matches!(self.slots[index].state, State::Idle(_)) {
-                if let State::Idle(f) = std::mem::take(&mut self.slots[index].state) {
-                    out.push(f);
-                }
-                self.release(index);
+    /// Removes the first idle task at or after slot `*from` and returns its
+    /// future (to be dropped by the caller outside any borrow), moving
+    /// `*from` past it; `None` when no idle task is left there. Running and
+    /// main tasks stay.
+    pub(crate) fn pop_idle(&mut self, from: &mut usize) -> Option<BoxFuture> {
+        while let Some(slot) = self.slots.get_mut(*from) {
+            *from += 1;
+            if let State::Idle(_) = slot.state {
+                let State::Idle(f) = std::mem::take(&mut slot.state) else {
+                    unreachable!("matched above")
+                };
+                self.release(*from - 1);
+                return Some(f);
             }
         }
-        out
+        None
     }
 
     /// The ids of all live tasks (main included), in slot order.
@@ -311,7 +314,7 @@ mod tests {
         let m = a.insert(None, &s);
         let t = a.insert(fut(), &s);
         assert!(matches!(a.cancel(m), CancelOutcome::Main));
-        assert_eq!(a.drain_idle().len(), 1);
+        assert!(a.pop_idle(&mut 0).is_some() && a.pop_idle(&mut 0).is_none());
         assert_eq!(a.ids(), vec![m]);
         assert!(!a.contains(t));
         a.remove_main(m);
