@@ -88,12 +88,11 @@ static EPOCH: OnceLock<Epoch> = OnceLock::new();
 fn epoch() -> &'static Epoch {
     EPOCH.get_or_init(|| {
         // A value that is not UTF-8 is rejected like any other bad value.
-        let start_ms = std::env::var_os(TICKS_START_ENV).map_or(0, |v| {
-            match parse_ticks_start(&v.to_string_lossy()) {
+        let start_ms =
+            std::env::var_os(TICKS_START_ENV).map_or(0, |v| match parse_ticks_start(&v.to_string_lossy()) {
                 Ok(t) => u64::from(t),
                 Err(e) => panic!("{e}"),
-            }
-        });
+            });
         Epoch {
             instant: Instant::now(),
             start_ms,

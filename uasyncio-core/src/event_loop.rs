@@ -109,7 +109,6 @@ pub(crate) struct Inner {
     clock: Box<dyn Clock>,
     poller: RefCell<Box<dyn IoPoller>>,
     shared: Arc<Shared>,
-    remote_scratch: RefCell<Vec<Arc<Header>>>,
     running: Cell<bool>,
     stopping: Cell<bool>,
     current: Cell<Option<TaskId>>,
@@ -321,7 +320,6 @@ impl EventLoopBuilder {
                 clock,
                 poller: RefCell::new(poller),
                 shared,
-                remote_scratch: RefCell::new(Vec::new()),
                 running: Cell::new(false),
                 stopping: Cell::new(false),
                 current: Cell::new(None),
@@ -807,9 +805,8 @@ impl Inner {
     }
 
     pub(crate) fn remove_timer(&self, key: TimerKey) {
-        if let Ok(mut t) = self.timers.try_borrow_mut() {
-            t.remove(key);
-        }
+        let stale = self.timers.try_borrow_mut().ok().and_then(|mut t| t.remove(key));
+        drop(stale); // outside the borrow: a waker's drop may run any code
     }
 
     /// Runs one round. Returns true when the main future completed.
@@ -917,14 +914,12 @@ impl Inner {
         if !self.shared.has_remote() {
             return;
         }
-        let mut scratch = self.remote_scratch.borrow_mut();
-        self.shared.drain_remote(&mut scratch);
         let mut q = self.runq.borrow_mut();
-        for h in scratch.drain(..) {
+        self.shared.drain_remote(|h| {
             if h.take_remote() {
                 q.push_back(Runnable::Task(h.id()));
             }
-        }
+        });
     }
 
     /// Steps 2-4 of an iteration: timers, the poller's wait, remote wakes.

@@ -70,7 +70,10 @@ impl IoPoller for ParkPoller {
         if !*notified {
             notified = match timeout {
                 Some(Duration::ZERO) => return Ok(()),
-                Some(d) => n.cv.wait_timeout(notified, d).map_or_else(|e| e.into_inner().0, |r| r.0),
+                Some(d) => {
+                    n.cv.wait_timeout(notified, d)
+                        .map_or_else(|e| e.into_inner().0, |r| r.0)
+                }
                 None => n.cv.wait(notified).unwrap_or_else(PoisonError::into_inner),
             };
         }

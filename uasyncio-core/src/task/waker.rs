@@ -65,13 +65,16 @@ impl Shared {
         self.notifier.notify();
     }
 
-    /// Moves the remotely woken headers into `out` (cheap when there are
-    /// none). The loop then calls [`Header::take_remote`] on each.
-    pub(crate) fn drain_remote(&self, out: &mut Vec<Arc<Header>>) {
+    /// Hands each remotely woken header to `f`, in wake order, and empties
+    /// the remote queue (cheap when it is empty). `f` runs under the queue's
+    /// lock, so it must not wake anything; the loop calls
+    /// [`Header::take_remote`] and queues the task.
+    pub(crate) fn drain_remote(&self, mut f: impl FnMut(&Header)) {
         if self.remote_pending.load(Ordering::Acquire) {
             self.remote_pending.store(false, Ordering::Release);
             let mut q = self.remote.lock().unwrap_or_else(PoisonError::into_inner);
-            std::mem::swap(&mut *q, out);
+            q.iter().for_each(|h| f(h));
+            q.clear();
         }
     }
 
@@ -275,17 +278,14 @@ mod tests {
         assert_eq!(Arc::strong_count(&h), 2, "one copy waits in the remote queue");
         assert_eq!(n.0.load(Ordering::SeqCst), 1, "second wake was coalesced");
         let mut out = Vec::new();
-        h.shared.drain_remote(&mut out);
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].id(), TaskId::new(3, 1));
-        assert!(out[0].take_remote(), "not in the run queue yet");
-        drop(out);
+        h.shared.drain_remote(|h| out.push((h.id(), h.take_remote())));
+        assert_eq!(out, [(TaskId::new(3, 1), true)], "once, not in the run queue yet");
         h.dequeue();
         w.wake_by_ref();
         assert_eq!(n.0.load(Ordering::SeqCst), 2);
-        let mut out = Vec::new();
-        h.shared.drain_remote(&mut out);
-        assert!(out[0].take_remote());
+        let mut queued = Vec::new();
+        h.shared.drain_remote(|h| queued.push(h.take_remote()));
+        assert_eq!(queued, [true]);
         assert!(!h.mark_queued(), "queued once");
     }
 
@@ -298,9 +298,7 @@ mod tests {
         assert_eq!(n.0.load(Ordering::SeqCst), 1);
         assert!(h.shared.has_remote());
         assert_eq!(Arc::strong_count(&h), 2, "the remote queue holds it");
-        let mut out = Vec::new();
-        h.shared.drain_remote(&mut out);
-        drop(out);
+        h.shared.drain_remote(|_| {});
         assert_eq!(Arc::strong_count(&h), 1);
     }
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 pub(crate) mod queue;
 
@@ -37,6 +37,7 @@ pub struct Sleep {
 enum State {
     New,
     Yielded,
+    /// The timer `key`, due at `deadline`, in the loop `lp`.
     Waiting {
         lp: Rc<Inner>,
         key: TimerKey,
@@ -115,34 +116,34 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        match &this.state {
+        match this.state {
             State::New if this.ms == 0 => {
                 this.state = State::Yielded;
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
-            State::New => {
-                let lp = event_loop::current_inner();
-                let deadline = lp.clock_now_ceil().saturating_add(this.ms);
-                let key = lp
-                    .timers_mut()
-                    .insert(deadline, TimerAction::Wake(cx.waker().clone()));
-                this.state = State::Waiting { lp, key, deadline };
-                Poll::Pending
-            }
-            State::Waiting { lp, key, deadline } => {
-                if lp.cached_now() >= *deadline {
-                    lp.timers_mut().remove(*key);
-                    this.state = State::Done;
-                    Poll::Ready(())
-                } else {
-                    lp.timers_mut().update_waker(*key, cx.waker());
-                    Poll::Pending
-                }
-            }
             State::Yielded | State::Done => {
                 this.state = State::Done;
                 Poll::Ready(())
+            }
+            State::New => {
+                let lp = event_loop::current_inner();
+                let deadline = lp.clock_now_ceil().saturating_add(this.ms);
+                let key = lp.add_sleep(deadline, cx.waker());
+                this.state = State::Waiting { lp, key, deadline };
+                Poll::Pending
+            }
+            State::Waiting {
+                ref lp,
+                key,
+                deadline,
+            } => {
+                if lp.sleep_expired(key, deadline, cx.waker()) {
+                    this.state = State::Done;
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
             }
         }
     }
@@ -153,5 +154,30 @@ impl Drop for Sleep {
         if let State::Waiting { lp, key, .. } = &self.state {
             lp.remove_timer(*key);
         }
+    }
+}
+
+impl Inner {
+    /// Places a sleep's timer at `deadline`, waking `waker`.
+    fn add_sleep(&self, deadline: u64, waker: &Waker) -> TimerKey {
+        self.timers_mut()
+            .insert(deadline, TimerAction::Wake(waker.clone()))
+    }
+
+    /// Whether a waiting sleep is over (its timer is then gone); if not, its
+    /// timer wakes `waker` from now on.
+    fn sleep_expired(&self, key: TimerKey, deadline: u64, waker: &Waker) -> bool {
+        let over = self.cached_now() >= deadline;
+        let stale = {
+            let mut timers = self.timers_mut();
+            if over {
+                timers.remove(key)
+            } else {
+                timers.update_waker(key, waker);
+                None
+            }
+        };
+        drop(stale); // outside the borrow: a waker's drop may run any code
+        over
     }
 }
