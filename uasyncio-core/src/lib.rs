@@ -19,12 +19,13 @@
 //! * **Run queue.** Tasks and callbacks share one FIFO queue. A *round* runs
 //!   what was runnable when it began; a task that yields goes to the back.
 //! * **Timer queue.** Deadlines live on a monotonic `u64` millisecond
-//!   timeline (ticks are only made at the API edge), in an ordered map keyed by
-//!   `(deadline, sequence)`: ties fire in the order they were set, and a
-//!   dropped [`Sleep`] removes its entry at once.
+//!   timeline (ticks are only made at the API edge), in a binary heap ordered
+//!   by `(deadline, sequence)`: ties fire in the order they were set, and a
+//!   dropped [`Sleep`] removes its timer at once.
 //! * **Poller.** When nothing is runnable the loop waits in the poller for
 //!   exactly the time to the next timer, forever if there is none: it never
-//!   spins. Without I/O crates the poller parks the thread ([`ParkPoller`]);
+//!   spins. Without I/O crates the poller sleeps on a condition variable
+//!   ([`ParkPoller`]);
 //!   with them it is epoll/kqueue through mio.
 //! * **Wakers.** Every task has a standard [`Waker`](std::task::Waker), so
 //!   any future works on the loop. A wake on the loop's thread pushes onto the

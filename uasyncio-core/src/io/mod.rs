@@ -7,7 +7,8 @@
 //! and wakes the tasks whose I/O became ready through their standard
 //! [`Waker`](std::task::Waker)s.
 //!
-//! The core ships [`ParkPoller`], which has no I/O and just parks the thread.
+//! The core ships [`ParkPoller`], which has no I/O and just sleeps until the
+//! timeout or a notification.
 //! With the `mio` feature (turned on by `uasyncio-udp` and `uasyncio-streams`)
 //! the default poller is [`MioPoller`], which drives sockets through epoll or
 //! kqueue; I/O crates reach it with [`IoRegistration`].
