@@ -92,7 +92,7 @@ fn sift_up(h: &mut [Entry], mut i: usize) {
     h[i] = e;
 }
 
-/// Moves `h[i]` down to its place.
+/// Moves `h[i]` down to its place (used to rebuild the heap).
 fn sift_down(h: &mut [Entry], mut i: usize) {
     let e = h[i];
     loop {
@@ -110,6 +110,31 @@ fn sift_down(h: &mut [Entry], mut i: usize) {
         i = child;
     }
     h[i] = e;
+}
+
+/// Replaces the top with the last entry and restores the heap, as std's
+/// `BinaryHeap::pop` does: the hole goes down to a leaf along the smaller
+/// children (one comparison per level), then the last entry, which is
+/// usually large, comes up from there (few levels).
+fn pop_top(heap: &mut Vec<Entry>) {
+    let Some(last) = heap.pop() else { return };
+    let h = heap.as_mut_slice();
+    if h.is_empty() {
+        return;
+    }
+    let n = h.len();
+    let mut i = 0;
+    let mut child = 1;
+    while child < n {
+        if child + 1 < n && h[child + 1].before(&h[child]) {
+            child += 1;
+        }
+        h[i] = h[child];
+        i = child;
+        child = 2 * i + 1;
+    }
+    h[i] = last;
+    sift_up(h, i);
 }
 
 impl TimerQueue {
@@ -198,19 +223,9 @@ impl TimerQueue {
             if self.is_live(top.slot, top.seq) {
                 return Some(top);
             }
-            self.pop_top();
+            pop_top(&mut self.heap);
         }
         None
-    }
-
-    /// Removes the heap's top entry.
-    fn pop_top(&mut self) {
-        if let Some(last) = self.heap.pop()
-            && !self.heap.is_empty()
-        {
-            self.heap[0] = last;
-            sift_down(&mut self.heap, 0);
-        }
     }
 
     /// The earliest deadline.
@@ -224,7 +239,7 @@ impl TimerQueue {
         if top.deadline > now {
             return None;
         }
-        self.pop_top();
+        pop_top(&mut self.heap);
         self.release(top.slot)
     }
 
