@@ -25,8 +25,7 @@
 //! * **Poller.** When nothing is runnable the loop waits in the poller for
 //!   exactly the time to the next timer, forever if there is none: it never
 //!   spins. Without I/O crates the poller sleeps on a condition variable
-//!   ([`ParkPoller`]);
-//!   with them it is epoll/kqueue through mio.
+//!   ([`ParkPoller`]); with them it is epoll/kqueue through mio.
 //! * **Wakers.** Every task has a standard [`Waker`](std::task::Waker), so
 //!   any future works on the loop. A wake on the loop's thread pushes onto the
 //!   run queue (no allocation, no lock); a wake from another thread goes
