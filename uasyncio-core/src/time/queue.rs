@@ -1,5 +1,5 @@
-//! The timer queue: a binary min-heap of `(deadline, sequence)` over a slab
-//! of timer actions.
+//! The timer queue: a binary heap of `(deadline, sequence)` over a slab of
+//! timer actions.
 //!
 //! Deadlines are on the loop's monotonic `u64` millisecond timeline, never
 //! wrapped ticks, so the order is total; the sequence number keeps timers with
@@ -9,12 +9,9 @@
 //! entries outnumber live ones the heap is rebuilt without them, so cancelled
 //! timers never pile up (a million `wait_for_ms` calls that finish in time
 //! keep the heap at a few dozen entries).
-//!
-//! The heap is a plain `Vec` with its two sift operations rather than
-//! `std::collections::BinaryHeap`: the same algorithm, but the rebuild reuses
-//! `sift_down` instead of pulling in a second copy of the machinery, which
-//! keeps a core-only binary about a kilobyte smaller.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fmt;
 use std::task::Waker;
 
@@ -40,26 +37,19 @@ struct Slot {
     action: Option<TimerAction>,
 }
 
-/// A heap entry: ordered by `(deadline, seq)`; dead when its slot no longer
-/// holds `seq`.
-#[derive(Clone, Copy)]
-struct Entry {
-    deadline: u64,
-    seq: u64,
-    slot: u32,
-}
-
-impl Entry {
-    fn before(&self, other: &Entry) -> bool {
-        (self.deadline, self.seq) < (other.deadline, other.seq)
-    }
+/// Whether slot `slot` still holds the timer with sequence number `seq`.
+fn is_live(slots: &[Slot], slot: u32, seq: u64) -> bool {
+    slots
+        .get(slot as usize)
+        .is_some_and(|s| s.seq == seq && s.action.is_some())
 }
 
 /// The loop's timers.
 #[derive(Default)]
 pub(crate) struct TimerQueue {
-    /// A binary min-heap: `heap[i]` is not after its children `2i+1`, `2i+2`.
-    heap: Vec<Entry>,
+    /// `(deadline, seq, slot)`, earliest first; entries whose slot no longer
+    /// holds `seq` are dead.
+    heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
     slots: Vec<Slot>,
     free: Vec<u32>,
     live: usize,
@@ -77,65 +67,6 @@ impl fmt::Debug for TimerQueue {
 
 /// Dead heap entries tolerated beyond the live ones before a rebuild.
 const SLACK: usize = 64;
-
-/// Moves `h[i]` up to its place.
-fn sift_up(h: &mut [Entry], mut i: usize) {
-    let e = h[i];
-    while i > 0 {
-        let parent = (i - 1) / 2;
-        if !e.before(&h[parent]) {
-            break;
-        }
-        h[i] = h[parent];
-        i = parent;
-    }
-    h[i] = e;
-}
-
-/// Moves `h[i]` down to its place (used to rebuild the heap).
-fn sift_down(h: &mut [Entry], mut i: usize) {
-    let e = h[i];
-    loop {
-        let mut child = 2 * i + 1;
-        if child >= h.len() {
-            break;
-        }
-        if child + 1 < h.len() && h[child + 1].before(&h[child]) {
-            child += 1;
-        }
-        if !h[child].before(&e) {
-            break;
-        }
-        h[i] = h[child];
-        i = child;
-    }
-    h[i] = e;
-}
-
-/// Replaces the top with the last entry and restores the heap, as std's
-/// `BinaryHeap::pop` does: the hole goes down to a leaf along the smaller
-/// children (one comparison per level), then the last entry, which is
-/// usually large, comes up from there (few levels).
-fn pop_top(heap: &mut Vec<Entry>) {
-    let Some(last) = heap.pop() else { return };
-    let h = heap.as_mut_slice();
-    if h.is_empty() {
-        return;
-    }
-    let n = h.len();
-    let mut i = 0;
-    let mut child = 1;
-    while child < n {
-        if child + 1 < n && h[child + 1].before(&h[child]) {
-            child += 1;
-        }
-        h[i] = h[child];
-        i = child;
-        child = 2 * i + 1;
-    }
-    h[i] = last;
-    sift_up(h, i);
-}
 
 impl TimerQueue {
     /// Adds a timer; returns its key.
@@ -159,21 +90,13 @@ impl TimerQueue {
                 i
             }
         };
-        self.heap.push(Entry {
-            deadline,
-            seq,
-            slot: index,
-        });
-        let last = self.heap.len() - 1;
-        sift_up(&mut self.heap, last);
+        self.heap.push(Reverse((deadline, seq, index)));
         self.live += 1;
         TimerKey { slot: index, seq }
     }
 
     fn is_live(&self, slot: u32, seq: u64) -> bool {
-        self.slots
-            .get(slot as usize)
-            .is_some_and(|s| s.seq == seq && s.action.is_some())
+        is_live(&self.slots, slot, seq)
     }
 
     /// Removes a timer (a no-op when it has fired already).
@@ -183,12 +106,9 @@ impl TimerQueue {
         }
         let action = self.release(key.slot);
         if self.heap.len() > 2 * self.live + SLACK {
-            let mut heap = std::mem::take(&mut self.heap);
-            heap.retain(|e| self.is_live(e.slot, e.seq));
-            for i in (0..heap.len() / 2).rev() {
-                sift_down(&mut heap, i);
-            }
-            self.heap = heap;
+            let slots = &self.slots;
+            self.heap
+                .retain(|&Reverse((_, seq, slot))| is_live(slots, slot, seq));
         }
         action
     }
@@ -218,29 +138,29 @@ impl TimerQueue {
     }
 
     /// Drops dead entries from the top of the heap; returns the live top.
-    fn top(&mut self) -> Option<Entry> {
-        while let Some(&top) = self.heap.first() {
-            if self.is_live(top.slot, top.seq) {
+    fn top(&mut self) -> Option<(u64, u64, u32)> {
+        while let Some(&Reverse(top @ (_, seq, slot))) = self.heap.peek() {
+            if self.is_live(slot, seq) {
                 return Some(top);
             }
-            pop_top(&mut self.heap);
+            self.heap.pop();
         }
         None
     }
 
     /// The earliest deadline.
     pub(crate) fn next_deadline(&mut self) -> Option<u64> {
-        self.top().map(|e| e.deadline)
+        self.top().map(|(deadline, _, _)| deadline)
     }
 
     /// Removes and returns the earliest timer if it is due at `now`.
     pub(crate) fn pop_expired(&mut self, now: u64) -> Option<TimerAction> {
-        let top = self.top()?;
-        if top.deadline > now {
+        let (deadline, _, slot) = self.top()?;
+        if deadline > now {
             return None;
         }
-        pop_top(&mut self.heap);
-        self.release(top.slot)
+        self.heap.pop();
+        self.release(slot)
     }
 
     /// The number of pending timers.
