@@ -219,12 +219,12 @@ impl Arena {
     /// main tasks stay.
     pub(crate) fn pop_idle(&mut self, from: &mut usize) -> Option<BoxFuture> {
         while let Some(slot) = self.slots.get_mut(*from) {
+            let index = *from;
             *from += 1;
-            if let State::Idle(_) = slot.state {
-                let State::Idle(f) = std::mem::take(&mut slot.state) else {
-                    unreachable!("matched above")
-                };
-                self.release(*from - 1);
+            if matches!(slot.state, State::Idle(_))
+                && let State::Idle(f) = std::mem::take(&mut slot.state)
+            {
+                self.release(index);
                 return Some(f);
             }
         }

@@ -168,16 +168,11 @@ impl Inner {
     /// timer wakes `waker` from now on.
     fn sleep_expired(&self, key: TimerKey, deadline: u64, waker: &Waker) -> bool {
         let over = self.cached_now() >= deadline;
-        let stale = {
-            let mut timers = self.timers_mut();
-            if over {
-                timers.remove(key)
-            } else {
-                timers.update_waker(key, waker);
-                None
-            }
-        };
-        drop(stale); // outside the borrow: a waker's drop may run any code
+        if over {
+            self.remove_timer(key);
+        } else {
+            self.timers_mut().update_waker(key, waker);
+        }
         over
     }
 }
