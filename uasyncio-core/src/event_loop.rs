@@ -135,6 +135,7 @@ impl Drop for Installed {
 /// Wakes a task of the loop running on this thread: pushes it onto the run
 /// queue unless it is there already. Returns false when this thread's loop is
 /// not the header's (the caller then takes the remote path).
+#[inline]
 pub(crate) fn wake_local(header: &Header) -> bool {
     CURRENT
         .try_with(|c| {

@@ -13,15 +13,18 @@ use super::{Header, Shared, TaskId};
 /// A task's future, boxed and type-erased.
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
-#[derive(Default)]
+/// A slot's state. The future itself is in [`Slot::fut`], present exactly
+/// when the task is idle.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Free, on the free list.
-    #[default]
     Vacant,
     /// Alive, not being polled.
-    Idle(BoxFuture),
+    Idle,
     /// Being polled; its future is on the poller's stack.
-    Running { cancelled: bool },
+    Running,
+    /// Being polled, and cancelled during the poll: dropped when it returns.
+    Cancelled,
     /// The future given to `run_until_complete`, which lives on the caller's
     /// stack.
     Main,
@@ -30,6 +33,7 @@ enum State {
 struct Slot {
     generation: u32,
     state: State,
+    fut: Option<BoxFuture>,
     header: Option<Arc<Header>>,
 }
 
@@ -80,10 +84,7 @@ impl Arena {
 
     /// Stores a new task (already counted as queued) and returns its id.
     pub(crate) fn insert(&mut self, fut: Option<BoxFuture>, shared: &Arc<Shared>) -> TaskId {
-        let state = match fut {
-            Some(f) => State::Idle(f),
-            None => State::Main,
-        };
+        let state = if fut.is_some() { State::Idle } else { State::Main };
         self.live += 1;
         let index = match self.free.pop() {
             Some(i) => i,
@@ -94,6 +95,7 @@ impl Arena {
                 self.slots.push(Slot {
                     generation: 0,
                     state: State::Vacant,
+                    fut: None,
                     header: None,
                 });
                 i
@@ -103,6 +105,7 @@ impl Arena {
         slot.generation = slot.generation.wrapping_add(1);
         let id = TaskId::new(index, slot.generation);
         slot.state = state;
+        slot.fut = fut;
         match &slot.header {
             // Nobody else holds this header: no waker of the previous task
             // survives, so it can serve the new one.
@@ -122,7 +125,7 @@ impl Arena {
     pub(crate) fn contains(&self, id: TaskId) -> bool {
         self.slots
             .get(id.index())
-            .is_some_and(|s| s.generation == id.generation() && !matches!(s.state, State::Vacant))
+            .is_some_and(|s| s.generation == id.generation() && s.state != State::Vacant)
     }
 
     /// A clone of the task's header (to build the main future's waker).
@@ -135,14 +138,14 @@ impl Arena {
 
     /// Takes an idle task's future and header out for polling, marking it
     /// running. `None` if the id is stale or the task is not idle.
+    #[inline]
     pub(crate) fn begin_poll(&mut self, id: TaskId) -> Option<(BoxFuture, Arc<Header>)> {
         let slot = self.slot_mut(id)?;
-        if !matches!(slot.state, State::Idle(_)) {
+        if slot.state != State::Idle {
             return None;
         }
-        let State::Idle(fut) = std::mem::replace(&mut slot.state, State::Running { cancelled: false }) else {
-            unreachable!("checked above")
-        };
+        slot.state = State::Running;
+        let fut = slot.fut.take().expect("an idle task has its future");
         let header = slot.header.take().expect("a live task has a header");
         header.dequeue();
         Some((fut, header))
@@ -151,6 +154,7 @@ impl Arena {
     /// Puts a polled task back. Returns its future when the task is over
     /// (finished, panicked or cancelled during the poll): the caller drops
     /// it outside any borrow.
+    #[inline]
     pub(crate) fn end_poll(
         &mut self,
         id: TaskId,
@@ -161,12 +165,12 @@ impl Arena {
         let index = id.index();
         let slot = &mut self.slots[index];
         slot.header = Some(header);
-        let cancelled = matches!(slot.state, State::Running { cancelled: true });
-        if finished || cancelled {
+        if finished || slot.state == State::Cancelled {
             self.release(index);
             Some(fut)
         } else {
-            slot.state = State::Idle(fut);
+            slot.state = State::Idle;
+            slot.fut = Some(fut);
             None
         }
     }
@@ -176,22 +180,15 @@ impl Arena {
         let Some(slot) = self.slot_mut(id) else {
             return CancelOutcome::NotFound;
         };
-        match &mut slot.state {
-            State::Vacant => CancelOutcome::NotFound,
+        match slot.state {
+            State::Vacant | State::Cancelled => CancelOutcome::NotFound,
             State::Main => CancelOutcome::Main,
-            State::Running { cancelled } => {
-                let first = !*cancelled;
-                *cancelled = true;
-                if first {
-                    CancelOutcome::Deferred
-                } else {
-                    CancelOutcome::NotFound
-                }
+            State::Running => {
+                slot.state = State::Cancelled;
+                CancelOutcome::Deferred
             }
-            State::Idle(_) => {
-                let State::Idle(fut) = std::mem::take(&mut slot.state) else {
-                    unreachable!("matched above")
-                };
+            State::Idle => {
+                let fut = slot.fut.take().expect("an idle task has its future");
                 self.release(id.index());
                 CancelOutcome::Dropped(fut)
             }
@@ -201,7 +198,7 @@ impl Arena {
     /// Frees the main future's slot.
     pub(crate) fn remove_main(&mut self, id: TaskId) {
         if let Some(slot) = self.slot_mut(id)
-            && matches!(slot.state, State::Main)
+            && slot.state == State::Main
         {
             self.release(id.index());
         }
@@ -221,8 +218,8 @@ impl Arena {
         while let Some(slot) = self.slots.get_mut(*from) {
             let index = *from;
             *from += 1;
-            if matches!(slot.state, State::Idle(_))
-                && let State::Idle(f) = std::mem::take(&mut slot.state)
+            if slot.state == State::Idle
+                && let Some(f) = slot.fut.take()
             {
                 self.release(index);
                 return Some(f);
@@ -236,7 +233,7 @@ impl Arena {
         self.slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| !matches!(s.state, State::Vacant))
+            .filter(|(_, s)| s.state != State::Vacant)
             .map(|(i, s)| TaskId::new(i as u32, s.generation))
             .collect()
     }

@@ -145,8 +145,18 @@ impl Header {
         self.mark_queued()
     }
 
+    #[inline]
     fn wake_by_ref(self: &Arc<Self>) {
-        if !event_loop::wake_local(self) && !self.remote_queued.swap(true, Ordering::AcqRel) {
+        if !event_loop::wake_local(self) {
+            self.wake_remote();
+        }
+    }
+
+    /// The slow path, out of line so that a local wake stays small.
+    #[cold]
+    #[inline(never)]
+    fn wake_remote(self: &Arc<Self>) {
+        if !self.remote_queued.swap(true, Ordering::AcqRel) {
             self.shared.push_remote(self.clone());
         }
     }
