@@ -411,6 +411,7 @@ impl StreamReader {
     ///     assert_eq!(poll_fn(|cx| r.poll_read_into(cx, &mut buf)).await.unwrap(), 2);
     /// });
     /// ```
+    #[inline]
     pub fn poll_read_into(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
@@ -722,6 +723,7 @@ pub struct ReadInto<'a> {
 impl Future for ReadInto<'_> {
     type Output = io::Result<usize>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         this.r.poll_read_into(cx, this.buf)

@@ -262,6 +262,7 @@ impl StreamWriter {
     ///     assert_eq!(poll_fn(|cx| w.poll_write(cx, b"abc")).await.unwrap(), 3);
     /// });
     /// ```
+    #[inline]
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let conn = &*self.conn;
         let r = conn
@@ -277,6 +278,7 @@ impl StreamWriter {
     }
 
     /// Polls until all of `buf[*pos..]` is written, advancing `*pos`.
+    #[inline]
     fn poll_write_all(&self, cx: &mut Context<'_>, buf: &[u8], pos: &mut usize) -> Poll<io::Result<()>> {
         while *pos < buf.len() {
             match self.poll_write(cx, &buf[*pos..]) {
@@ -318,6 +320,7 @@ pub struct AWrite<'a> {
 impl Future for AWrite<'_> {
     type Output = io::Result<()>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         this.w.poll_write_all(cx, this.buf, &mut this.pos)

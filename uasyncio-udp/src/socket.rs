@@ -76,6 +76,23 @@ pub fn socket(af: Af) -> io::Result<UdpSocket> {
 
 /// Adds what was being done to an error, keeping its kind and OS code in the
 /// message.
+/// The error of a send that failed (`Err`) or sent only `Ok(n)` bytes of a
+/// `len`-byte datagram. Out of line: the sending path stays small.
+#[cold]
+#[inline(never)]
+fn send_error(r: io::Result<usize>, len: usize, addr: Option<SocketAddr>) -> io::Error {
+    match r {
+        Ok(n) => io::Error::new(
+            io::ErrorKind::WriteZero,
+            format!("only {n} of {len} bytes of the datagram were sent; send smaller datagrams"),
+        ),
+        Err(e) => match addr {
+            Some(a) => annotate(e, format_args!("sendto {a}")),
+            None => e,
+        },
+    }
+}
+
 pub(crate) fn annotate(e: io::Error, what: fmt::Arguments<'_>) -> io::Error {
     io::Error::new(e.kind(), format!("{what}: {e}"))
 }
@@ -421,6 +438,7 @@ impl UdpSocket {
     ///     assert_eq!(n, 1);
     /// });
     /// ```
+    #[inline]
     pub fn poll_recvfrom_into(
         &self,
         cx: &mut Context<'_>,
@@ -442,6 +460,7 @@ impl UdpSocket {
     ///     assert_eq!(poll_fn(|cx| a.poll_recv_into(cx, &mut buf)).await.unwrap(), 1);
     /// });
     /// ```
+    #[inline]
     pub fn poll_recv_into(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.reg.poll_io(Direction::Read, cx, || self.sock.recv(buf))
     }
@@ -459,6 +478,7 @@ impl UdpSocket {
     ///     assert_eq!(a.recv(4).await.unwrap(), b"p");
     /// });
     /// ```
+    #[inline]
     pub fn poll_send_to(
         &self,
         cx: &mut Context<'_>,
@@ -471,17 +491,7 @@ impl UdpSocket {
         });
         match r {
             Poll::Ready(Ok(n)) if n == buf.len() => Poll::Ready(Ok(())),
-            Poll::Ready(Ok(n)) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                format!(
-                    "only {n} of {} bytes of the datagram were sent; send smaller datagrams",
-                    buf.len()
-                ),
-            ))),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(match addr {
-                Some(a) => annotate(e, format_args!("sendto {a}")),
-                None => e,
-            })),
+            Poll::Ready(r) => Poll::Ready(Err(send_error(r, buf.len(), addr))),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -921,6 +931,7 @@ pub struct RecvInto<'a> {
 impl Future for RecvInto<'_> {
     type Output = io::Result<usize>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         this.sock.poll_recv_into(cx, this.buf)
@@ -950,6 +961,7 @@ pub struct RecvFromInto<'a> {
 impl Future for RecvFromInto<'_> {
     type Output = io::Result<(usize, SocketAddr)>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         this.sock.poll_recvfrom_into(cx, this.buf)
@@ -978,6 +990,7 @@ pub struct SendTo<'a> {
 impl Future for SendTo<'_> {
     type Output = io::Result<()>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.sock.poll_send_to(cx, self.buf, self.addr)
     }
@@ -1050,4 +1063,26 @@ pub async fn recvfrom(s: &UdpSocket, n: usize) -> io::Result<(Vec<u8>, SocketAdd
 /// ```
 pub async fn sendto(s: &UdpSocket, buf: &[u8], addr: SocketAddr) -> io::Result<()> {
     s.sendto(buf, addr).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_send_is_a_write_zero_error_that_names_both_lengths() {
+        let e = send_error(Ok(3), 10, None);
+        assert_eq!(e.kind(), io::ErrorKind::WriteZero);
+        assert!(e.to_string().contains("only 3 of 10 bytes"), "{e}");
+    }
+
+    #[test]
+    fn a_failed_sendto_names_the_address_and_keeps_the_kind() {
+        let to: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let e = send_error(Err(io::Error::from(io::ErrorKind::PermissionDenied)), 4, Some(to));
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        assert!(e.to_string().starts_with("sendto 127.0.0.1:9: "), "{e}");
+        let plain = send_error(Err(io::Error::from(io::ErrorKind::NotConnected)), 4, None);
+        assert_eq!(plain.kind(), io::ErrorKind::NotConnected);
+    }
 }

@@ -162,6 +162,7 @@ impl IoRegistration {
     /// Tries `op` unless `dir` is known not ready; on `WouldBlock` forgets
     /// `dir`'s readiness and registers the task's waker, returning `Pending`.
     /// Any other result (data, EOF, an error) is returned as it is.
+    #[inline]
     pub fn poll_io<R>(
         &self,
         dir: Direction,
