@@ -83,17 +83,25 @@ impl ScheduledIo {
         }
     }
 
-    /// Wakes every waiter of `dir`. The list is taken out while the wakers
-    /// run (a waker may register again) and its allocation is given back
-    /// afterwards, so a socket's waiter list is allocated once, not per wait.
+    /// Wakes every waiter of `dir`, outside the list's borrow (a waker may
+    /// register again). A lone waiter is popped in place; a longer list is
+    /// taken out while its wakers run and its allocation is given back
+    /// afterwards. Either way a socket's waiter list is allocated once, not
+    /// per wait.
     fn wake(&self, dir: Direction) {
         let cell = self.list(dir);
         let mut wakers = {
             let mut list = cell.borrow_mut();
-            if list.is_empty() {
-                return;
+            match list.len() {
+                0 => return,
+                1 => {
+                    let one = list.pop();
+                    drop(list);
+                    one.into_iter().for_each(Waker::wake);
+                    return;
+                }
+                _ => std::mem::take(&mut *list),
             }
-            std::mem::take(&mut *list)
         };
         for w in wakers.drain(..) {
             w.wake();
