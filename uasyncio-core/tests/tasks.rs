@@ -227,25 +227,28 @@ fn gather_runs_all_at_once_and_keeps_the_order() {
     new_event_loop();
     let t = Trace::new();
     let t2 = t.clone();
+    // Each future finishes only after every future of lower rank has: run
+    // one after the other, in argument order, the first (rank 2) would wait
+    // forever; the timeout turns that into a failure instead of a hang. No
+    // wall-clock timing is involved, so a loaded machine cannot reorder it.
+    let turn = Rc::new(Cell::new(0u32));
     let out = run(async move {
-        let started = std::time::Instant::now();
-        let out = gather([30u32, 10, 20].map(|ms| {
-            let t = t2.clone();
+        let all = gather([2u32, 0, 1].map(|rank| {
+            let (t, turn) = (t2.clone(), turn.clone());
             async move {
-                sleep_ms(ms).await;
-                t.push(ms.to_string());
-                ms * 2
+                sleep_ms(1).await;
+                while turn.get() != rank {
+                    yield_now().await;
+                }
+                t.push(rank.to_string());
+                turn.set(rank + 1);
+                rank * 10
             }
-        }))
-        .await;
-        assert!(
-            started.elapsed() < std::time::Duration::from_millis(55),
-            "concurrent, not sequential"
-        );
-        out
+        }));
+        wait_for_ms(all, 10_000).await
     });
-    assert_eq!(out, [60, 20, 40]);
-    assert_eq!(t.get(), ["10", "20", "30"]);
+    assert_eq!(out, Ok(vec![20, 0, 10]), "results in argument order");
+    assert_eq!(t.get(), ["0", "1", "2"], "finished in rank order, concurrently");
 }
 
 #[test]
