@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: the same workloads on uasyncio, on tokio's
 //! current-thread runtime and on smol's `LocalExecutor`, in one run,
-//! interleaved, several repetitions; prints medians and the ratios.
+//! interleaved (each repetition starts with the next side, so no side is
+//! always first), several repetitions; prints medians and the ratios.
 //!
 //! Usage: `compare [--reps N] [--quick] [FILTER...]`. Each sample runs on a
 //! fresh thread (a fresh loop or runtime), after one untimed warm-up run of
@@ -135,24 +136,27 @@ fn main() {
             "workload", "uasyncio", "tokio-ct", "smol-local", "vs tokio", "vs smol", "mio floor", "vs floor"
         );
         for row in &rows {
-            let (mut ours, mut tok, mut smo, mut flo) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            let w = row.warm_up;
-            for _ in 0..args.reps {
-                if args.runs("uasyncio") {
-                    ours.push(util::on_fresh_thread(&args, row.ours, w));
-                }
-                if args.runs("tokio") {
-                    tok.push(util::on_fresh_thread(&args, row.tokio, w));
-                }
-                if args.runs("smol") {
-                    smo.push(util::on_fresh_thread(&args, row.smol, w));
-                }
-                if let Some(f) = row.floor
-                    && args.runs("floor")
-                {
-                    flo.push(util::on_fresh_thread(&args, f, w));
+            let sides = [
+                ("uasyncio", Some(row.ours)),
+                ("tokio", Some(row.tokio)),
+                ("smol", Some(row.smol)),
+                ("floor", row.floor),
+            ];
+            let mut samples: [Vec<f64>; 4] = Default::default();
+            // Each repetition runs every side once, starting one side later
+            // than the last, so that no side always runs first (right after
+            // another row, or another process's sockets closing) or last.
+            for rep in 0..args.reps {
+                for k in 0..sides.len() {
+                    let i = (rep + k) % sides.len();
+                    if let (name, Some(f)) = sides[i]
+                        && args.runs(name)
+                    {
+                        samples[i].push(util::on_fresh_thread(&args, f, row.warm_up));
+                    }
                 }
             }
+            let [mut ours, mut tok, mut smo, mut flo] = samples;
             // NaN where a side was skipped with --only.
             let (o, t, m) = (median(&mut ours), median(&mut tok), median(&mut smo));
             let ratio = |peer: f64| match row.better {
