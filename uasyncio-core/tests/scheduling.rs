@@ -129,8 +129,12 @@ fn the_loop_waits_exactly_until_the_next_timer_and_not_when_work_is_runnable() {
     let waits = waits.borrow();
     assert!(!waits.is_empty() && waits.len() <= 3, "waits: {waits:?}");
     let first = waits[0].expect("a timeout");
+    // At most the sleep (never longer), and most of it: the time between the
+    // sleep's first poll and the wait is the loop's own, but a loaded
+    // machine may deschedule the thread in between, so the lower bound is
+    // generous.
     assert!(
-        first <= Duration::from_millis(101) && first >= Duration::from_millis(90),
+        first <= Duration::from_millis(101) && first >= Duration::from_millis(50),
         "first wait {first:?}"
     );
 }
