@@ -223,6 +223,7 @@ mod tests {
         let now = c.now_ms();
         assert_eq!(c.until(now.saturating_sub(10)), Duration::ZERO);
         assert!(c.until(now + 1000) <= Duration::from_millis(1000));
-        assert!(c.until(now + 1000) > Duration::from_millis(900));
+        // Most of it (generous: the thread may be descheduled in between).
+        assert!(c.until(now + 1000) > Duration::from_millis(500));
     }
 }

@@ -47,7 +47,7 @@
 //!     });
 //!     let l3 = l.clone();
 //!     get_event_loop().call_later_ms(5, move || l3.borrow_mut().push("callback"));
-//!     let r = wait_for_ms(sleep_ms(1000), 20).await;
+//!     let r = wait_for_ms(sleep_ms(1000), 200).await;
 //!     l.borrow_mut().push("timed out");
 //!     r.is_err()
 //! });

@@ -126,7 +126,17 @@ fn wakers_of_finished_tasks_are_harmless() {
         let w = k.borrow()[0].clone();
         w.wake_by_ref();
         std::thread::spawn(move || w.wake()).join().unwrap();
-        sleep_ms(10).await;
-        assert_eq!(ran.get(), 2);
+        // Until the task has slept and finished (bounded, so a bug fails
+        // rather than hangs), whatever the machine's load.
+        let finished = wait_for_ms(
+            async {
+                while ran.get() < 2 {
+                    sleep_ms(1).await;
+                }
+            },
+            10_000,
+        )
+        .await;
+        assert_eq!((finished, ran.get()), (Ok(()), 2));
     });
 }

@@ -155,7 +155,7 @@ fn thread_safe_flag_set_from_another_thread_wakes_tokio() {
         Instant::now()
     });
     let set_at = setter.join().unwrap();
-    assert!(woke.duration_since(set_at) < Duration::from_millis(500));
+    assert!(woke.duration_since(set_at) < Duration::from_secs(5));
     assert!(!flag.is_set());
 }
 

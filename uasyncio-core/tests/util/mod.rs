@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use uasyncio_core::{Clock, IoPoller, Notify, ParkPoller};
 
@@ -102,6 +102,8 @@ impl IoPoller for JumpPoller {
 #[derive(Debug)]
 pub struct RecordingPoller {
     pub waits: Rc<RefCell<Vec<Option<Duration>>>>,
+    /// When each wait began.
+    pub waited_at: Rc<RefCell<Vec<Instant>>>,
     park: ParkPoller,
 }
 
@@ -109,6 +111,7 @@ impl RecordingPoller {
     pub fn new() -> Self {
         RecordingPoller {
             waits: Rc::default(),
+            waited_at: Rc::default(),
             park: ParkPoller::new(),
         }
     }
@@ -117,6 +120,7 @@ impl RecordingPoller {
 impl IoPoller for RecordingPoller {
     fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.waits.borrow_mut().push(timeout);
+        self.waited_at.borrow_mut().push(Instant::now());
         self.park.wait(timeout)
     }
     fn notifier(&self) -> Arc<dyn Notify> {
