@@ -2,13 +2,14 @@
 //! crate: the footprint report builds it as a crate of its own, like the
 //! other hello worlds).
 //!
-//! The smallest loop we could write with SPEC §4's required behaviour that a
-//! hello world reaches: a per-thread loop made on first use and closed when
-//! the thread exits, a FIFO run queue shared with callbacks, Send + Sync
-//! wakers that wake from any thread (a mutex queue and a condvar that ends
-//! the timed wait), a timer heap, a task's panic caught and reported, the
-//! UASYNCIO_TICKS_START clock offset. No builder, no pluggable poller or
-//! clock, no Debug, no cancellation, no task ids exposed.
+//! A deliberately minimal loop, written for this comparison, with the part
+//! of SPEC §4's required behaviour that a hello world reaches: a per-thread
+//! loop made on first use and closed when the thread exits, a FIFO run
+//! queue shared with callbacks, Send + Sync wakers that wake from any thread
+//! (a mutex queue and a condvar that ends the timed wait), a timer heap, a
+//! task's panic caught and reported, the UASYNCIO_TICKS_START clock offset.
+//! No builder, no pluggable poller or clock, no Debug, no cancellation, no
+//! task ids exposed.
 use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
