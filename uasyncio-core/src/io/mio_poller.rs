@@ -90,19 +90,17 @@ impl ScheduledIo {
     /// per wait.
     fn wake(&self, dir: Direction) {
         let cell = self.list(dir);
-        let mut wakers = {
-            let mut list = cell.borrow_mut();
-            match list.len() {
-                0 => return,
-                1 => {
-                    let one = list.pop();
-                    drop(list);
-                    one.into_iter().for_each(Waker::wake);
-                    return;
-                }
-                _ => std::mem::take(&mut *list),
+        let mut list = cell.borrow_mut();
+        if list.len() <= 1 {
+            let one = list.pop();
+            drop(list);
+            if let Some(w) = one {
+                w.wake();
             }
-        };
+            return;
+        }
+        let mut wakers = std::mem::take(&mut *list);
+        drop(list);
         for w in wakers.drain(..) {
             w.wake();
         }

@@ -13,16 +13,14 @@ use super::{Header, Shared, TaskId};
 /// A task's future, boxed and type-erased.
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
-/// A slot's state. The future itself is in [`Slot::fut`], present exactly
-/// when the task is idle.
+/// A slot's state. Whether a live task is idle or being polled is whether
+/// its future is in [`Slot::fut`] (being polled, it is on the poller's stack).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Free, on the free list.
     Vacant,
-    /// Alive, not being polled.
-    Idle,
-    /// Being polled; its future is on the poller's stack.
-    Running,
+    /// Alive: idle, or being polled.
+    Live,
     /// Being polled, and cancelled during the poll: dropped when it returns.
     Cancelled,
     /// The future given to `run_until_complete`, which lives on the caller's
@@ -84,7 +82,7 @@ impl Arena {
 
     /// Stores a new task (already counted as queued) and returns its id.
     pub(crate) fn insert(&mut self, fut: Option<BoxFuture>, shared: &Arc<Shared>) -> TaskId {
-        let state = if fut.is_some() { State::Idle } else { State::Main };
+        let state = if fut.is_some() { State::Live } else { State::Main };
         self.live += 1;
         let index = match self.free.pop() {
             Some(i) => i,
@@ -141,11 +139,10 @@ impl Arena {
     #[inline]
     pub(crate) fn begin_poll(&mut self, id: TaskId) -> Option<(BoxFuture, Arc<Header>)> {
         let slot = self.slot_mut(id)?;
-        if slot.state != State::Idle {
+        if slot.state != State::Live {
             return None;
         }
-        slot.state = State::Running;
-        let fut = slot.fut.take().expect("an idle task has its future");
+        let fut = slot.fut.take()?; // `None`: it is being polled already
         let header = slot.header.take().expect("a live task has a header");
         header.dequeue();
         Some((fut, header))
@@ -169,7 +166,6 @@ impl Arena {
             self.release(index);
             Some(fut)
         } else {
-            slot.state = State::Idle;
             slot.fut = Some(fut);
             None
         }
@@ -183,15 +179,16 @@ impl Arena {
         match slot.state {
             State::Vacant | State::Cancelled => CancelOutcome::NotFound,
             State::Main => CancelOutcome::Main,
-            State::Running => {
-                slot.state = State::Cancelled;
-                CancelOutcome::Deferred
-            }
-            State::Idle => {
-                let fut = slot.fut.take().expect("an idle task has its future");
-                self.release(id.index());
-                CancelOutcome::Dropped(fut)
-            }
+            State::Live => match slot.fut.take() {
+                Some(fut) => {
+                    self.release(id.index());
+                    CancelOutcome::Dropped(fut)
+                }
+                None => {
+                    slot.state = State::Cancelled;
+                    CancelOutcome::Deferred
+                }
+            },
         }
     }
 
@@ -218,9 +215,8 @@ impl Arena {
         while let Some(slot) = self.slots.get_mut(*from) {
             let index = *from;
             *from += 1;
-            if slot.state == State::Idle
-                && let Some(f) = slot.fut.take()
-            {
+            // Only an idle task's future is in its slot.
+            if let Some(f) = slot.fut.take() {
                 self.release(index);
                 return Some(f);
             }
