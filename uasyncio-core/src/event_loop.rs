@@ -23,8 +23,8 @@ use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -109,6 +109,9 @@ pub(crate) struct Inner {
     clock: Box<dyn Clock>,
     poller: RefCell<Box<dyn IoPoller>>,
     shared: Arc<Shared>,
+    /// A `Weak` to `shared`, as its tasks' headers hold: a wake on this thread
+    /// compares the two by address ([`Header::is_of`]).
+    shared_weak: Weak<Shared>,
     running: Cell<bool>,
     stopping: Cell<bool>,
     current: Cell<Option<TaskId>>,
@@ -141,7 +144,7 @@ pub(crate) fn wake_local(header: &Header) -> bool {
         .try_with(|c| {
             let Ok(cur) = c.try_borrow() else { return false };
             match &*cur {
-                Some(Installed(lp)) if lp.inner.id == header.shared.loop_id => {
+                Some(Installed(lp)) if header.is_of(&lp.inner.shared_weak) => {
                     match lp.inner.runq.try_borrow_mut() {
                         Ok(mut q) => {
                             if header.mark_queued() {
@@ -309,7 +312,7 @@ impl EventLoopBuilder {
         let poller = self.poller.unwrap_or_else(default_poller);
         let clock = self.clock.unwrap_or_else(|| Box::new(SystemClock));
         let id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
-        let shared = Arc::new(Shared::new(id, poller.notifier()));
+        let shared = Arc::new(Shared::new(poller.notifier()));
         let now = clock.now_ms();
         let lp = EventLoop {
             inner: Rc::new(Inner {
@@ -320,6 +323,7 @@ impl EventLoopBuilder {
                 now: Cell::new(now),
                 clock,
                 poller: RefCell::new(poller),
+                shared_weak: Arc::downgrade(&shared),
                 shared,
                 running: Cell::new(false),
                 stopping: Cell::new(false),

@@ -108,7 +108,7 @@ impl Arena {
             // Nobody else holds this header: no waker of the previous task
             // survives, so it can serve the new one.
             Some(h) if Arc::strong_count(h) == 1 => h.reuse(id),
-            _ => slot.header = Some(Arc::new(Header::new(id, shared.clone()))),
+            _ => slot.header = Some(Arc::new(Header::new(id, shared))),
         }
         id
     }
@@ -247,7 +247,7 @@ mod tests {
     }
 
     fn shared() -> Arc<Shared> {
-        Arc::new(Shared::new(0, Arc::new(NoNotify)))
+        Arc::new(Shared::new(Arc::new(NoNotify)))
     }
 
     fn fut() -> Option<BoxFuture> {
