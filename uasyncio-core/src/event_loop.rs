@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock, secs_to_ms_ceil};
 use crate::io::{IoPoller, default_poller, find};
-use crate::task::{Arena, BoxFuture, CancelOutcome, Header, Shared, TaskId, WakerRef};
+use crate::task::{Arena, BoxFuture, CancelOutcome, Header, Shared, TaskId, TaskKey, WakerRef};
 use crate::ticks::{self, to_ticks};
 use crate::time::queue::{TimerAction, TimerKey, TimerQueue};
 
@@ -43,9 +43,15 @@ const DEFAULT_WAITQ_LEN: usize = 64;
 
 /// Something the run queue can run.
 enum Runnable {
-    Task(TaskId),
+    Task(TaskKey),
     Callback(Box<dyn FnOnce()>),
 }
+
+// A run-queue entry stays two words on 64-bit targets: a task's 8-byte key
+// fits beside the callback's fat pointer (the loop id of a `TaskId` is not
+// stored per entry, and generations stay 32 bits: see `TaskId`).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(size_of::<Runnable>() == 16);
 
 /// What a panicking task or callback left behind, as given to the loop's
 /// exception handler.
@@ -114,7 +120,7 @@ pub(crate) struct Inner {
     shared_weak: Weak<Shared>,
     running: Cell<bool>,
     stopping: Cell<bool>,
-    current: Cell<Option<TaskId>>,
+    current: Cell<Option<TaskKey>>,
     handler: RefCell<Option<Handler>>,
     io_credit: Cell<u32>,
 }
@@ -187,9 +193,12 @@ pub(crate) fn current_inner() -> Rc<Inner> {
 pub(crate) fn current_task() -> Option<TaskId> {
     CURRENT
         .try_with(|c| {
-            c.try_borrow()
-                .ok()
-                .and_then(|cur| cur.as_ref().and_then(|i| i.0.inner.current.get()))
+            c.try_borrow().ok().and_then(|cur| {
+                cur.as_ref().and_then(|Installed(lp)| {
+                    let inner = &lp.inner;
+                    inner.current.get().map(|key| TaskId::new(inner.id, key))
+                })
+            })
         })
         .ok()
         .flatten()
@@ -412,7 +421,7 @@ pub fn new_event_loop() -> EventLoop {
 /// Restores the loop's state if a run ends by unwinding.
 struct RunGuard<'a> {
     inner: &'a Inner,
-    main: Option<TaskId>,
+    main: Option<TaskKey>,
 }
 
 impl Drop for RunGuard<'_> {
@@ -427,7 +436,7 @@ impl Drop for RunGuard<'_> {
 
 /// The main future of `run_until_complete`, polled in its turn in the FIFO.
 struct Main<'a> {
-    id: TaskId,
+    id: TaskKey,
     header: Arc<Header>,
     poll: &'a mut dyn FnMut(&mut Context<'_>) -> bool,
 }
@@ -696,9 +705,9 @@ impl EventLoop {
             let mut dropped = !runq.is_empty() || timers.len() > 0;
             drop((runq, timers));
             let mut from = 0;
-            while let Some(f) = inner.tasks.borrow_mut().pop_idle(&mut from) {
+            while let Some((key, f)) = inner.tasks.borrow_mut().pop_idle(&mut from) {
                 dropped = true;
-                inner.drop_future(None, f);
+                inner.drop_future(Some(key), f);
             }
             if !dropped {
                 return;
@@ -714,7 +723,9 @@ impl EventLoop {
 
     /// The ids of the live tasks.
     pub fn tasks(&self) -> Vec<TaskId> {
-        self.inner.tasks.borrow().ids()
+        let id = self.inner.id;
+        let keys = self.inner.tasks.borrow().ids();
+        keys.into_iter().map(|key| TaskId::new(id, key)).collect()
     }
 
     /// The number of runnables (tasks and callbacks) queued for the next
@@ -745,9 +756,10 @@ impl EventLoop {
         self.inner.cancel(task)
     }
 
-    /// Whether `task` is still alive.
+    /// Whether `task` is still alive (an id of another loop never is).
     pub fn is_alive(&self, task: TaskId) -> bool {
-        self.inner.tasks.borrow().contains(task)
+        task.key_in(self.inner.id)
+            .is_some_and(|key| self.inner.tasks.borrow().contains(key))
     }
 
     /// Sets the handler called with an [`ExceptionContext`] when a task or a
@@ -773,17 +785,20 @@ impl EventLoop {
 
 impl Inner {
     pub(crate) fn spawn(&self, fut: BoxFuture) -> TaskId {
-        let id = self.tasks.borrow_mut().insert(Some(fut), &self.shared);
-        self.runq.borrow_mut().push_back(Runnable::Task(id));
-        id
+        let key = self.tasks.borrow_mut().insert(Some(fut), &self.shared);
+        self.runq.borrow_mut().push_back(Runnable::Task(key));
+        TaskId::new(self.id, key)
     }
 
     pub(crate) fn cancel(&self, id: TaskId) -> bool {
-        let outcome = self.tasks.borrow_mut().cancel(id);
+        let Some(key) = id.key_in(self.id) else {
+            return false; // another loop's task
+        };
+        let outcome = self.tasks.borrow_mut().cancel(key);
         match outcome {
             CancelOutcome::Dropped(f) => {
                 log::trace!("uasyncio: {id} cancelled");
-                self.drop_future(Some(id), f);
+                self.drop_future(Some(key), f);
                 true
             }
             CancelOutcome::Deferred => {
@@ -851,11 +866,11 @@ impl Inner {
         done
     }
 
-    fn poll_task(&self, id: TaskId) {
-        let Some((mut fut, header)) = self.tasks.borrow_mut().begin_poll(id) else {
+    fn poll_task(&self, key: TaskKey) {
+        let Some((mut fut, header)) = self.tasks.borrow_mut().begin_poll(key) else {
             return; // cancelled or finished since it was queued
         };
-        self.current.set(Some(id));
+        self.current.set(Some(key));
         let result = {
             let waker = WakerRef::new(&header);
             let mut cx = Context::from_waker(&waker);
@@ -866,25 +881,26 @@ impl Inner {
             Ok(Poll::Ready(())) => true,
             Ok(Poll::Pending) => false,
             Err(p) => {
-                self.report_panic(Some(id), &*p);
+                self.report_panic(Some(key), &*p);
                 true
             }
         };
-        let over = self.tasks.borrow_mut().end_poll(id, fut, header, finished);
+        let over = self.tasks.borrow_mut().end_poll(key, fut, header, finished);
         if let Some(f) = over {
-            self.drop_future(Some(id), f);
+            self.drop_future(Some(key), f);
         }
     }
 
     /// Drops a task's future outside any borrow; a panicking destructor is
     /// reported like a panicking task.
-    fn drop_future(&self, id: Option<TaskId>, f: BoxFuture) {
+    fn drop_future(&self, key: Option<TaskKey>, f: BoxFuture) {
         if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(f))) {
-            self.report_panic(id, &*p);
+            self.report_panic(key, &*p);
         }
     }
 
-    fn report_panic(&self, task: Option<TaskId>, payload: &(dyn std::any::Any + Send)) {
+    fn report_panic(&self, key: Option<TaskKey>, payload: &(dyn std::any::Any + Send)) {
+        let task = key.map(|key| TaskId::new(self.id, key));
         let ctx = ExceptionContext { task, payload };
         let handler = self.handler.borrow().clone();
         match handler {
@@ -962,7 +978,7 @@ mod tests {
     //! A small tour of the loop's unsafe-adjacent paths (borrowed wakers,
     //! header reuse, remote wakes), sized to run under miri too.
     use super::*;
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
 
     #[test]
     fn tasks_wake_yield_cancel_and_reuse_slots() {
@@ -1012,5 +1028,34 @@ mod tests {
         let r = lp.run_until_complete(crate::wait_for_ms(crate::sleep_ms(10_000), 1));
         assert!(r.is_err());
         assert_eq!(lp.timer_count(), 0);
+    }
+    #[test]
+    fn ids_stay_unique_across_the_last_generation_of_a_slot() {
+        let lp = new_event_loop();
+        let ran = Rc::new(Cell::new(0));
+        let spawn = |lp: &EventLoop| {
+            let r = ran.clone();
+            lp.create_task(async move { r.set(r.get() + 1) })
+        };
+        let first = spawn(&lp);
+        lp.run_until_complete(async {}); // slot 0: `first`, slot 1: main
+        lp.inner.tasks.borrow_mut().age_free_slots(u32::MAX - 2);
+        let mut seen = vec![first];
+        for _ in 0..4 {
+            let id = spawn(&lp);
+            assert!(!seen.contains(&id), "{id:?} given out twice");
+            seen.push(id);
+            lp.run_until_complete(async {});
+        }
+        assert_eq!(ran.get(), 5);
+        // Both slots reached the last generation and were retired.
+        assert_eq!(lp.inner.tasks.borrow().retired(), 2);
+        // A stale id reaches nothing, and a sleeping task is not disturbed.
+        let sleeper = lp.create_task(crate::sleep_ms(10_000));
+        for old in &seen {
+            assert!(!lp.is_alive(*old) && !lp.cancel(*old));
+        }
+        assert!(lp.is_alive(sleeper));
+        lp.close();
     }
 }

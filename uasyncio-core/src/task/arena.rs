@@ -1,14 +1,17 @@
 //! The arena that owns the loop's tasks: a `Vec` of slots and a free list.
 //!
-//! Each slot keeps a generation (so a stale [`TaskId`] never reaches a newer
+//! Each slot keeps a generation (so a stale [`TaskKey`] never reaches a newer
 //! task) and the task's [`Header`], which outlives the task so that the next
-//! task spawned into the slot can reuse it.
+//! task spawned into the slot can reuse it. A slot whose generation reaches
+//! `u32::MAX` is retired when its task ends (never put back on the free
+//! list), so generations never wrap and a key is never given out twice: see
+//! [`TaskKey`](super::TaskKey).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::{Header, Shared, TaskId};
+use super::{Header, Shared, TaskKey};
 
 /// A task's future, boxed and type-erased.
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
@@ -55,6 +58,8 @@ pub(crate) struct Arena {
     slots: Vec<Slot>,
     free: Vec<u32>,
     live: usize,
+    /// Slots retired at the last generation.
+    retired: usize,
 }
 
 impl std::fmt::Debug for Arena {
@@ -62,6 +67,7 @@ impl std::fmt::Debug for Arena {
         f.debug_struct("Arena")
             .field("slots", &self.slots.len())
             .field("live", &self.live)
+            .field("retired", &self.retired)
             .finish()
     }
 }
@@ -72,6 +78,7 @@ impl Arena {
             slots: Vec::with_capacity(n),
             free: Vec::new(),
             live: 0,
+            retired: 0,
         }
     }
 
@@ -80,15 +87,15 @@ impl Arena {
         self.live
     }
 
-    /// Stores a new task (already counted as queued) and returns its id.
-    pub(crate) fn insert(&mut self, fut: Option<BoxFuture>, shared: &Arc<Shared>) -> TaskId {
+    /// Stores a new task (already counted as queued) and returns its key.
+    pub(crate) fn insert(&mut self, fut: Option<BoxFuture>, shared: &Arc<Shared>) -> TaskKey {
         let state = if fut.is_some() { State::Live } else { State::Main };
         self.live += 1;
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
                 let Ok(i) = u32::try_from(self.slots.len()) else {
-                    panic!("uasyncio: more than 2^32 live tasks")
+                    panic!("uasyncio: more than 2^32 task slots")
                 };
                 self.slots.push(Slot {
                     generation: 0,
@@ -100,8 +107,9 @@ impl Arena {
             }
         };
         let slot = &mut self.slots[index as usize];
-        slot.generation = slot.generation.wrapping_add(1);
-        let id = TaskId::new(index, slot.generation);
+        // Never wraps: a slot at `u32::MAX` is retired, not freed.
+        slot.generation += 1;
+        let id = TaskKey::new(index, slot.generation);
         slot.state = state;
         slot.fut = fut;
         match &slot.header {
@@ -113,21 +121,21 @@ impl Arena {
         id
     }
 
-    fn slot_mut(&mut self, id: TaskId) -> Option<&mut Slot> {
+    fn slot_mut(&mut self, id: TaskKey) -> Option<&mut Slot> {
         self.slots
             .get_mut(id.index())
             .filter(|s| s.generation == id.generation())
     }
 
     /// Whether `id` names a live task.
-    pub(crate) fn contains(&self, id: TaskId) -> bool {
+    pub(crate) fn contains(&self, id: TaskKey) -> bool {
         self.slots
             .get(id.index())
             .is_some_and(|s| s.generation == id.generation() && s.state != State::Vacant)
     }
 
     /// A clone of the task's header (to build the main future's waker).
-    pub(crate) fn header(&self, id: TaskId) -> Option<Arc<Header>> {
+    pub(crate) fn header(&self, id: TaskKey) -> Option<Arc<Header>> {
         self.slots
             .get(id.index())
             .filter(|s| s.generation == id.generation())
@@ -137,7 +145,7 @@ impl Arena {
     /// Takes an idle task's future and header out for polling, marking it
     /// running. `None` if the id is stale or the task is not idle.
     #[inline]
-    pub(crate) fn begin_poll(&mut self, id: TaskId) -> Option<(BoxFuture, Arc<Header>)> {
+    pub(crate) fn begin_poll(&mut self, id: TaskKey) -> Option<(BoxFuture, Arc<Header>)> {
         let slot = self.slot_mut(id)?;
         if slot.state != State::Live {
             return None;
@@ -154,7 +162,7 @@ impl Arena {
     #[inline]
     pub(crate) fn end_poll(
         &mut self,
-        id: TaskId,
+        id: TaskKey,
         fut: BoxFuture,
         header: Arc<Header>,
         finished: bool,
@@ -172,7 +180,7 @@ impl Arena {
     }
 
     /// Cancels a task.
-    pub(crate) fn cancel(&mut self, id: TaskId) -> CancelOutcome {
+    pub(crate) fn cancel(&mut self, id: TaskKey) -> CancelOutcome {
         let Some(slot) = self.slot_mut(id) else {
             return CancelOutcome::NotFound;
         };
@@ -193,7 +201,7 @@ impl Arena {
     }
 
     /// Frees the main future's slot.
-    pub(crate) fn remove_main(&mut self, id: TaskId) {
+    pub(crate) fn remove_main(&mut self, id: TaskKey) {
         if let Some(slot) = self.slot_mut(id)
             && slot.state == State::Main
         {
@@ -202,35 +210,59 @@ impl Arena {
     }
 
     fn release(&mut self, index: usize) {
-        self.slots[index].state = State::Vacant;
-        self.free.push(index as u32);
+        let slot = &mut self.slots[index];
+        slot.state = State::Vacant;
         self.live -= 1;
+        if slot.generation == u32::MAX {
+            // Retired: its last key stays stale for ever. The header goes
+            // (a waker of the last task keeps its own reference).
+            slot.header = None;
+            self.retired += 1;
+        } else {
+            self.free.push(index as u32);
+        }
+    }
+
+    /// The number of slots retired at the last generation.
+    #[cfg(test)]
+    pub(crate) fn retired(&self) -> usize {
+        self.retired
+    }
+
+    /// Test hook: gives every free slot the generation `generation`, so that
+    /// a test reaches the last generation without 2³² spawns.
+    #[cfg(test)]
+    pub(crate) fn age_free_slots(&mut self, generation: u32) {
+        for &i in &self.free {
+            self.slots[i as usize].generation = generation;
+        }
     }
 
     /// Removes the first idle task at or after slot `*from` and returns its
-    /// future (to be dropped by the caller outside any borrow), moving
-    /// `*from` past it; `None` when no idle task is left there. Running and
-    /// main tasks stay.
-    pub(crate) fn pop_idle(&mut self, from: &mut usize) -> Option<BoxFuture> {
+    /// key and future (to be dropped by the caller outside any borrow),
+    /// moving `*from` past it; `None` when no idle task is left there.
+    /// Running and main tasks stay.
+    pub(crate) fn pop_idle(&mut self, from: &mut usize) -> Option<(TaskKey, BoxFuture)> {
         while let Some(slot) = self.slots.get_mut(*from) {
             let index = *from;
             *from += 1;
             // Only an idle task's future is in its slot.
             if let Some(f) = slot.fut.take() {
+                let key = TaskKey::new(index as u32, slot.generation);
                 self.release(index);
-                return Some(f);
+                return Some((key, f));
             }
         }
         None
     }
 
     /// The ids of all live tasks (main included), in slot order.
-    pub(crate) fn ids(&self) -> Vec<TaskId> {
+    pub(crate) fn ids(&self) -> Vec<TaskKey> {
         self.slots
             .iter()
             .enumerate()
             .filter(|(_, s)| s.state != State::Vacant)
-            .map(|(i, s)| TaskId::new(i as u32, s.generation))
+            .map(|(i, s)| TaskKey::new(i as u32, s.generation))
             .collect()
     }
 }
@@ -307,10 +339,60 @@ mod tests {
         let m = a.insert(None, &s);
         let t = a.insert(fut(), &s);
         assert!(matches!(a.cancel(m), CancelOutcome::Main));
-        assert!(a.pop_idle(&mut 0).is_some() && a.pop_idle(&mut 0).is_none());
+        assert_eq!(a.pop_idle(&mut 0).map(|(k, _)| k), Some(t));
+        assert!(a.pop_idle(&mut 0).is_none());
         assert_eq!(a.ids(), vec![m]);
         assert!(!a.contains(t));
         a.remove_main(m);
         assert_eq!(a.len(), 0);
+    }
+
+    #[test]
+    fn a_slot_at_the_last_generation_is_retired_not_reused() {
+        let s = shared();
+        let mut a = Arena::with_capacity(2);
+        let first = a.insert(fut(), &s);
+        assert!(matches!(a.cancel(first), CancelOutcome::Dropped(_)));
+        a.age_free_slots(u32::MAX - 2);
+        let mut seen = vec![first];
+        // Generations MAX-1 and MAX in slot 0, then slot 0 is retired.
+        for _ in 0..2 {
+            let t = a.insert(fut(), &s);
+            assert_eq!(t.index(), 0);
+            seen.push(t);
+            assert!(matches!(a.cancel(t), CancelOutcome::Dropped(_)));
+        }
+        assert_eq!(seen[2].generation(), u32::MAX);
+        assert_eq!(a.retired(), 1);
+        let next = a.insert(fut(), &s);
+        assert_eq!(next.index(), 1, "a new slot, not generation 0 of the old one");
+        for old in &seen {
+            assert_ne!(*old, next);
+            assert!(!a.contains(*old));
+            assert!(matches!(a.cancel(*old), CancelOutcome::NotFound));
+            assert!(a.begin_poll(*old).is_none());
+        }
+        assert!(a.header(seen[2]).is_none(), "a retired slot drops its header");
+        // The retired slot stays out of use for good.
+        assert!(matches!(a.cancel(next), CancelOutcome::Dropped(_)));
+        let again = a.insert(fut(), &s);
+        assert_eq!(again.index(), 1);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a.ids(), vec![again]);
+    }
+
+    #[test]
+    fn a_task_ending_in_its_poll_at_the_last_generation_retires_the_slot() {
+        let s = shared();
+        let mut a = Arena::with_capacity(1);
+        let t = a.insert(fut(), &s);
+        assert!(matches!(a.cancel(t), CancelOutcome::Dropped(_)));
+        a.age_free_slots(u32::MAX - 1);
+        let last = a.insert(fut(), &s);
+        assert_eq!((last.index(), last.generation()), (0, u32::MAX));
+        let (f, h) = a.begin_poll(last).unwrap();
+        assert!(a.end_poll(last, f, h, true).is_some());
+        assert_eq!(a.retired(), 1);
+        assert_eq!(a.insert(fut(), &s).index(), 1);
     }
 }

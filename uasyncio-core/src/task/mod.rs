@@ -18,13 +18,25 @@ pub(crate) use waker::{Header, Shared, WakerRef};
 
 /// The id of a task, returned by [`create_task`](crate::create_task).
 ///
-/// Ids are small and `Copy`; an id is never confused with a later task that
-/// reuses the same slot (a generation counter tells them apart), so
-/// [`cancel`](crate::cancel) on the id of a finished task returns `false`
-/// and touches nothing.
+/// Ids are small and `Copy`. An id names one task and never a newer one:
+///
+/// * **Slots are reused, generations are not.** A task lives in a slot of
+///   its loop's task table; each reuse of a slot gives the new task the next
+///   generation number (32 bits). A slot whose generation reaches
+///   `u32::MAX` is retired after that task ends: it never goes back on the
+///   free list, so a generation never wraps round to an old id's. Retiring
+///   costs one 32-byte slot per 2³² tasks run in it (about 12 minutes of
+///   the tightest spawn loop), which keeps the run queue's entries at 16
+///   bytes (a 64-bit generation would not).
+/// * **Ids carry their loop.** An id from another thread's loop, or from a
+///   loop that [`new_event_loop`](crate::new_event_loop) replaced, names no
+///   task of the current loop.
+///
+/// So [`cancel`](crate::cancel) on the id of a finished task returns `false`
+/// and touches nothing, whatever ran since.
 ///
 /// ```
-/// use uasyncio_core::{cancel, create_task, run, sleep_ms};
+/// use uasyncio_core::{cancel, create_task, new_event_loop, run, sleep_ms};
 /// run(async {
 ///     let a = create_task(async {});
 ///     let b = create_task(sleep_ms(10_000));
@@ -33,16 +45,64 @@ pub(crate) use waker::{Header, Shared, WakerRef};
 ///     assert!(!cancel(a), "a has finished");
 ///     assert!(cancel(b), "b was still sleeping");
 /// });
+/// // The first task of a loop that was replaced, and the first of the new
+/// // one: the same slot and generation, but different ids.
+/// let old = new_event_loop().create_task(sleep_ms(10_000));
+/// let lp = new_event_loop();
+/// let new = lp.create_task(sleep_ms(10_000));
+/// assert_ne!(old, new);
+/// assert!(!cancel(old), "names nothing in the new loop");
+/// assert!(lp.is_alive(new));
+/// # lp.close();
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TaskId {
+    loop_id: u64,
+    key: TaskKey,
+}
+
+impl TaskId {
+    pub(crate) fn new(loop_id: u64, key: TaskKey) -> Self {
+        TaskId { loop_id, key }
+    }
+
+    /// The task's key in the loop `loop_id`'s table, if the id is of that
+    /// loop.
+    #[inline]
+    pub(crate) fn key_in(self, loop_id: u64) -> Option<TaskKey> {
+        (self.loop_id == loop_id).then_some(self.key)
+    }
+}
+
+impl fmt::Debug for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "TaskId({}.{} of loop {})",
+            self.key.index, self.key.generation, self.loop_id
+        )
+    }
+}
+
+impl fmt::Display for TaskId {
+    /// `task <slot>.<generation>`: unique within its loop.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task {}.{}", self.key.index, self.key.generation)
+    }
+}
+
+/// A task's place in its loop's table: the slot and the slot's generation.
+/// This is what the run queue and a waker's header hold (8 bytes); the
+/// public [`TaskId`] adds the loop.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct TaskKey {
     index: u32,
     generation: u32,
 }
 
-impl TaskId {
+impl TaskKey {
     pub(crate) fn new(index: u32, generation: u32) -> Self {
-        TaskId { index, generation }
+        TaskKey { index, generation }
     }
 
     pub(crate) fn index(self) -> usize {
@@ -58,22 +118,10 @@ impl TaskId {
     }
 
     pub(crate) fn from_bits(bits: u64) -> Self {
-        TaskId {
+        TaskKey {
             index: bits as u32,
             generation: (bits >> 32) as u32,
         }
-    }
-}
-
-impl fmt::Debug for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TaskId({}.{})", self.index, self.generation)
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "task {}.{}", self.index, self.generation)
     }
 }
 
@@ -83,9 +131,18 @@ mod tests {
 
     #[test]
     fn bits_round_trip() {
-        let id = TaskId::new(7, u32::MAX);
-        assert_eq!(TaskId::from_bits(id.to_bits()), id);
+        let key = TaskKey::new(7, u32::MAX);
+        assert_eq!(TaskKey::from_bits(key.to_bits()), key);
+        let id = TaskId::new(3, key);
         assert_eq!(format!("{id}"), "task 7.4294967295");
-        assert_eq!(format!("{id:?}"), "TaskId(7.4294967295)");
+        assert_eq!(format!("{id:?}"), "TaskId(7.4294967295 of loop 3)");
+    }
+
+    #[test]
+    fn an_id_names_a_task_of_its_own_loop_only() {
+        let key = TaskKey::new(0, 1);
+        assert_eq!(TaskId::new(3, key).key_in(3), Some(key));
+        assert_eq!(TaskId::new(3, key).key_in(4), None);
+        assert_ne!(TaskId::new(3, key), TaskId::new(4, key));
     }
 }

@@ -6,7 +6,7 @@
 //! traffic. The vtable functions are exactly those of `std::task::Wake`'s
 //! implementation for `Arc`.
 //!
-//! Waking on the loop's own thread pushes the task's id onto the loop's run
+//! Waking on the loop's own thread pushes the task's key onto the loop's run
 //! queue: no allocation, no lock, no atomic read-modify-write (the "queued"
 //! flag is only ever touched by the loop's thread). Waking from another
 //! thread pushes the header onto the loop's remote queue (a mutex-protected
@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
-use super::TaskId;
+use super::TaskKey;
 use crate::event_loop;
 use crate::io::Notify;
 
@@ -124,7 +124,7 @@ const _: () = {
 };
 
 impl Header {
-    pub(crate) fn new(id: TaskId, shared: &Arc<Shared>) -> Self {
+    pub(crate) fn new(id: TaskKey, shared: &Arc<Shared>) -> Self {
         Header {
             id: AtomicU64::new(id.to_bits()),
             queued: AtomicBool::new(true),
@@ -133,8 +133,8 @@ impl Header {
         }
     }
 
-    pub(crate) fn id(&self) -> TaskId {
-        TaskId::from_bits(self.id.load(Ordering::Relaxed))
+    pub(crate) fn id(&self) -> TaskKey {
+        TaskKey::from_bits(self.id.load(Ordering::Relaxed))
     }
 
     /// Whether this header's task belongs to the loop whose `Shared` is
@@ -147,7 +147,7 @@ impl Header {
 
     /// Prepares a header no waker refers to for a new task, already queued.
     /// (No waker exists, so no other thread can touch it.)
-    pub(crate) fn reuse(&self, id: TaskId) {
+    pub(crate) fn reuse(&self, id: TaskKey) {
         self.id.store(id.to_bits(), Ordering::Relaxed);
         self.queued.store(true, Ordering::Relaxed);
     }
@@ -293,7 +293,7 @@ mod tests {
     fn header() -> (Arc<Header>, Arc<Count>, Arc<Shared>) {
         let n = Arc::new(Count(Default::default()));
         let shared = Arc::new(Shared::new(n.clone()));
-        (Arc::new(Header::new(TaskId::new(3, 1), &shared)), n, shared)
+        (Arc::new(Header::new(TaskKey::new(3, 1), &shared)), n, shared)
     }
 
     #[test]
@@ -325,7 +325,11 @@ mod tests {
         assert_eq!(n.0.load(Ordering::SeqCst), 1, "second wake was coalesced");
         let mut out = Vec::new();
         shared.drain_remote(|h| out.push((h.id(), h.take_remote())));
-        assert_eq!(out, [(TaskId::new(3, 1), true)], "once, not in the run queue yet");
+        assert_eq!(
+            out,
+            [(TaskKey::new(3, 1), true)],
+            "once, not in the run queue yet"
+        );
         h.dequeue();
         w.wake_by_ref();
         assert_eq!(n.0.load(Ordering::SeqCst), 2);
@@ -351,8 +355,8 @@ mod tests {
     #[test]
     fn reuse_rewrites_the_id() {
         let (h, _, _s) = header();
-        h.reuse(TaskId::new(3, 2));
-        assert_eq!(h.id(), TaskId::new(3, 2));
+        h.reuse(TaskKey::new(3, 2));
+        assert_eq!(h.id(), TaskKey::new(3, 2));
     }
 
     #[test]
