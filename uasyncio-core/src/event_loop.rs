@@ -15,6 +15,7 @@
 //!    ping-pong workloads do not pay a system call per round.)
 //! 4. Tasks woken from other threads are moved to the run queue.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::fmt;
@@ -87,18 +88,55 @@ impl ExceptionContext<'_> {
     /// The panic message (`"<non-string panic payload>"` when the payload is
     /// neither a `&str` nor a `String`).
     pub fn message(&self) -> &str {
-        if let Some(s) = self.payload.downcast_ref::<&'static str>() {
-            s
-        } else if let Some(s) = self.payload.downcast_ref::<String>() {
-            s
-        } else {
-            "<non-string panic payload>"
-        }
+        payload_message(self.payload)
     }
 
     /// The raw panic payload.
     pub fn payload(&self) -> &(dyn std::any::Any + Send) {
         self.payload
+    }
+}
+
+/// A panic payload's message, as [`ExceptionContext::message`] gives it.
+fn payload_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "<non-string panic payload>"
+    }
+}
+
+/// The default report of a panic: `uasyncio: task 3.1 panicked: boom`.
+struct Report<'a> {
+    task: Option<TaskId>,
+    message: &'a str,
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.task {
+            Some(id) => write!(f, "uasyncio: {id} panicked: {}", self.message),
+            None => write!(f, "uasyncio: a callback panicked: {}", self.message),
+        }
+    }
+}
+
+/// Reports a line about a panic the loop contained, through `log::error!`.
+/// Never panics (a panicking logger is contained).
+#[cold]
+fn report_line(line: fmt::Arguments<'_>) {
+    if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| log::error!("{line}"))) {
+        drop_payload(p);
+    }
+}
+
+/// Drops a panic payload; a payload whose own destructor panics is
+/// forgotten, never propagated.
+fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(again) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
     }
 }
 
@@ -128,16 +166,44 @@ pub(crate) struct Inner {
 static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    static CURRENT: RefCell<Option<Installed>> = const { RefCell::new(None) };
+    static CURRENT: Current = const { Current(RefCell::new(None)) };
 }
 
-/// The thread's installed loop; closing it on thread exit breaks the
-/// reference cycles between the loop and its tasks' futures.
+/// The thread's loop slot. At thread exit its destructor drops the loop with
+/// any panic contained: a panic escaping a thread-local's destructor aborts
+/// the process.
+struct Current(RefCell<Option<Installed>>);
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        if let Some(old) = self.0.get_mut().take() {
+            drop_installed(old);
+        }
+    }
+}
+
+/// The thread's installed loop; closing it when it is replaced or on thread
+/// exit breaks the reference cycles between the loop and its tasks' futures.
 struct Installed(EventLoop);
 
 impl Drop for Installed {
     fn drop(&mut self) {
         self.0.close();
+    }
+}
+
+/// Closes and drops a loop that is no longer the thread's. `close` contains
+/// each destructor it runs; this also contains what the loop's own drop runs
+/// (its handler's, clock's and poller's destructors), so that neither
+/// replacing a loop nor a thread's exit ever panics or aborts.
+fn drop_installed(old: Installed) {
+    let id = old.0.inner.id;
+    if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(old))) {
+        report_line(format_args!(
+            "uasyncio: a destructor panicked while event loop {id} was dropped: {}",
+            payload_message(&*p)
+        ));
+        drop_payload(p);
     }
 }
 
@@ -148,7 +214,7 @@ impl Drop for Installed {
 pub(crate) fn wake_local(header: &Header) -> bool {
     CURRENT
         .try_with(|c| {
-            let Ok(cur) = c.try_borrow() else { return false };
+            let Ok(cur) = c.0.try_borrow() else { return false };
             match &*cur {
                 Some(Installed(lp)) if header.is_of(&lp.inner.shared_weak) => {
                     match lp.inner.runq.try_borrow_mut() {
@@ -174,7 +240,7 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Inner>) -> R) -> R {
     // may re-enter (a destructor calling `get_event_loop`): shared borrows
     // nest; only installing a new loop from inside `f` would not.
     let done = CURRENT.try_with(|c| {
-        c.borrow()
+        c.0.borrow()
             .as_ref()
             .map(|Installed(lp)| (f.take().expect("called once"))(&lp.inner))
     });
@@ -193,7 +259,7 @@ pub(crate) fn current_inner() -> Rc<Inner> {
 pub(crate) fn current_task() -> Option<TaskId> {
     CURRENT
         .try_with(|c| {
-            c.try_borrow().ok().and_then(|cur| {
+            c.0.try_borrow().ok().and_then(|cur| {
                 cur.as_ref().and_then(|Installed(lp)| {
                     let inner = &lp.inner;
                     inner.current.get().map(|key| TaskId::new(inner.id, key))
@@ -342,21 +408,27 @@ impl EventLoopBuilder {
             }),
         };
         log::debug!("uasyncio: event loop {id} installed");
-        let old = CURRENT.with(|c| match c.try_borrow_mut() {
+        let old = CURRENT.with(|c| match c.0.try_borrow_mut() {
             Ok(mut c) => c.replace(Installed(lp.clone())),
             Err(_) => panic!(
                 "uasyncio: cannot install a new event loop from inside a call that is using the \
                  current one (a destructor run by create_task/cancel?)"
             ),
         });
-        drop(old); // closes the previous loop, outside the borrow
+        if let Some(old) = old {
+            drop_installed(old); // closes the previous loop, outside the borrow
+        }
         lp
     }
 }
 
 fn try_current() -> Option<EventLoop> {
     CURRENT
-        .try_with(|c| c.try_borrow().ok().and_then(|c| c.as_ref().map(|i| i.0.clone())))
+        .try_with(|c| {
+            c.0.try_borrow()
+                .ok()
+                .and_then(|c| c.as_ref().map(|i| i.0.clone()))
+        })
         .ok()
         .flatten()
 }
@@ -686,6 +758,11 @@ impl EventLoop {
 
     /// Drops every pending task, callback and timer. The loop stays usable.
     ///
+    /// A destructor that panics here is reported to the exception handler
+    /// (as a panic of its task, or of a callback) and the rest are dropped
+    /// all the same: `close` itself never panics for it, and neither does
+    /// the close at thread exit.
+    ///
     /// ```
     /// use uasyncio_core::{get_event_loop, sleep_ms};
     /// let lp = get_event_loop();
@@ -696,24 +773,7 @@ impl EventLoop {
     /// lp.run_until_complete(sleep_ms(20)); // nothing left to run
     /// ```
     pub fn close(&self) {
-        log::debug!("uasyncio: loop {} closed", self.inner.id);
-        // Dropping futures may schedule more work; repeat until empty.
-        let inner = &*self.inner;
-        for _ in 0..1000 {
-            let runq = std::mem::take(&mut *inner.runq.borrow_mut());
-            let timers = inner.timers.borrow_mut().take_all();
-            let mut dropped = !runq.is_empty() || timers.len() > 0;
-            drop((runq, timers));
-            let mut from = 0;
-            while let Some((key, f)) = inner.tasks.borrow_mut().pop_idle(&mut from) {
-                dropped = true;
-                inner.drop_future(Some(key), f);
-            }
-            if !dropped {
-                return;
-            }
-        }
-        log::error!("uasyncio: close() gave up: destructors keep scheduling new work");
+        self.inner.close();
     }
 
     /// The number of live tasks (including a `run_until_complete` future).
@@ -763,15 +823,38 @@ impl EventLoop {
     }
 
     /// Sets the handler called with an [`ExceptionContext`] when a task or a
-    /// callback panics. The task is dropped and the loop goes on. The default
-    /// handler logs the panic with `log::error!` and the task id.
+    /// callback panics, or a task's or callback's destructor panics where the
+    /// loop drops it. By then the task is gone (not alive, not counted); the
+    /// loop goes on.
+    ///
+    /// A handler that panics itself is contained too: its panic is reported
+    /// (with `log::error!`) beside the one it was handling, and the loop goes
+    /// on.
+    ///
+    /// The default handler logs the panic with `log::error!` and the task
+    /// id: `uasyncio: task 0.1 panicked: boom`.
+    ///
+    /// ```
+    /// use uasyncio_core::{new_event_loop, yield_now};
+    /// let lp = new_event_loop();
+    /// lp.set_exception_handler(|ctx| {
+    ///     assert_eq!(ctx.message(), "boom");
+    ///     panic!("a handler may fail too"); // caught and reported
+    /// });
+    /// let t = lp.create_task(async { panic!("boom") });
+    /// lp.run_until_complete(yield_now()); // goes on
+    /// assert!(!lp.is_alive(t));
+    /// assert_eq!(lp.task_count(), 0);
+    /// ```
     pub fn set_exception_handler(&self, handler: impl Fn(&ExceptionContext<'_>) + 'static) {
-        *self.inner.handler.borrow_mut() = Some(Rc::new(handler));
+        let old = self.inner.handler.replace(Some(Rc::new(handler)));
+        drop(old); // outside the borrow: its destructor may run any code
     }
 
     /// Restores the default exception handler.
     pub fn reset_exception_handler(&self) {
-        *self.inner.handler.borrow_mut() = None;
+        let old = self.inner.handler.take();
+        drop(old);
     }
 
     /// Runs `f` on the loop's poller, or on the first poller of type `P` it
@@ -780,6 +863,15 @@ impl EventLoop {
     pub fn find_poller<P: IoPoller, R>(&self, f: impl FnOnce(&P) -> R) -> Option<R> {
         let p = self.inner.poller.try_borrow().ok()?;
         find::<P>(&**p).map(f)
+    }
+}
+
+impl Drop for Inner {
+    /// A loop dropped with work pending (tasks spawned through a handle after
+    /// its last `close`) drops it as `close` does, each destructor's panic
+    /// contained.
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -848,7 +940,7 @@ impl Inner {
                 },
                 Runnable::Callback(cb) => {
                     if let Err(p) = panic::catch_unwind(AssertUnwindSafe(cb)) {
-                        self.report_panic(None, &*p);
+                        self.report_panic(None, p);
                     }
                 }
             }
@@ -877,15 +969,18 @@ impl Inner {
             panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)))
         };
         self.current.set(None);
-        let finished = match result {
-            Ok(Poll::Ready(())) => true,
-            Ok(Poll::Pending) => false,
-            Err(p) => {
-                self.report_panic(Some(key), &*p);
-                true
-            }
+        let (finished, panicked) = match result {
+            Ok(Poll::Ready(())) => (true, None),
+            Ok(Poll::Pending) => (false, None),
+            Err(p) => (true, Some(p)),
         };
+        // The bookkeeping first: the task is gone (not alive, not counted)
+        // before any user code that may panic runs, the exception handler
+        // or the future's destructor.
         let over = self.tasks.borrow_mut().end_poll(key, fut, header, finished);
+        if let Some(p) = panicked {
+            self.report_panic(Some(key), p);
+        }
         if let Some(f) = over {
             self.drop_future(Some(key), f);
         }
@@ -894,22 +989,89 @@ impl Inner {
     /// Drops a task's future outside any borrow; a panicking destructor is
     /// reported like a panicking task.
     fn drop_future(&self, key: Option<TaskKey>, f: BoxFuture) {
-        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(f))) {
-            self.report_panic(key, &*p);
+        self.drop_contained(key, f);
+    }
+
+    /// Drops `value` (a task's future, a callback, a timer's action); a
+    /// panicking destructor is reported to the exception handler, never
+    /// propagated.
+    fn drop_contained<T>(&self, key: Option<TaskKey>, value: T) {
+        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(value))) {
+            self.report_panic(key, p);
         }
     }
 
-    fn report_panic(&self, key: Option<TaskKey>, payload: &(dyn std::any::Any + Send)) {
+    /// Hands a contained panic to the exception handler (or the default
+    /// report). Never panics: a panicking handler is itself contained and
+    /// reported beside the panic it was handling.
+    #[cold]
+    #[inline(never)]
+    fn report_panic(&self, key: Option<TaskKey>, payload: Box<dyn Any + Send>) {
         let task = key.map(|key| TaskId::new(self.id, key));
-        let ctx = ExceptionContext { task, payload };
-        let handler = self.handler.borrow().clone();
+        let ctx = ExceptionContext {
+            task,
+            payload: &*payload,
+        };
+        // A handler being replaced right now (its old value's destructor is
+        // what panicked) is skipped for the default report.
+        let handler = self.handler.try_borrow().ok().and_then(|h| h.clone());
         match handler {
-            Some(h) => h(&ctx),
-            None => match task {
-                Some(id) => log::error!("uasyncio: {id} panicked: {}", ctx.message()),
-                None => log::error!("uasyncio: a callback panicked: {}", ctx.message()),
-            },
+            None => report_line(format_args!(
+                "{}",
+                Report {
+                    task,
+                    message: ctx.message()
+                }
+            )),
+            Some(h) => {
+                // The clone is dropped inside too: if the handler replaced
+                // itself, that drop runs its captures' destructors.
+                if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || h(&ctx))) {
+                    report_line(format_args!(
+                        "uasyncio: the exception handler panicked ({}) while handling: {}",
+                        payload_message(&*p),
+                        Report {
+                            task,
+                            message: payload_message(&*payload),
+                        }
+                    ));
+                    drop_payload(p);
+                }
+            }
         }
+        drop_payload(payload);
+    }
+
+    /// Drops every pending task, callback and timer, each on its own, with
+    /// its destructor's panic contained and reported.
+    fn close(&self) {
+        log::debug!("uasyncio: loop {} closed", self.id);
+        // Dropping futures may schedule more work; repeat until empty.
+        for _ in 0..1000 {
+            let runq = std::mem::take(&mut *self.runq.borrow_mut());
+            let timers = self.timers.borrow_mut().take_all();
+            let mut dropped = !runq.is_empty() || timers.len() > 0;
+            for r in runq {
+                if let Runnable::Callback(cb) = r {
+                    self.drop_contained(None, cb);
+                }
+            }
+            for action in timers.into_actions() {
+                self.drop_contained(None, action);
+            }
+            let mut from = 0;
+            loop {
+                // Its own statement: the arena's borrow ends before the drop.
+                let next = self.tasks.borrow_mut().pop_idle(&mut from);
+                let Some((key, f)) = next else { break };
+                dropped = true;
+                self.drop_future(Some(key), f);
+            }
+            if !dropped {
+                return;
+            }
+        }
+        log::error!("uasyncio: close() gave up: destructors keep scheduling new work");
     }
 
     /// Moves expired timers to the run queue.
@@ -1029,6 +1191,7 @@ mod tests {
         assert!(r.is_err());
         assert_eq!(lp.timer_count(), 0);
     }
+
     #[test]
     fn ids_stay_unique_across_the_last_generation_of_a_slot() {
         let lp = new_event_loop();
@@ -1056,6 +1219,20 @@ mod tests {
             assert!(!lp.is_alive(*old) && !lp.cancel(*old));
         }
         assert!(lp.is_alive(sleeper));
+        lp.close();
+    }
+
+    #[test]
+    fn a_panicking_handler_replacing_itself_is_contained() {
+        let lp = new_event_loop();
+        let lp2 = lp.clone();
+        lp.set_exception_handler(move |_| {
+            lp2.reset_exception_handler(); // drops the running handler's closure
+            panic!("and then fails");
+        });
+        lp.create_task(async { panic!("first") });
+        lp.run_until_complete(crate::yield_now());
+        assert_eq!(lp.task_count(), 0);
         lp.close();
     }
 }

@@ -181,6 +181,13 @@ impl TimerQueue {
         )
     }
 
+    /// The pending timers' actions, in no particular order, so that the
+    /// caller can drop each on its own (a panicking destructor must not
+    /// skip the rest).
+    pub(crate) fn into_actions(self) -> impl Iterator<Item = TimerAction> {
+        self.slots.into_iter().filter_map(|s| s.action)
+    }
+
     /// Entries in the heap, dead ones included (for tests).
     #[cfg(test)]
     fn heap_len(&self) -> usize {
