@@ -20,7 +20,7 @@ use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::io;
+use std::io::{self, Write as _};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::pin;
 use std::rc::Rc;
@@ -123,13 +123,35 @@ impl fmt::Display for Report<'_> {
     }
 }
 
-/// Reports a line about a panic the loop contained, through `log::error!`.
-/// Never panics (a panicking logger is contained).
+/// Whether an `error!` record reaches a logger at all, given
+/// `log::max_level()`. The `log` crate starts at `LevelFilter::Off` and only
+/// `log::set_max_level` raises it, which every logger's set-up calls (a
+/// logger without it receives nothing either): so `Off` means "no logger",
+/// or "logging switched off altogether" — in both cases a record would
+/// vanish. (`log::log_enabled!` would also ask the logger about our target,
+/// and so override a user's choice to filter uasyncio out.)
+fn logger_takes_errors(max: log::LevelFilter) -> bool {
+    log::Level::Error <= max && log::Level::Error <= log::STATIC_MAX_LEVEL
+}
+
+/// Reports a line about a panic the loop contained: through `log::error!`,
+/// or, when no logger would receive it, as one line on stderr. Never panics
+/// (a panicking logger falls back to stderr too).
 #[cold]
 fn report_line(line: fmt::Arguments<'_>) {
-    if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| log::error!("{line}"))) {
-        drop_payload(p);
+    if logger_takes_errors(log::max_level()) {
+        match panic::catch_unwind(AssertUnwindSafe(|| log::error!("{line}"))) {
+            Ok(()) => return,
+            Err(p) => drop_payload(p), // a panicking logger: stderr then
+        }
     }
+    // The one place a library of this workspace writes to stderr, on
+    // purpose: a task's panic that no logger receives would otherwise show
+    // only std's panic message, which never says which task it was (and a
+    // contained handler or destructor panic would leave no trace at all).
+    // `writeln!`, not `eprintln!`: a closed stderr must not turn a report
+    // into a panic. (`Stderr::write_fmt` holds the lock for the whole line.)
+    let _ = writeln!(io::stderr(), "{line}");
 }
 
 /// Drops a panic payload; a payload whose own destructor panics is
@@ -832,7 +854,9 @@ impl EventLoop {
     /// on.
     ///
     /// The default handler logs the panic with `log::error!` and the task
-    /// id: `uasyncio: task 0.1 panicked: boom`.
+    /// id; when no logger is installed (`log::max_level()` is `Off`, so the
+    /// record would vanish) it writes that line to stderr instead:
+    /// `uasyncio: task 0.1 panicked: boom`.
     ///
     /// ```
     /// use uasyncio_core::{new_event_loop, yield_now};
@@ -1220,6 +1244,42 @@ mod tests {
         }
         assert!(lp.is_alive(sleeper));
         lp.close();
+    }
+
+    #[test]
+    fn the_default_report_names_the_task_and_the_message() {
+        let key = TaskKey::new(3, 1);
+        let task = Some(TaskId::new(9, key));
+        let line = Report {
+            task,
+            message: "boom",
+        }
+        .to_string();
+        assert_eq!(line, "uasyncio: task 3.1 panicked: boom");
+        let line = Report {
+            task: None,
+            message: "cb",
+        }
+        .to_string();
+        assert_eq!(line, "uasyncio: a callback panicked: cb");
+    }
+
+    #[test]
+    fn the_default_report_goes_to_stderr_only_when_no_logger_takes_errors() {
+        use log::LevelFilter;
+        // No logger installed: the log crate's level is `Off`.
+        assert!(!logger_takes_errors(LevelFilter::Off));
+        for level in [
+            LevelFilter::Error,
+            LevelFilter::Warn,
+            LevelFilter::Info,
+            LevelFilter::Debug,
+            LevelFilter::Trace,
+        ] {
+            assert!(logger_takes_errors(level), "{level}");
+        }
+        // This test binary installs no logger.
+        assert_eq!(log::max_level(), LevelFilter::Off);
     }
 
     #[test]
