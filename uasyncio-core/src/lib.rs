@@ -29,7 +29,13 @@
 //! * **Wakers.** Every task has a standard [`Waker`](std::task::Waker), so
 //!   any future works on the loop. A wake on the loop's thread pushes onto the
 //!   run queue (no allocation, no lock); a wake from another thread goes
-//!   through a mutex-protected queue and interrupts the poller at once.
+//!   through a mutex-protected queue and interrupts the poller at once. A
+//!   waker holds its loop weakly: a wake after the loop is gone does nothing
+//!   and keeps nothing alive.
+//! * **Panics.** A panicking task or callback is reported to the loop's
+//!   exception handler and dropped; the loop goes on. The loop's bookkeeping
+//!   is done before any user code that may panic runs, and a panicking
+//!   handler or destructor is caught and reported, never an abort.
 //!
 //! # Example
 //!
