@@ -5,7 +5,7 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
 
-use uasyncio_core::io::{Direction, IoRegistration};
+use uasyncio_core::io::IoRegistration;
 
 use crate::reader::StreamReader;
 use crate::writer::StreamWriter;
@@ -39,19 +39,6 @@ impl Conn {
     pub(crate) fn split(self) -> (StreamReader, StreamWriter) {
         let conn = Rc::new(self);
         (StreamReader::new(conn.clone()), StreamWriter::new(conn))
-    }
-
-    /// Records that `dir` is drained after a short read (the receive buffer
-    /// was emptied) or a short write (the send buffer filled up), so that the
-    /// next attempt waits for an event instead of paying a system call that
-    /// would only say `WouldBlock`. Edge triggering reports any later arrival
-    /// as a new event. Closed and error states are final and never cleared.
-    #[inline]
-    pub(crate) fn drained(&self, dir: Direction) {
-        let r = self.reg.readiness();
-        if !(r.is_error() || r.is_read_closed() || r.is_write_closed()) {
-            self.reg.clear_ready(dir);
-        }
     }
 
     pub(crate) fn shutdown_write(&self) -> io::Result<()> {

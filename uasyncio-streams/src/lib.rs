@@ -6,9 +6,10 @@
 //! calling thread's event loop through [`uasyncio_core::io::IoRegistration`]
 //! (edge-triggered, both directions), shared by its [`StreamReader`] and
 //! [`StreamWriter`] through an `Rc`. Every read or write is tried first;
-//! only when the operating system says it would block does the task's waker
-//! join that direction's waiters. The reader waits on the read direction and
-//! the writer on the write direction, so the two may wait in different tasks
+//! only when the operating system says it would block does the task wait.
+//! The reader is the only one to read and the writer the only one to write,
+//! so each waits in its direction's single poll slot (no list, nothing to
+//! clean up when a read is cancelled); the two may wait in different tasks
 //! at once. HUP and ERR wake both directions, and the next operation returns
 //! EOF or the error: nothing spins and nothing hangs.
 //!
@@ -25,8 +26,10 @@
 //! An idle connection costs its two handles and the shared socket state
 //! (about 200 bytes), one slot in the poller, the task of the client
 //! callback, and the reader's buffer once `read`, `readline` or
-//! `readexactly` has used it (8 KiB; it grows only for a `readexactly` or a
-//! line longer than that, and a grown buffer is freed when it empties). A
+//! `readexactly` has used it (8 KiB; it grows only when it is full of
+//! unreturned bytes — for a `readexactly` or a line longer than that — by
+//! doubling with the bytes that arrive, never to a size a peer announced,
+//! and a grown buffer is freed when it empties). A
 //! handler that reads with `read_into` into a buffer of its own makes the
 //! reader allocate nothing.
 //!

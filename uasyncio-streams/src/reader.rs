@@ -24,6 +24,11 @@ pub const DEFAULT_LINE_LIMIT: usize = 64 * 1024;
 /// read system call into it.
 const BUF_SIZE: usize = 8 * 1024;
 
+/// The largest `n` [`StreamReader::readexactly`] accepts: the most bytes a
+/// `Vec<u8>` can hold (`isize::MAX`). A larger `n` is an
+/// [`io::ErrorKind::InvalidInput`] error at once.
+const MAX_EXACT: usize = isize::MAX as usize;
+
 /// A buffer that grew past this (a big `readexactly`, say) is freed once it
 /// is empty, so a long-lived connection does not keep a large allocation.
 const SHRINK_ABOVE: usize = 64 * 1024;
@@ -42,9 +47,11 @@ macro_rules! ready {
 /// [`start_server`](crate::start_server) callback.
 ///
 /// The reader owns a buffer (allocated on the first `read`, `readline` or
-/// `readexactly`, 8 KiB, grown only as far as a `readexactly(n)` or a line
-/// needs; [`read_into`](StreamReader::read_into) reads straight into the
-/// caller's buffer and needs none): bytes read from the socket
+/// `readexactly`, 8 KiB; [`read_into`](StreamReader::read_into) reads
+/// straight into the caller's buffer and needs none). It grows only with the
+/// bytes that arrive — by doubling when it is full of unreturned bytes, never
+/// to a size announced in advance — so a `readexactly(n)` with an `n` taken
+/// from a peer's header costs what the peer really sent. Bytes read from the socket
 /// and not yet returned stay in it, which is what makes
 /// [`readline`](StreamReader::readline) and
 /// [`readexactly`](StreamReader::readexactly) cancel-safe and lets an error
@@ -144,7 +151,17 @@ impl StreamReader {
     ///
     /// [`io::ErrorKind::UnexpectedEof`] if the connection reaches EOF first:
     /// the bytes received so far stay in the reader, for [`read`] to return.
-    /// Otherwise what the operating system reports.
+    /// [`io::ErrorKind::InvalidInput`] at once if `n` is more than any
+    /// vector can hold (`isize::MAX`), and
+    /// [`io::ErrorKind::OutOfMemory`] if the buffer cannot grow to hold the
+    /// bytes that arrived (they stay buffered). Otherwise what the operating
+    /// system reports.
+    ///
+    /// The reader's buffer grows with the bytes that arrive, not with `n`:
+    /// waiting for `n = 1 << 40` bytes of which 3 came holds 8 KiB. A
+    /// program that takes `n` from a peer still has to bound it (a body of
+    /// `Content-Length` bytes is read in chunks, with a limit) when it does
+    /// not want to hold `n` bytes in the end.
     ///
     /// [`read`]: StreamReader::read
     ///
@@ -426,7 +443,9 @@ impl StreamReader {
             if n == 0 {
                 self.eof = true;
             } else if n < buf.len() {
-                conn.drained(Direction::Read);
+                // The receive buffer is drained: wait for an event rather than
+                // pay a read that would only say `WouldBlock`.
+                conn.reg.clear_ready(Direction::Read);
             }
             return Poll::Ready(Ok(n));
         }
@@ -460,6 +479,15 @@ impl StreamReader {
     /// });
     /// ```
     pub fn poll_readexactly(&mut self, cx: &mut Context<'_>, n: usize) -> Poll<io::Result<Vec<u8>>> {
+        if n > MAX_EXACT {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "readexactly({n}): no vector can hold {n} bytes (the most is {MAX_EXACT}); \
+                     nothing was read"
+                ),
+            )));
+        }
         if ready!(self.poll_buffer_exactly(cx, n))? {
             Poll::Ready(Ok(self.take(n)))
         } else {
@@ -496,7 +524,7 @@ impl StreamReader {
                     ),
                 )));
             }
-            if self.eof || ready!(self.poll_fill(cx, avail + 1))? == 0 {
+            if self.eof || ready!(self.poll_fill(cx, self.line_limit))? == 0 {
                 return Poll::Ready(Ok(avail));
             }
         }
@@ -538,34 +566,52 @@ impl StreamReader {
         }
     }
 
-    /// Makes room for at least one more byte, and for `want` buffered bytes
-    /// in all, compacting before growing.
-    fn reserve(&mut self, want: usize) {
+    /// Makes room for at least one more byte, compacting before growing.
+    ///
+    /// The buffer grows only when it is full of unreturned bytes, and then
+    /// doubles (capped at `want`, the size the caller waits for): it grows
+    /// with the bytes that arrive, never with a size a peer announced, so a
+    /// `readexactly(1 << 40)` costs what was actually received. The growth
+    /// is asked of the allocator with `try_reserve`, so memory that cannot
+    /// be had is an [`io::ErrorKind::OutOfMemory`] error (the buffered bytes
+    /// stay), not an abort.
+    fn reserve(&mut self, want: usize) -> io::Result<()> {
         if self.buf.is_empty() {
-            self.buf = vec![0; want.max(BUF_SIZE)];
-            return;
+            self.buf = vec![0; BUF_SIZE];
+            return Ok(());
         }
-        if self.end < self.buf.len() && self.buf.len() - self.start >= want {
-            return;
+        if self.end < self.buf.len() {
+            return Ok(());
         }
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
+            return Ok(());
         }
-        if self.end == self.buf.len() || self.buf.len() < want {
-            let len = (self.buf.len() * 2).max(want);
-            self.buf.resize(len, 0);
+        let len = self.buf.len();
+        let new_len = len.saturating_mul(2).min(want).max(len + 1);
+        if let Err(e) = self.buf.try_reserve_exact(new_len - len) {
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!(
+                    "the reader's buffer holds {len} unreturned bytes and cannot grow to {new_len}: \
+                     {e}; the bytes stay buffered"
+                ),
+            ));
         }
+        self.buf.resize(new_len, 0);
+        Ok(())
     }
 
-    /// One read from the socket into the buffer, making room so that `want`
-    /// bytes fit. Returns how many bytes came; 0 is EOF (remembered).
+    /// One read from the socket into the buffer, making room for at least
+    /// one more byte (growing toward `want` buffered bytes if the buffer is
+    /// full). Returns how many bytes came; 0 is EOF (remembered).
     fn poll_fill(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<usize>> {
         if self.eof {
             return Poll::Ready(Ok(0));
         }
-        self.reserve(want);
+        self.reserve(want)?;
         let conn = &*self.conn;
         let dst = &mut self.buf[self.end..];
         let room = dst.len();
@@ -573,7 +619,9 @@ impl StreamReader {
         if n == 0 {
             self.eof = true;
         } else if n < room {
-            conn.drained(Direction::Read);
+            // The receive buffer is drained: wait for an event rather than
+            // pay a read that would only say `WouldBlock`.
+            conn.reg.clear_ready(Direction::Read);
         }
         self.end += n;
         Poll::Ready(Ok(n))

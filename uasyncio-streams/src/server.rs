@@ -7,8 +7,9 @@ use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
+use slab::Slab;
 use socket2::{Domain, Protocol, Socket, Type};
 use uasyncio_core::io::{Direction, IoRegistration};
 use uasyncio_core::{TaskId, cancel, create_task, sleep_ms, yield_now};
@@ -281,7 +282,7 @@ impl ServerOptions {
                 accept_task: Cell::new(None),
                 closing: Cell::new(false),
                 closed: Cell::new(false),
-                waiters: RefCell::new(Vec::new()),
+                waiters: RefCell::new(Slab::new()),
             }),
         })
     }
@@ -293,9 +294,12 @@ struct ServerState {
     /// The accept task, cancelled by `close`.
     accept_task: Cell<Option<TaskId>>,
     closing: Cell<bool>,
-    /// The listening socket is closed.
+    /// The listening socket is closed. Final: once set, nobody joins
+    /// `waiters` again.
     closed: Cell<bool>,
-    waiters: RefCell<Vec<Waker>>,
+    /// The tasks in `wait_closed`, one slot each (freed when the wait is
+    /// dropped, so cancelled waits do not pile up); emptied by the close.
+    waiters: RefCell<Slab<Waker>>,
 }
 
 /// The listening socket, owned by the accept task alone: when the task is
@@ -315,7 +319,7 @@ impl Drop for Listener {
         log::debug!("uasyncio-streams: listener on {} closed", self.state.local_addr);
         self.state.closed.set(true);
         let waiters = std::mem::take(&mut *self.state.waiters.borrow_mut());
-        for w in waiters {
+        for (_, w) in waiters {
             w.wake();
         }
     }
@@ -422,6 +426,7 @@ impl fmt::Debug for Server {
             .field("local_addr", &self.state.local_addr)
             .field("closing", &self.state.closing.get())
             .field("closed", &self.state.closed.get())
+            .field("waiting", &self.state.waiters.borrow().len())
             .finish()
     }
 }
@@ -498,16 +503,51 @@ impl Server {
     /// });
     /// ```
     pub async fn wait_closed(&self) {
-        poll_fn(|cx| {
-            if self.state.closed.get() {
-                return Poll::Ready(());
+        let mut wait = ClosedWait {
+            state: &self.state,
+            key: None,
+        };
+        poll_fn(|cx| wait.poll(cx)).await
+    }
+}
+
+/// One `wait_closed` call's slot in [`ServerState::waiters`], freed when the
+/// call is dropped.
+struct ClosedWait<'a> {
+    state: &'a ServerState,
+    key: Option<usize>,
+}
+
+impl ClosedWait<'_> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.state.closed.get() {
+            // The close took every slot with it.
+            self.key = None;
+            return Poll::Ready(());
+        }
+        let replaced = {
+            let mut waiters = self.state.waiters.borrow_mut();
+            match self.key {
+                None => {
+                    self.key = Some(waiters.insert(cx.waker().clone()));
+                    None
+                }
+                Some(k) if waiters[k].will_wake(cx.waker()) => None,
+                Some(k) => Some(std::mem::replace(&mut waiters[k], cx.waker().clone())),
             }
-            let mut w = self.state.waiters.borrow_mut();
-            if !w.iter().any(|x| x.will_wake(cx.waker())) {
-                w.push(cx.waker().clone());
-            }
-            Poll::Pending
-        })
-        .await
+        };
+        drop(replaced); // outside the borrow
+        Poll::Pending
+    }
+}
+
+impl Drop for ClosedWait<'_> {
+    fn drop(&mut self) {
+        if let Some(k) = self.key
+            && !self.state.closed.get()
+        {
+            let w = self.state.waiters.borrow_mut().remove(k);
+            drop(w); // outside the borrow
+        }
     }
 }

@@ -272,7 +272,7 @@ impl StreamWriter {
             && n < buf.len()
         {
             // The send buffer is full: wait for an event rather than try again.
-            conn.drained(Direction::Write);
+            conn.reg.clear_ready(Direction::Write);
         }
         r
     }

@@ -17,6 +17,6 @@
 mod socket;
 
 pub use socket::{
-    Af, Recv, RecvFrom, RecvFromInto, RecvInto, SendTo, UdpSocket, UdpSocketBuilder, recv, recvfrom, sendto,
-    socket,
+    Af, MAX_DATAGRAM, Recv, RecvFrom, RecvFromInto, RecvInto, SendTo, UdpSocket, UdpSocketBuilder, recv,
+    recvfrom, sendto, socket,
 };

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use socket2::{Domain, Protocol, Socket, Type};
-use uasyncio_core::io::{Direction, IoRegistration};
+use uasyncio_core::io::{Direction, IoRegistration, IoWaiter};
 
 /// An address family, for [`socket`] and [`UdpSocketBuilder`].
 ///
@@ -74,8 +74,26 @@ pub fn socket(af: Af) -> io::Result<UdpSocket> {
     UdpSocket::from_socket2(s)
 }
 
-/// Adds what was being done to an error, keeping its kind and OS code in the
-/// message.
+/// The largest datagram a UDP socket can deliver: 65,507 bytes of payload
+/// over IPv4, 65,527 over IPv6 (jumbograms aside). [`UdpSocket::recv`] and
+/// [`UdpSocket::recvfrom`] allocate at most this much, whatever `n` they
+/// are given.
+///
+/// ```
+/// assert_eq!(uasyncio_udp::MAX_DATAGRAM, 65_535);
+/// ```
+pub const MAX_DATAGRAM: usize = 65_535;
+
+/// A send's result: `Ok(())` if the whole datagram went out.
+#[inline]
+fn sent(r: Poll<io::Result<usize>>, len: usize, addr: Option<SocketAddr>) -> Poll<io::Result<()>> {
+    match r {
+        Poll::Ready(Ok(n)) if n == len => Poll::Ready(Ok(())),
+        Poll::Ready(r) => Poll::Ready(Err(send_error(r, len, addr))),
+        Poll::Pending => Poll::Pending,
+    }
+}
+
 /// The error of a send that failed (`Err`) or sent only `Ok(n)` bytes of a
 /// `len`-byte datagram. Out of line: the sending path stays small.
 #[cold]
@@ -105,7 +123,11 @@ pub(crate) fn annotate(e: io::Error, what: fmt::Arguments<'_>) -> io::Error {
 /// poller when it is made, on the thread that makes it; it is `!Send` and must
 /// be used on that thread. Share it between tasks with `Rc<UdpSocket>`: any
 /// number of tasks may wait to receive (or send) at once, and each is served
-/// — a datagram goes to one of them, the others keep waiting.
+/// — a datagram goes to one of them, the others keep waiting. Each waiting
+/// future holds a slot of its own in the socket's wait list and frees it when
+/// it completes or is dropped, so cancelled receives (a `wait_for_ms` that
+/// timed out, say) leave nothing behind. The `poll_*` functions keep one
+/// waker per direction instead: only the last task to poll one is woken.
 ///
 /// A datagram longer than the buffer given to a receive is **truncated**: the
 /// caller gets the first bytes and the rest of that datagram is dropped by the
@@ -252,9 +274,10 @@ impl UdpSocket {
     }
 
     /// Receives one datagram of at most `n` bytes; a longer datagram is
-    /// truncated to `n` bytes (the rest is dropped). Allocates a vector of `n`
-    /// bytes, then shortens it; use [`recv_into`](UdpSocket::recv_into) to
-    /// reuse a buffer.
+    /// truncated to `n` bytes (the rest is dropped). Allocates a vector of
+    /// `n` bytes, or of [`MAX_DATAGRAM`] if `n` is larger (no datagram is
+    /// longer), when it first tries to receive, then shortens it; use
+    /// [`recv_into`](UdpSocket::recv_into) to reuse a buffer.
     ///
     /// # Errors
     ///
@@ -278,6 +301,7 @@ impl UdpSocket {
     pub fn recv(&self, n: usize) -> Recv<'_> {
         Recv {
             sock: self,
+            wait: self.reg.waiter(Direction::Read),
             n,
             buf: Vec::new(),
             from: false,
@@ -307,6 +331,7 @@ impl UdpSocket {
     pub fn recvfrom(&self, n: usize) -> RecvFrom<'_> {
         RecvFrom(Recv {
             sock: self,
+            wait: self.reg.waiter(Direction::Read),
             n,
             buf: Vec::new(),
             from: true,
@@ -337,7 +362,11 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn recv_into<'a>(&'a self, buf: &'a mut [u8]) -> RecvInto<'a> {
-        RecvInto { sock: self, buf }
+        RecvInto {
+            sock: self,
+            wait: self.reg.waiter(Direction::Read),
+            buf,
+        }
     }
 
     /// Receives one datagram into `buf` without allocating and returns its
@@ -363,7 +392,11 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn recvfrom_into<'a>(&'a self, buf: &'a mut [u8]) -> RecvFromInto<'a> {
-        RecvFromInto { sock: self, buf }
+        RecvFromInto {
+            sock: self,
+            wait: self.reg.waiter(Direction::Read),
+            buf,
+        }
     }
 
     /// Sends `buf` as one datagram to `addr`. Binds an unbound socket.
@@ -389,6 +422,7 @@ impl UdpSocket {
     pub fn sendto<'a>(&'a self, buf: &'a [u8], addr: SocketAddr) -> SendTo<'a> {
         SendTo {
             sock: self,
+            wait: self.reg.waiter(Direction::Write),
             buf,
             addr: Some(addr),
         }
@@ -419,6 +453,7 @@ impl UdpSocket {
     pub fn send<'a>(&'a self, buf: &'a [u8]) -> SendTo<'a> {
         SendTo {
             sock: self,
+            wait: self.reg.waiter(Direction::Write),
             buf,
             addr: None,
         }
@@ -445,6 +480,15 @@ impl UdpSocket {
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
         self.reg.poll_io(Direction::Read, cx, || self.sock.recv_from(buf))
+    }
+
+    /// The operation of a send: the whole datagram, or the error.
+    #[inline]
+    fn send_op(&self, buf: &[u8], addr: Option<SocketAddr>) -> io::Result<usize> {
+        match addr {
+            Some(a) => self.sock.send_to(buf, a),
+            None => self.sock.send(buf),
+        }
     }
 
     /// Polls for one datagram from the connected peer into `buf`.
@@ -485,15 +529,8 @@ impl UdpSocket {
         buf: &[u8],
         addr: Option<SocketAddr>,
     ) -> Poll<io::Result<()>> {
-        let r = self.reg.poll_io(Direction::Write, cx, || match addr {
-            Some(a) => self.sock.send_to(buf, a),
-            None => self.sock.send(buf),
-        });
-        match r {
-            Poll::Ready(Ok(n)) if n == buf.len() => Poll::Ready(Ok(())),
-            Poll::Ready(r) => Poll::Ready(Err(send_error(r, buf.len(), addr))),
-            Poll::Pending => Poll::Pending,
-        }
+        let r = self.reg.poll_io(Direction::Write, cx, || self.send_op(buf, addr));
+        sent(r, buf.len(), addr)
     }
 
     /// Allows or forbids sending to broadcast addresses (`SO_BROADCAST`).
@@ -831,6 +868,7 @@ impl UdpSocketBuilder {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Recv<'a> {
     sock: &'a UdpSocket,
+    wait: IoWaiter<'a>,
     n: usize,
     buf: Vec<u8>,
     from: bool,
@@ -847,17 +885,19 @@ impl fmt::Debug for Recv<'_> {
 
 impl Recv<'_> {
     fn poll_datagram(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<(Vec<u8>, Option<SocketAddr>)>> {
-        if self.buf.len() != self.n {
-            self.buf = vec![0; self.n];
+        // No datagram is longer than MAX_DATAGRAM: a larger `n` allocates no more.
+        let len = self.n.min(MAX_DATAGRAM);
+        if self.buf.len() != len {
+            self.buf = vec![0; len];
         }
-        let sock = self.sock;
+        let (sock, buf) = (self.sock, &mut self.buf);
         let r = if self.from {
-            match sock.poll_recvfrom_into(cx, &mut self.buf) {
+            match self.wait.poll_io(cx, || sock.sock.recv_from(buf)) {
                 Poll::Ready(r) => r.map(|(k, a)| (k, Some(a))),
                 Poll::Pending => return Poll::Pending,
             }
         } else {
-            match sock.poll_recv_into(cx, &mut self.buf) {
+            match self.wait.poll_io(cx, || sock.sock.recv(buf)) {
                 Poll::Ready(r) => r.map(|k| (k, None)),
                 Poll::Pending => return Poll::Pending,
             }
@@ -925,6 +965,7 @@ impl Future for RecvFrom<'_> {
 #[derive(Debug)]
 pub struct RecvInto<'a> {
     sock: &'a UdpSocket,
+    wait: IoWaiter<'a>,
     buf: &'a mut [u8],
 }
 
@@ -934,7 +975,8 @@ impl Future for RecvInto<'_> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        this.sock.poll_recv_into(cx, this.buf)
+        let (sock, buf) = (this.sock, &mut *this.buf);
+        this.wait.poll_io(cx, || sock.sock.recv(buf))
     }
 }
 
@@ -955,6 +997,7 @@ impl Future for RecvInto<'_> {
 #[derive(Debug)]
 pub struct RecvFromInto<'a> {
     sock: &'a UdpSocket,
+    wait: IoWaiter<'a>,
     buf: &'a mut [u8],
 }
 
@@ -964,7 +1007,8 @@ impl Future for RecvFromInto<'_> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        this.sock.poll_recvfrom_into(cx, this.buf)
+        let (sock, buf) = (this.sock, &mut *this.buf);
+        this.wait.poll_io(cx, || sock.sock.recv_from(buf))
     }
 }
 
@@ -983,6 +1027,7 @@ impl Future for RecvFromInto<'_> {
 #[derive(Debug)]
 pub struct SendTo<'a> {
     sock: &'a UdpSocket,
+    wait: IoWaiter<'a>,
     buf: &'a [u8],
     addr: Option<SocketAddr>,
 }
@@ -992,7 +1037,9 @@ impl Future for SendTo<'_> {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.sock.poll_send_to(cx, self.buf, self.addr)
+        let this = self.get_mut();
+        let (sock, buf, addr) = (this.sock, this.buf, this.addr);
+        sent(this.wait.poll_io(cx, || sock.send_op(buf, addr)), buf.len(), addr)
     }
 }
 

@@ -1,142 +1,30 @@
 //! The mio poller: epoll on Linux, kqueue on the BSDs and macOS.
 //!
-//! Every socket is registered once, edge-triggered, for both directions. Its
-//! slot ([`ScheduledIo`]) holds the readiness seen so far and a list of
-//! wakers per direction. An event sets readiness bits and wakes the waiters
-//! of the directions it concerns; HUP and ERR wake both. Readiness is cleared
-//! only by an operation that got `WouldBlock`, which is what edge triggering
-//! requires: read until `WouldBlock`, then wait.
+//! Every socket is registered once, edge-triggered, for both directions, and
+//! gets a [`ScheduledIo`] (the readiness seen so far and the waiters of each
+//! direction; see `scheduled_io.rs` for the rules). An event hands its bits
+//! to the socket's `ScheduledIo`, which wakes the waiters of the directions
+//! they concern; HUP and ERR wake both. Readiness is cleared only by an
+//! operation that got `WouldBlock` or proved a buffer drained, which is what
+//! edge triggering requires: read until `WouldBlock`, then wait.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt;
 use std::io;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::Waker;
 use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Registry, Token};
 use slab::Slab;
 
-use super::registration::{Direction, Readiness};
+use super::scheduled_io::{Direction, Readiness, ScheduledIo};
 use super::{IoPoller, Notify};
 
 const NOTIFY_TOKEN: Token = Token(usize::MAX);
 const EVENTS_CAPACITY: usize = 1024;
-
-/// Per-socket state: readiness bits and the wakers of each direction.
-#[derive(Default)]
-pub(crate) struct ScheduledIo {
-    readiness: Cell<u8>,
-    readers: RefCell<Vec<Waker>>,
-    writers: RefCell<Vec<Waker>>,
-}
-
-impl fmt::Debug for ScheduledIo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ScheduledIo")
-            .field("readiness", &Readiness::from_bits(self.readiness.get()))
-            .field("readers", &self.readers.borrow().len())
-            .field("writers", &self.writers.borrow().len())
-            .finish()
-    }
-}
-
-impl ScheduledIo {
-    fn new() -> Self {
-        // Optimistic: a new socket is tried before anyone waits on it.
-        let s = ScheduledIo::default();
-        s.readiness.set(Readiness::READABLE | Readiness::WRITABLE);
-        s
-    }
-
-    pub(crate) fn readiness(&self) -> Readiness {
-        Readiness::from_bits(self.readiness.get())
-    }
-
-    /// Whether an operation in `dir` is worth trying.
-    pub(crate) fn is_ready(&self, dir: Direction) -> bool {
-        self.readiness.get() & dir.mask() != 0
-    }
-
-    /// Forgets `dir`'s readiness after a `WouldBlock`. The closed and error
-    /// bits of `dir` go too: an operation that would block has nothing of
-    /// them left to report, and keeping them would make the next attempt spin.
-    pub(crate) fn clear(&self, dir: Direction) {
-        self.readiness.set(self.readiness.get() & !dir.mask());
-    }
-
-    /// Adds `waker` to `dir`'s waiters unless it is there already.
-    pub(crate) fn register(&self, dir: Direction, waker: &Waker) {
-        let mut list = self.list(dir).borrow_mut();
-        if !list.iter().any(|w| w.will_wake(waker)) {
-            list.push(waker.clone());
-        }
-    }
-
-    fn list(&self, dir: Direction) -> &RefCell<Vec<Waker>> {
-        match dir {
-            Direction::Read => &self.readers,
-            Direction::Write => &self.writers,
-        }
-    }
-
-    /// Wakes every waiter of `dir`, outside the list's borrow (a waker may
-    /// register again). A lone waiter is popped in place; a longer list is
-    /// taken out while its wakers run and its allocation is given back
-    /// afterwards. Either way a socket's waiter list is allocated once, not
-    /// per wait.
-    fn wake(&self, dir: Direction) {
-        let cell = self.list(dir);
-        let mut list = cell.borrow_mut();
-        if list.len() <= 1 {
-            let one = list.pop();
-            drop(list);
-            if let Some(w) = one {
-                w.wake();
-            }
-            return;
-        }
-        let mut wakers = std::mem::take(&mut *list);
-        drop(list);
-        for w in wakers.drain(..) {
-            w.wake();
-        }
-        let mut list = cell.borrow_mut();
-        if list.is_empty() {
-            *list = wakers;
-        }
-    }
-
-    fn on_event(&self, ev: &mio::event::Event) {
-        let mut bits = 0;
-        if ev.is_readable() {
-            bits |= Readiness::READABLE;
-        }
-        if ev.is_writable() {
-            bits |= Readiness::WRITABLE;
-        }
-        if ev.is_read_closed() {
-            bits |= Readiness::READABLE | Readiness::READ_CLOSED;
-        }
-        if ev.is_write_closed() {
-            bits |= Readiness::WRITABLE | Readiness::WRITE_CLOSED;
-        }
-        if ev.is_error() {
-            // An error is reported by the next operation in either direction.
-            bits |= Readiness::READABLE | Readiness::WRITABLE | Readiness::ERROR;
-        }
-        self.readiness.set(self.readiness.get() | bits);
-        if bits & Direction::Read.mask() != 0 {
-            self.wake(Direction::Read);
-        }
-        if bits & Direction::Write.mask() != 0 {
-            self.wake(Direction::Write);
-        }
-    }
-}
 
 /// The registry half of a [`MioPoller`], shared with every registration.
 pub(crate) struct Driver {
@@ -250,8 +138,39 @@ impl MioPoller {
     }
 
     /// The number of registered sources.
+    ///
+    /// ```
+    /// use uasyncio_core::{EventLoop, io::MioPoller};
+    /// let lp = EventLoop::builder().poller(MioPoller::new().unwrap()).install();
+    /// assert_eq!(lp.find_poller::<MioPoller, _>(MioPoller::source_count), Some(0));
+    /// ```
     pub fn source_count(&self) -> usize {
         self.driver.sources.borrow().len()
+    }
+
+    /// The number of waiters on every source and direction: poll slots
+    /// holding a waker plus wait slots held by futures (see
+    /// [`IoRegistration::waiter_count`](super::IoRegistration::waiter_count)).
+    /// A cancelled I/O future leaves at once, so this counts the tasks
+    /// waiting for I/O now, never a backlog.
+    ///
+    /// ```
+    /// use uasyncio_core::{EventLoop, io::MioPoller};
+    /// let lp = EventLoop::builder().poller(MioPoller::new().unwrap()).install();
+    /// assert_eq!(lp.find_poller::<MioPoller, _>(MioPoller::waiter_count), Some(0));
+    /// ```
+    pub fn waiter_count(&self) -> usize {
+        self.driver
+            .sources
+            .borrow()
+            .iter()
+            .map(|(_, io)| {
+                [Direction::Read, Direction::Write]
+                    .into_iter()
+                    .map(|d| io.waiter_count(d))
+                    .sum::<usize>()
+            })
+            .sum()
     }
 
     pub(crate) fn driver(&self) -> Rc<Driver> {
@@ -269,7 +188,7 @@ impl IoPoller for MioPoller {
             }
             let io = self.driver.sources.borrow().get(ev.token().0).cloned();
             if let Some(io) = io {
-                io.on_event(ev);
+                io.on_event(Readiness::of_event(ev));
             }
         }
         Ok(())

@@ -26,9 +26,13 @@ mod mio_poller;
 #[cfg(feature = "mio")]
 mod registration;
 #[cfg(feature = "mio")]
+mod scheduled_io;
+#[cfg(feature = "mio")]
 pub use mio_poller::MioPoller;
 #[cfg(feature = "mio")]
-pub use registration::{Direction, IoRegistration, Readiness};
+pub use registration::{IoRegistration, IoWaiter};
+#[cfg(feature = "mio")]
+pub use scheduled_io::{Direction, Readiness};
 
 /// A thread-safe handle that interrupts a poller's [`wait`](IoPoller::wait).
 ///
