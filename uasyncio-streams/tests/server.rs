@@ -191,3 +191,49 @@ fn empty_host_listens_on_every_interface() {
         assert_eq!(bounded(r.readline()).await.unwrap(), b"any\n");
     });
 }
+
+#[test]
+fn a_cancelled_wait_closed_keeps_no_waker_and_the_others_are_still_woken() {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    struct Counting(AtomicUsize);
+    impl Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    uasyncio_core::run(async {
+        let server = util::echo_server().await;
+        // 10k waits, each from a task of its own, polled once and dropped.
+        for _ in 0..10_000 {
+            let task = Arc::new(Counting(AtomicUsize::new(0)));
+            let waker = Waker::from(task.clone());
+            {
+                let mut wait = pin!(server.wait_closed());
+                assert!(wait.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+            }
+            drop(waker);
+            assert_eq!(
+                Arc::strong_count(&task),
+                1,
+                "the server kept a cancelled wait's waker"
+            );
+        }
+        assert!(format!("{server:?}").contains("waiting: 0"), "{server:?}");
+        // A wait still there is woken by the close.
+        let s2 = server.clone();
+        let waiter = uasyncio_core::create_task(async move { s2.wait_closed().await });
+        uasyncio_core::yield_now().await;
+        server.close();
+        util::bounded(async {
+            while uasyncio_core::get_event_loop().is_alive(waiter) {
+                uasyncio_core::sleep_ms(1).await;
+            }
+        })
+        .await;
+    });
+}

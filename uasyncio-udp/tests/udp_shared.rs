@@ -106,3 +106,84 @@ fn a_cancelled_receiver_loses_no_datagram() {
         );
     });
 }
+
+#[test]
+fn a_cancelled_receiver_does_not_take_the_datagram_or_the_wakeup_of_another() {
+    run(async {
+        let server = Rc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+        let addr = server.local_addr().unwrap();
+        let got = Rc::new(RefCell::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for who in 0..4 {
+            let (s, g) = (server.clone(), got.clone());
+            tasks.push(create_task(async move {
+                let m = s.recv(8).await.unwrap();
+                g.borrow_mut().push((who, m));
+            }));
+        }
+        yield_now().await;
+        yield_now().await;
+        // The first three are cancelled while they wait: only the fourth is left.
+        for t in &tasks[..3] {
+            assert!(cancel(*t));
+        }
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        client.sendto(b"x", addr).await.unwrap();
+        wait_for_ms(
+            async {
+                while got.borrow().is_empty() {
+                    sleep_ms(2).await;
+                }
+            },
+            5_000,
+        )
+        .await
+        .expect("the remaining receiver was woken");
+        assert_eq!(*got.borrow(), vec![(3, b"x".to_vec())]);
+    });
+}
+
+#[test]
+fn a_poll_fn_receiver_and_future_receivers_are_all_woken() {
+    use std::future::poll_fn;
+    run(async {
+        let server = Rc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+        let addr = server.local_addr().unwrap();
+        let got = Rc::new(RefCell::new(Vec::new()));
+        {
+            let (s, g) = (server.clone(), got.clone());
+            create_task(async move {
+                let mut buf = [0u8; 8];
+                let n = poll_fn(|cx| s.poll_recv_into(cx, &mut buf)).await.unwrap();
+                g.borrow_mut().push(buf[..n].to_vec());
+            });
+        }
+        for _ in 0..2 {
+            let (s, g) = (server.clone(), got.clone());
+            create_task(async move {
+                let m = s.recv(8).await.unwrap();
+                g.borrow_mut().push(m);
+            });
+        }
+        yield_now().await;
+        yield_now().await;
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        for i in 0..3u8 {
+            client.sendto(&[i], addr).await.unwrap();
+            sleep_ms(5).await;
+        }
+        wait_for_ms(
+            async {
+                while got.borrow().len() < 3 {
+                    sleep_ms(2).await;
+                }
+            },
+            5_000,
+        )
+        .await
+        .expect("all three receivers served");
+        let mut all: Vec<u8> = got.borrow().iter().map(|m| m[0]).collect();
+        all.sort_unstable();
+        assert_eq!(all, vec![0, 1, 2]);
+    });
+}
