@@ -270,7 +270,10 @@ struct DirWaiters {
     solo_held: Cell<bool>,
     /// The number of waiting slots in `list`.
     listed: Cell<usize>,
-    list: RefCell<WaitList>,
+    /// Made the first time two futures wait on this direction at once (rare:
+    /// most sockets never need it, and keep their state in one small block);
+    /// kept from then on.
+    list: RefCell<Option<Box<WaitList>>>,
 }
 
 impl DirWaiters {
@@ -280,7 +283,7 @@ impl DirWaiters {
             solo: Cell::new(None),
             solo_held: Cell::new(false),
             listed: Cell::new(0),
-            list: RefCell::new(WaitList::new()),
+            list: RefCell::new(None),
         }
     }
 
@@ -392,6 +395,7 @@ impl ScheduledIo {
     fn register_listed(&self, d: &DirWaiters, key: &mut usize, waker: &Waker) {
         let replaced = {
             let mut list = d.list.borrow_mut();
+            let list = list.get_or_insert_with(|| Box::new(WaitList::new()));
             if *key == NO_KEY {
                 *key = list.slots.insert(Slot {
                     waker: None,
@@ -430,6 +434,7 @@ impl ScheduledIo {
     fn remove_listed(d: &DirWaiters, k: usize) {
         let waker = {
             let mut list = d.list.borrow_mut();
+            let list = list.as_mut().expect("a listed key has a list");
             let waker = if list.slots[k].waker.is_some() {
                 d.listed.set(d.listed.get() - 1);
                 list.unlink(k)
@@ -473,7 +478,7 @@ impl ScheduledIo {
         for _ in 0..d.listed.get() {
             let next = {
                 let mut list = d.list.borrow_mut();
-                let next = list.pop_front();
+                let next = list.as_mut().and_then(|l| l.pop_front());
                 if next.is_some() {
                     d.listed.set(d.listed.get() - 1);
                 }
@@ -494,7 +499,8 @@ impl ScheduledIo {
         let poll = d.poll.take();
         let has_poll = poll.is_some();
         d.poll.set(poll);
-        d.list.borrow().slots.len() + usize::from(has_poll) + usize::from(d.solo_held.get())
+        let listed = d.list.borrow().as_ref().map_or(0, |l| l.slots.len());
+        listed + usize::from(has_poll) + usize::from(d.solo_held.get())
     }
 }
 
@@ -536,6 +542,7 @@ mod tests {
             assert_eq!(io.waiter_count(Direction::Read), 0);
         }
         let r = io.read.list.borrow();
+        let r = r.as_ref().unwrap();
         assert_eq!(r.slots.len(), 0);
         assert!(r.slots.capacity() <= 4, "one slot reused: {}", r.slots.capacity());
     }
@@ -586,6 +593,7 @@ mod tests {
         }
         let order = |io: &ScheduledIo| {
             let w = io.write.list.borrow();
+            let w = w.as_ref().unwrap();
             let mut out = Vec::new();
             let mut k = w.head;
             while k != NO_KEY {
@@ -627,6 +635,17 @@ mod tests {
         io.on_event(Readiness::READABLE);
         assert_eq!((woken(&a), woken(&b)), (1, 1));
         io.remove_keyed(Direction::Read, &mut key);
+    }
+
+    #[test]
+    fn a_socket_state_is_one_small_block() {
+        // Two directions of a poll slot, an inline keyed slot and a pointer
+        // to a list made only when two futures wait on one direction.
+        assert!(
+            std::mem::size_of::<ScheduledIo>() <= 136,
+            "{}",
+            std::mem::size_of::<ScheduledIo>()
+        );
     }
 
     #[test]
