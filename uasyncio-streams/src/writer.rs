@@ -253,6 +253,10 @@ impl StreamWriter {
     /// One write attempt: the number of bytes of `buf` the socket took, or
     /// `Pending` (the task is woken when the socket is writable again).
     ///
+    /// The writer waits in its connection's single write-direction poll
+    /// slot: if two tasks poll one writer (shared through an `Rc`), only the
+    /// last to poll is woken.
+    ///
     /// ```
     /// use std::future::poll_fn;
     /// use uasyncio_streams::{open_connection, start_server};

@@ -311,3 +311,45 @@ fn a_short_read_then_eof_never_hangs() {
         assert_eq!(bounded(r.read_into(&mut big)).await.unwrap(), 0);
     });
 }
+
+#[test]
+fn cancelled_reads_keep_at_most_one_waker_of_any_task() {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    struct Counting(AtomicUsize);
+    impl Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    uasyncio_core::run(async {
+        let srv = util::echo_server().await;
+        let (mut r, mut w) = util::bounded(uasyncio_streams::open_connection(
+            "127.0.0.1",
+            srv.local_addr().port(),
+        ))
+        .await
+        .unwrap();
+        // 10k reads, each from a task of its own, polled once (nothing to
+        // read) and dropped: the reader's direction keeps one waker, the
+        // last one, never a pile of them.
+        let tasks: Vec<_> = (0..10_000)
+            .map(|_| Arc::new(Counting(AtomicUsize::new(0))))
+            .collect();
+        for task in &tasks {
+            let waker = Waker::from(task.clone());
+            let mut buf = [0u8; 16];
+            let mut read = pin!(r.read_into(&mut buf));
+            assert!(read.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        }
+        let held = tasks.iter().filter(|t| Arc::strong_count(t) > 1).count();
+        assert!(held <= 1, "{held} cancelled reads still hold their task's waker");
+        // The reader still works, and the last waker is woken by the data.
+        w.awrite(b"hi\n").await.unwrap();
+        assert_eq!(util::bounded(r.readline()).await.unwrap(), b"hi\n");
+    });
+}

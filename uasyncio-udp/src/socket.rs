@@ -459,8 +459,10 @@ impl UdpSocket {
         }
     }
 
-    /// Polls for one datagram into `buf`: the building block of the receive
-    /// futures, for hand-written futures and adapters.
+    /// Polls for one datagram into `buf`: for hand-written futures and
+    /// adapters. Like every `poll_*` function it keeps one waker per
+    /// direction: if two tasks poll at once, only the last to poll is woken
+    /// (the receive futures each wait in a slot of their own).
     ///
     /// ```
     /// use std::future::poll_fn;
