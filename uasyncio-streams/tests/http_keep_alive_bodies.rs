@@ -8,7 +8,7 @@
 //!
 //! The conformance port of uasyncio v2's `test_http_server_light`,
 //! `_medium` and `_heavy` (HTTP/1.0, one request per connection) is
-//! `uasyncio-test/tests/v2_http_server.rs`; this file tests our own server
+//! `uasyncio-test/tests/conformance/v2_http_server.rs`; this file tests our own server
 //! code with keep-alive, which the originals did not have.
 
 mod util;
