@@ -14,13 +14,16 @@
 //!    so a task that keeps yielding starves neither timers nor I/O, and
 //!    ping-pong workloads do not pay a system call per round.)
 //! 4. Tasks woken from other threads are moved to the run queue.
+//!
+//! Which loop is the thread's is `current.rs`'s business, building one
+//! `builder.rs`'s, and what a contained panic becomes `exception.rs`'s.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::io::{self, Write as _};
+use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::pin;
 use std::rc::Rc;
@@ -29,18 +32,28 @@ use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::clock::{Clock, SystemClock, secs_to_ms_ceil};
-use crate::io::{IoPoller, default_poller, find};
+use crate::clock::{Clock, secs_to_ms_ceil};
+use crate::current;
+use crate::exception::{ExceptionContext, Handler, Report, drop_payload, payload_message, report_line};
+use crate::io::{IoPoller, find};
 use crate::task::{Arena, BoxFuture, CancelOutcome, Header, Shared, TaskId, TaskKey, WakerRef};
 use crate::ticks::{self, to_ticks};
 use crate::time::queue::{TimerAction, TimerKey, TimerQueue};
 
 /// With runnable work, ready I/O is collected once every this many loop
 /// iterations (and always when the loop is about to sleep).
+///
+/// The number is tokio's: its current-thread scheduler polls its I/O and
+/// timer driver every 61 task polls by default
+/// (`runtime::Builder::event_interval`), a value tokio's source calls fairly
+/// arbitrary and believes was copied from Go's scheduler (which looks at its
+/// global run queue every 61st scheduling tick). Ours counts loop
+/// iterations, each a whole round, so a loop with several runnable tasks
+/// asks the poller less often than tokio would; a loop with nothing
+/// runnable always asks, and sleeps there.
 pub const IO_POLL_INTERVAL: u32 = 61;
 
-const DEFAULT_RUNQ_LEN: usize = 64;
-const DEFAULT_WAITQ_LEN: usize = 64;
+static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Something the run queue can run.
 enum Runnable {
@@ -54,116 +67,6 @@ enum Runnable {
 #[cfg(target_pointer_width = "64")]
 const _: () = assert!(size_of::<Runnable>() == 16);
 
-/// What a panicking task or callback left behind, as given to the loop's
-/// exception handler.
-///
-/// ```
-/// use std::{cell::RefCell, rc::Rc};
-/// use uasyncio_core::{get_event_loop, run, sleep_ms};
-///
-/// let seen = Rc::new(RefCell::new(Vec::new()));
-/// let s = seen.clone();
-/// get_event_loop().set_exception_handler(move |ctx| {
-///     s.borrow_mut().push((ctx.task().is_some(), ctx.message().to_owned()));
-/// });
-/// run(async {
-///     uasyncio_core::create_task(async { panic!("boom") });
-///     sleep_ms(1).await;
-/// });
-/// get_event_loop().reset_exception_handler();
-/// assert_eq!(*seen.borrow(), vec![(true, "boom".to_owned())]);
-/// ```
-#[derive(Debug)]
-pub struct ExceptionContext<'a> {
-    task: Option<TaskId>,
-    payload: &'a (dyn std::any::Any + Send),
-}
-
-impl ExceptionContext<'_> {
-    /// The task that panicked, or `None` for a callback.
-    pub fn task(&self) -> Option<TaskId> {
-        self.task
-    }
-
-    /// The panic message (`"<non-string panic payload>"` when the payload is
-    /// neither a `&str` nor a `String`).
-    pub fn message(&self) -> &str {
-        payload_message(self.payload)
-    }
-
-    /// The raw panic payload.
-    pub fn payload(&self) -> &(dyn std::any::Any + Send) {
-        self.payload
-    }
-}
-
-/// A panic payload's message, as [`ExceptionContext::message`] gives it.
-fn payload_message(payload: &(dyn Any + Send)) -> &str {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        s
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s
-    } else {
-        "<non-string panic payload>"
-    }
-}
-
-/// The default report of a panic: `uasyncio: task 3.1 panicked: boom`.
-struct Report<'a> {
-    task: Option<TaskId>,
-    message: &'a str,
-}
-
-impl fmt::Display for Report<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.task {
-            Some(id) => write!(f, "uasyncio: {id} panicked: {}", self.message),
-            None => write!(f, "uasyncio: a callback panicked: {}", self.message),
-        }
-    }
-}
-
-/// Whether an `error!` record reaches a logger at all, given
-/// `log::max_level()`. The `log` crate starts at `LevelFilter::Off` and only
-/// `log::set_max_level` raises it, which every logger's set-up calls (a
-/// logger without it receives nothing either): so `Off` means "no logger",
-/// or "logging switched off altogether" — in both cases a record would
-/// vanish. (`log::log_enabled!` would also ask the logger about our target,
-/// and so override a user's choice to filter uasyncio out.)
-fn logger_takes_errors(max: log::LevelFilter) -> bool {
-    log::Level::Error <= max && log::Level::Error <= log::STATIC_MAX_LEVEL
-}
-
-/// Reports a line about a panic the loop contained: through `log::error!`,
-/// or, when no logger would receive it, as one line on stderr. Never panics
-/// (a panicking logger falls back to stderr too).
-#[cold]
-fn report_line(line: fmt::Arguments<'_>) {
-    if logger_takes_errors(log::max_level()) {
-        match panic::catch_unwind(AssertUnwindSafe(|| log::error!("{line}"))) {
-            Ok(()) => return,
-            Err(p) => drop_payload(p), // a panicking logger: stderr then
-        }
-    }
-    // The one place a library of this workspace writes to stderr, on
-    // purpose: a task's panic that no logger receives would otherwise show
-    // only std's panic message, which never says which task it was (and a
-    // contained handler or destructor panic would leave no trace at all).
-    // `writeln!`, not `eprintln!`: a closed stderr must not turn a report
-    // into a panic. (`Stderr::write_fmt` holds the lock for the whole line.)
-    let _ = writeln!(io::stderr(), "{line}");
-}
-
-/// Drops a panic payload; a payload whose own destructor panics is
-/// forgotten, never propagated.
-fn drop_payload(payload: Box<dyn Any + Send>) {
-    if let Err(again) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-        std::mem::forget(again);
-    }
-}
-
-type Handler = Rc<dyn Fn(&ExceptionContext<'_>)>;
-
 /// The loop's state. Reached through [`EventLoop`] handles and, by futures
 /// such as [`Sleep`](crate::Sleep), through the thread-local current loop.
 pub(crate) struct Inner {
@@ -176,7 +79,7 @@ pub(crate) struct Inner {
     poller: RefCell<Box<dyn IoPoller>>,
     shared: Arc<Shared>,
     /// A `Weak` to `shared`, as its tasks' headers hold: a wake on this thread
-    /// compares the two by address ([`Header::is_of`]).
+    /// compares the two by address ([`Inner::queue_local`]).
     shared_weak: Weak<Shared>,
     running: Cell<bool>,
     stopping: Cell<bool>,
@@ -185,116 +88,10 @@ pub(crate) struct Inner {
     io_credit: Cell<u32>,
 }
 
-static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(1);
-
-thread_local! {
-    static CURRENT: Current = const { Current(RefCell::new(None)) };
-}
-
-/// The thread's loop slot. At thread exit its destructor drops the loop with
-/// any panic contained: a panic escaping a thread-local's destructor aborts
-/// the process.
-struct Current(RefCell<Option<Installed>>);
-
-impl Drop for Current {
-    fn drop(&mut self) {
-        if let Some(old) = self.0.get_mut().take() {
-            drop_installed(old);
-        }
-    }
-}
-
-/// The thread's installed loop; closing it when it is replaced or on thread
-/// exit breaks the reference cycles between the loop and its tasks' futures.
-struct Installed(EventLoop);
-
-impl Drop for Installed {
-    fn drop(&mut self) {
-        self.0.close();
-    }
-}
-
-/// Closes and drops a loop that is no longer the thread's. `close` contains
-/// each destructor it runs; this also contains what the loop's own drop runs
-/// (its handler's, clock's and poller's destructors), so that neither
-/// replacing a loop nor a thread's exit ever panics or aborts.
-fn drop_installed(old: Installed) {
-    let id = old.0.inner.id;
-    if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(old))) {
-        report_line(format_args!(
-            "uasyncio: a destructor panicked while event loop {id} was dropped: {}",
-            payload_message(&*p)
-        ));
-        drop_payload(p);
-    }
-}
-
-/// Wakes a task of the loop running on this thread: pushes it onto the run
-/// queue unless it is there already. Returns false when this thread's loop is
-/// not the header's (the caller then takes the remote path).
-#[inline]
-pub(crate) fn wake_local(header: &Header) -> bool {
-    CURRENT
-        .try_with(|c| {
-            let Ok(cur) = c.0.try_borrow() else { return false };
-            match &*cur {
-                Some(Installed(lp)) if header.is_of(&lp.inner.shared_weak) => {
-                    match lp.inner.runq.try_borrow_mut() {
-                        Ok(mut q) => {
-                            if header.mark_queued() {
-                                q.push_back(Runnable::Task(header.id()));
-                            }
-                            true
-                        }
-                        Err(_) => false,
-                    }
-                }
-                _ => false,
-            }
-        })
-        .unwrap_or(false)
-}
-
-/// Runs `f` with the current thread's loop, creating it on first use.
-pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Inner>) -> R) -> R {
-    let mut f = Some(f);
-    // Fast path: borrow the installed loop without cloning the handle. `f`
-    // may re-enter (a destructor calling `get_event_loop`): shared borrows
-    // nest; only installing a new loop from inside `f` would not.
-    let done = CURRENT.try_with(|c| {
-        c.0.borrow()
-            .as_ref()
-            .map(|Installed(lp)| (f.take().expect("called once"))(&lp.inner))
-    });
-    match done {
-        Ok(Some(r)) => r,
-        _ => (f.take().expect("not called yet"))(&get_event_loop().inner),
-    }
-}
-
-/// A handle to the current thread's loop.
-pub(crate) fn current_inner() -> Rc<Inner> {
-    with_current(Rc::clone)
-}
-
-/// The id of the running task on this thread, if any.
-pub(crate) fn current_task() -> Option<TaskId> {
-    CURRENT
-        .try_with(|c| {
-            c.0.try_borrow().ok().and_then(|cur| {
-                cur.as_ref().and_then(|Installed(lp)| {
-                    let inner = &lp.inner;
-                    inner.current.get().map(|key| TaskId::new(inner.id, key))
-                })
-            })
-        })
-        .ok()
-        .flatten()
-}
-
 /// A cheap, cloneable handle to a thread's event loop.
 ///
-/// Get the calling thread's loop with [`get_event_loop`] (made on first use).
+/// Get the calling thread's loop with [`get_event_loop`](crate::get_event_loop)
+/// (made on first use).
 /// The handle is `!Send`: a loop lives and runs on one thread. Cloning a
 /// handle does not copy the loop.
 ///
@@ -314,7 +111,7 @@ pub(crate) fn current_task() -> Option<TaskId> {
 /// ```
 #[derive(Clone)]
 pub struct EventLoop {
-    inner: Rc<Inner>,
+    pub(crate) inner: Rc<Inner>,
 }
 
 impl fmt::Debug for EventLoop {
@@ -328,188 +125,6 @@ impl fmt::Debug for EventLoop {
             .field("runq", &i.runq.try_borrow().map(|q| q.len()).ok())
             .finish_non_exhaustive()
     }
-}
-
-/// Builds an event loop with chosen capacities, clock or poller, and
-/// installs it as the calling thread's loop.
-///
-/// ```
-/// use uasyncio_core::{EventLoop, ParkPoller, SystemClock};
-/// let lp = EventLoop::builder()
-///     .runq_len(1024)
-///     .waitq_len(1024)
-///     .clock(SystemClock)
-///     .poller(ParkPoller::new())
-///     .install();
-/// assert_eq!(lp.run_until_complete(async { 7 }), 7);
-/// ```
-#[must_use = "a builder does nothing until `install` is called"]
-pub struct EventLoopBuilder {
-    runq_len: usize,
-    waitq_len: usize,
-    clock: Option<Box<dyn Clock>>,
-    poller: Option<Box<dyn IoPoller>>,
-}
-
-impl fmt::Debug for EventLoopBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EventLoopBuilder")
-            .field("runq_len", &self.runq_len)
-            .field("waitq_len", &self.waitq_len)
-            .field("custom_clock", &self.clock.is_some())
-            .field("custom_poller", &self.poller.is_some())
-            .finish()
-    }
-}
-
-impl EventLoopBuilder {
-    /// Pre-allocates room for this many runnables in the run queue. The queue
-    /// grows past it when needed; it never refuses a task or a callback.
-    pub fn runq_len(mut self, n: usize) -> Self {
-        self.runq_len = n;
-        self
-    }
-
-    /// Pre-allocates room for this many tasks. The task table grows past it
-    /// when needed.
-    pub fn waitq_len(mut self, n: usize) -> Self {
-        self.waitq_len = n;
-        self
-    }
-
-    /// Uses `clock` instead of the process clock ([`SystemClock`]).
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Some(Box::new(clock));
-        self
-    }
-
-    /// Uses `poller` instead of [`default_poller`].
-    pub fn poller(mut self, poller: impl IoPoller) -> Self {
-        self.poller = Some(Box::new(poller));
-        self
-    }
-
-    /// Makes the loop and installs it as the calling thread's loop. A loop
-    /// that was installed before is closed: its pending tasks and callbacks
-    /// are dropped.
-    ///
-    /// # Panics
-    ///
-    /// If called while the thread's current loop is running (from inside a
-    /// task or callback).
-    pub fn install(self) -> EventLoop {
-        if let Some(old) = try_current()
-            && old.inner.running.get()
-        {
-            panic!(
-                "uasyncio: cannot install a new event loop while the current one is running; \
-                 create it before run()/run_forever(), or on another thread"
-            );
-        }
-        let poller = self.poller.unwrap_or_else(default_poller);
-        let clock = self.clock.unwrap_or_else(|| Box::new(SystemClock));
-        let id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
-        let shared = Arc::new(Shared::new(poller.notifier()));
-        let now = clock.now_ms();
-        let lp = EventLoop {
-            inner: Rc::new(Inner {
-                id,
-                runq: RefCell::new(VecDeque::with_capacity(self.runq_len)),
-                tasks: RefCell::new(Arena::with_capacity(self.waitq_len)),
-                timers: RefCell::new(TimerQueue::default()),
-                now: Cell::new(now),
-                clock,
-                poller: RefCell::new(poller),
-                shared_weak: Arc::downgrade(&shared),
-                shared,
-                running: Cell::new(false),
-                stopping: Cell::new(false),
-                current: Cell::new(None),
-                handler: RefCell::new(None),
-                io_credit: Cell::new(IO_POLL_INTERVAL),
-            }),
-        };
-        log::debug!("uasyncio: event loop {id} installed");
-        let old = CURRENT.with(|c| match c.0.try_borrow_mut() {
-            Ok(mut c) => c.replace(Installed(lp.clone())),
-            Err(_) => panic!(
-                "uasyncio: cannot install a new event loop from inside a call that is using the \
-                 current one (a destructor run by create_task/cancel?)"
-            ),
-        });
-        if let Some(old) = old {
-            drop_installed(old); // closes the previous loop, outside the borrow
-        }
-        lp
-    }
-}
-
-fn try_current() -> Option<EventLoop> {
-    CURRENT
-        .try_with(|c| {
-            c.0.try_borrow()
-                .ok()
-                .and_then(|c| c.as_ref().map(|i| i.0.clone()))
-        })
-        .ok()
-        .flatten()
-}
-
-/// The calling thread's event loop, made on first use with default
-/// capacities, the process clock and [`default_poller`].
-///
-/// ```
-/// let a = uasyncio_core::get_event_loop();
-/// let b = uasyncio_core::get_event_loop();
-/// assert!(a.same_loop(&b));
-/// ```
-///
-/// # Panics
-///
-/// When called while the thread is being torn down (from a thread-local
-/// destructor).
-pub fn get_event_loop() -> EventLoop {
-    get_event_loop_with(DEFAULT_RUNQ_LEN, DEFAULT_WAITQ_LEN)
-}
-
-/// Like [`get_event_loop`], but the call that makes the loop pre-allocates
-/// room for `runq_len` runnables and `waitq_len` tasks. Later calls return the
-/// existing loop and ignore the capacities. Capacities are hints: the queues
-/// grow past them and never refuse work.
-///
-/// ```
-/// let lp = uasyncio_core::get_event_loop_with(4, 4);
-/// for _ in 0..100 {
-///     lp.create_task(async {}); // past the hint: fine
-/// }
-/// lp.run_until_complete(uasyncio_core::sleep_ms(1));
-/// ```
-pub fn get_event_loop_with(runq_len: usize, waitq_len: usize) -> EventLoop {
-    if let Some(lp) = try_current() {
-        return lp;
-    }
-    assert!(
-        CURRENT.try_with(|_| ()).is_ok(),
-        "uasyncio: get_event_loop() called while the thread is exiting"
-    );
-    EventLoop::builder()
-        .runq_len(runq_len)
-        .waitq_len(waitq_len)
-        .install()
-}
-
-/// Replaces the calling thread's loop with a new one (the old loop's pending
-/// tasks, callbacks and timers are dropped) and returns it.
-///
-/// ```
-/// use uasyncio_core::{create_task, new_event_loop, get_event_loop};
-/// create_task(async { unreachable!("discarded with the old loop") });
-/// let lp = new_event_loop();
-/// assert_eq!(lp.task_count(), 0);
-/// assert!(lp.same_loop(&get_event_loop()));
-/// ```
-pub fn new_event_loop() -> EventLoop {
-    EventLoop::builder().install()
 }
 
 /// Restores the loop's state if a run ends by unwinding.
@@ -536,13 +151,33 @@ struct Main<'a> {
 }
 
 impl EventLoop {
-    /// A builder for a loop with chosen capacities, clock or poller.
-    pub fn builder() -> EventLoopBuilder {
-        EventLoopBuilder {
-            runq_len: DEFAULT_RUNQ_LEN,
-            waitq_len: DEFAULT_WAITQ_LEN,
-            clock: None,
-            poller: None,
+    /// A new loop, not installed anywhere yet (see [`current::install`]).
+    pub(crate) fn new(
+        runq_len: usize,
+        waitq_len: usize,
+        clock: Box<dyn Clock>,
+        poller: Box<dyn IoPoller>,
+    ) -> Self {
+        let id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
+        let shared = Arc::new(Shared::new(poller.notifier()));
+        let now = clock.now_ms();
+        EventLoop {
+            inner: Rc::new(Inner {
+                id,
+                runq: RefCell::new(VecDeque::with_capacity(runq_len)),
+                tasks: RefCell::new(Arena::with_capacity(waitq_len)),
+                timers: RefCell::new(TimerQueue::default()),
+                now: Cell::new(now),
+                clock,
+                poller: RefCell::new(poller),
+                shared_weak: Arc::downgrade(&shared),
+                shared,
+                running: Cell::new(false),
+                stopping: Cell::new(false),
+                current: Cell::new(None),
+                handler: RefCell::new(None),
+                io_credit: Cell::new(IO_POLL_INTERVAL),
+            }),
         }
     }
 
@@ -755,7 +390,7 @@ impl EventLoop {
                  callback); schedule the future with create_task() or `.await` it instead"
             );
         }
-        let current = try_current();
+        let current = current::current_loop();
         if !current.is_some_and(|c| c.same_loop(self)) {
             panic!(
                 "uasyncio: {what}() called on an event loop that is not this thread's current loop \
@@ -900,6 +535,37 @@ impl Drop for Inner {
 }
 
 impl Inner {
+    /// The loop's id, carried by its [`TaskId`]s.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The id of the task being polled, if any.
+    pub(crate) fn current_task(&self) -> Option<TaskId> {
+        self.current.get().map(|key| TaskId::new(self.id, key))
+    }
+
+    /// The loop's side of a local wake ([`current::wake_local`]): if `shared`
+    /// is this loop's shared half (by address: a header's `Weak` keeps the
+    /// allocation, so the address is never a newer loop's), pushes the key
+    /// `key` returns, if any, and returns true. False for another loop's
+    /// waker, or while the run queue is borrowed.
+    #[inline]
+    pub(crate) fn queue_local(&self, shared: &Weak<Shared>, key: impl FnOnce() -> Option<TaskKey>) -> bool {
+        if !Weak::ptr_eq(&self.shared_weak, shared) {
+            return false;
+        }
+        match self.runq.try_borrow_mut() {
+            Ok(mut q) => {
+                if let Some(k) = key() {
+                    q.push_back(Runnable::Task(k));
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     pub(crate) fn spawn(&self, fut: BoxFuture) -> TaskId {
         let key = self.tasks.borrow_mut().insert(Some(fut), &self.shared);
         self.runq.borrow_mut().push_back(Runnable::Task(key));
@@ -1164,6 +830,7 @@ mod tests {
     //! A small tour of the loop's unsafe-adjacent paths (borrowed wakers,
     //! header reuse, remote wakes), sized to run under miri too.
     use super::*;
+    use crate::new_event_loop;
     use std::cell::{Cell, RefCell};
 
     #[test]
@@ -1190,6 +857,22 @@ mod tests {
             assert_eq!(lp.task_count(), 0);
         }
         assert_eq!(log.borrow().len(), 9);
+    }
+
+    #[test]
+    fn a_local_wake_queues_only_on_its_own_loop() {
+        let lp = new_event_loop();
+        let other = Arc::new(Shared::new(crate::ParkPoller::new().notifier()));
+        let not_called = || -> Option<TaskKey> { unreachable!("another loop's wake") };
+        assert!(!lp.inner.queue_local(&Arc::downgrade(&other), not_called));
+        assert!(lp.inner.queue_local(&lp.inner.shared_weak, || None));
+        assert_eq!(lp.ready_count(), 0, "nothing to queue");
+        assert!(
+            lp.inner
+                .queue_local(&lp.inner.shared_weak, || Some(TaskKey::new(0, 1)))
+        );
+        assert_eq!(lp.ready_count(), 1);
+        lp.close();
     }
 
     #[test]
@@ -1244,42 +927,6 @@ mod tests {
         }
         assert!(lp.is_alive(sleeper));
         lp.close();
-    }
-
-    #[test]
-    fn the_default_report_names_the_task_and_the_message() {
-        let key = TaskKey::new(3, 1);
-        let task = Some(TaskId::new(9, key));
-        let line = Report {
-            task,
-            message: "boom",
-        }
-        .to_string();
-        assert_eq!(line, "uasyncio: task 3.1 panicked: boom");
-        let line = Report {
-            task: None,
-            message: "cb",
-        }
-        .to_string();
-        assert_eq!(line, "uasyncio: a callback panicked: cb");
-    }
-
-    #[test]
-    fn the_default_report_goes_to_stderr_only_when_no_logger_takes_errors() {
-        use log::LevelFilter;
-        // No logger installed: the log crate's level is `Off`.
-        assert!(!logger_takes_errors(LevelFilter::Off));
-        for level in [
-            LevelFilter::Error,
-            LevelFilter::Warn,
-            LevelFilter::Info,
-            LevelFilter::Debug,
-            LevelFilter::Trace,
-        ] {
-            assert!(logger_takes_errors(level), "{level}");
-        }
-        // This test binary installs no logger.
-        assert_eq!(log::max_level(), LevelFilter::Off);
     }
 
     #[test]

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
 use crate::clock::secs_to_ms_ceil;
+use crate::current::{self, get_event_loop, with_current};
 use crate::error::TimeoutError;
-use crate::event_loop::{self, get_event_loop, with_current};
 use crate::task::TaskId;
 use crate::time::Sleep;
 
@@ -80,7 +80,7 @@ pub fn ensure_future<F: Future<Output = ()> + 'static>(f: F) -> TaskId {
 /// run(async { assert!(cur_task().is_some()) });
 /// ```
 pub fn cur_task() -> Option<TaskId> {
-    event_loop::current_task()
+    current::current_task()
 }
 
 /// Cancels a task: its future is dropped at once (at its current await

@@ -62,9 +62,12 @@
 //! ```
 #![deny(unsafe_code)]
 
+mod builder;
 pub mod clock;
+mod current;
 mod error;
 mod event_loop;
+mod exception;
 mod funcs;
 pub mod io;
 #[allow(unsafe_code)] // the RawWaker vtable: see task/waker.rs
@@ -72,12 +75,12 @@ mod task;
 mod ticks;
 mod time;
 
+pub use builder::EventLoopBuilder;
 pub use clock::{Clock, SystemClock, TicksStartError, parse_ticks_start};
+pub use current::{get_event_loop, get_event_loop_with, new_event_loop};
 pub use error::TimeoutError;
-pub use event_loop::{
-    EventLoop, EventLoopBuilder, ExceptionContext, IO_POLL_INTERVAL, get_event_loop, get_event_loop_with,
-    new_event_loop,
-};
+pub use event_loop::{EventLoop, IO_POLL_INTERVAL};
+pub use exception::ExceptionContext;
 pub use funcs::{
     YieldNow, cancel, create_task, cur_task, ensure_future, gather, run, wait_for, wait_for_ms, yield_now,
 };

@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use super::TaskKey;
-use crate::event_loop;
+use crate::current;
 use crate::io::Notify;
 
 /// The thread-safe half of a loop, reached by its tasks' wakers through a
@@ -137,14 +137,6 @@ impl Header {
         TaskKey::from_bits(self.id.load(Ordering::Relaxed))
     }
 
-    /// Whether this header's task belongs to the loop whose `Shared` is
-    /// `shared` (by address: see the module docs). Two `Weak`s, so that the
-    /// check is one pointer comparison.
-    #[inline]
-    pub(crate) fn is_of(&self, shared: &Weak<Shared>) -> bool {
-        Weak::ptr_eq(&self.shared, shared)
-    }
-
     /// Prepares a header no waker refers to for a new task, already queued.
     /// (No waker exists, so no other thread can touch it.)
     pub(crate) fn reuse(&self, id: TaskKey) {
@@ -176,9 +168,12 @@ impl Header {
         self.mark_queued()
     }
 
+    /// The whole wake: on the thread of the task's loop, the task is queued
+    /// there (once: `mark_queued`); anywhere else it goes remote.
     #[inline]
     fn wake_by_ref(self: &Arc<Self>) {
-        if !event_loop::wake_local(self) {
+        let local = current::wake_local(&self.shared, || self.mark_queued().then(|| self.id()));
+        if !local {
             self.wake_remote();
         }
     }
@@ -408,13 +403,5 @@ mod tests {
             assert_eq!(Arc::strong_count(&h), 1);
             assert_eq!(Arc::strong_count(&n), 1);
         }
-    }
-
-    #[test]
-    fn is_of_tells_loops_apart_by_address() {
-        let (h, _, shared) = header();
-        let other = Arc::new(Shared::new(Arc::new(Count(Default::default()))));
-        assert!(h.is_of(&Arc::downgrade(&shared)));
-        assert!(!h.is_of(&Arc::downgrade(&other)));
     }
 }

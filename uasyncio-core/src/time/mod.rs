@@ -10,7 +10,8 @@ use std::task::{Context, Poll, Waker};
 pub(crate) mod queue;
 
 use crate::clock::secs_to_ms_ceil;
-use crate::event_loop::{self, Inner};
+use crate::current;
+use crate::event_loop::Inner;
 use queue::{TimerAction, TimerKey};
 
 /// Sleeps for `ms` milliseconds: the future returned by [`sleep_ms`] and
@@ -127,7 +128,7 @@ impl Future for Sleep {
                 Poll::Ready(())
             }
             State::New => {
-                let lp = event_loop::current_inner();
+                let lp = current::current_inner();
                 let deadline = lp.clock_now_ceil().saturating_add(this.ms);
                 let key = lp.add_sleep(deadline, cx.waker());
                 this.state = State::Waiting { lp, key, deadline };

@@ -1,0 +1,218 @@
+//! The calling thread's loop: the thread-local slot that holds it,
+//! installing a loop there ([`get_event_loop`], [`new_event_loop`],
+//! [`EventLoopBuilder::install`](crate::EventLoopBuilder::install)), the
+//! lookups that futures such as [`Sleep`](crate::Sleep) make through it, and
+//! the local half of a wake (is this waker's loop the one on this thread,
+//! and if so, onto its run queue).
+//!
+//! What a wake queues and when it goes remote is the waker's business
+//! (`task/waker.rs`); this module only answers "which loop is on this
+//! thread" and hands over its run queue.
+
+use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::Weak;
+
+use crate::builder::{DEFAULT_RUNQ_LEN, DEFAULT_WAITQ_LEN};
+use crate::event_loop::{EventLoop, Inner};
+use crate::exception::{drop_payload, payload_message, report_line};
+use crate::task::{Shared, TaskId, TaskKey};
+
+thread_local! {
+    static CURRENT: Current = const { Current(RefCell::new(None)) };
+}
+
+/// The thread's loop slot. At thread exit its destructor drops the loop with
+/// any panic contained: a panic escaping a thread-local's destructor aborts
+/// the process.
+struct Current(RefCell<Option<Installed>>);
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        if let Some(old) = self.0.get_mut().take() {
+            drop_installed(old);
+        }
+    }
+}
+
+/// The thread's installed loop; closing it when it is replaced or on thread
+/// exit breaks the reference cycles between the loop and its tasks' futures.
+struct Installed(EventLoop);
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// Closes and drops a loop that is no longer the thread's. `close` contains
+/// each destructor it runs; this also contains what the loop's own drop runs
+/// (its handler's, clock's and poller's destructors), so that neither
+/// replacing a loop nor a thread's exit ever panics or aborts.
+fn drop_installed(old: Installed) {
+    let id = old.0.inner.id();
+    if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(old))) {
+        report_line(format_args!(
+            "uasyncio: a destructor panicked while event loop {id} was dropped: {}",
+            payload_message(&*p)
+        ));
+        drop_payload(p);
+    }
+}
+
+/// Makes a loop with `make` and installs it as the thread's loop; the loop
+/// that was installed before is closed and dropped.
+///
+/// # Panics
+///
+/// Before `make` runs, if the thread's current loop is running; and if the
+/// thread's loop slot is in use (a destructor run by `create_task`/`cancel`
+/// installing a loop).
+pub(crate) fn install(make: impl FnOnce() -> EventLoop) -> EventLoop {
+    if let Some(old) = current_loop()
+        && old.is_running()
+    {
+        panic!(
+            "uasyncio: cannot install a new event loop while the current one is running; \
+             create it before run()/run_forever(), or on another thread"
+        );
+    }
+    let lp = make();
+    log::debug!("uasyncio: event loop {} installed", lp.inner.id());
+    let old = CURRENT.with(|c| match c.0.try_borrow_mut() {
+        Ok(mut c) => c.replace(Installed(lp.clone())),
+        Err(_) => panic!(
+            "uasyncio: cannot install a new event loop from inside a call that is using the \
+             current one (a destructor run by create_task/cancel?)"
+        ),
+    });
+    if let Some(old) = old {
+        drop_installed(old); // closes the previous loop, outside the borrow
+    }
+    lp
+}
+
+/// The local half of a wake. If the loop installed on this thread is the
+/// one whose shared half is `shared` (compared by address: see
+/// `task/waker.rs`), calls `key` and pushes the key it returns, if any, onto
+/// that loop's run queue, and returns true. Returns false when this thread's
+/// loop is another loop, or none, or its run queue is busy: the caller then
+/// takes the remote path.
+#[inline]
+pub(crate) fn wake_local(shared: &Weak<Shared>, key: impl FnOnce() -> Option<TaskKey>) -> bool {
+    CURRENT
+        .try_with(|c| {
+            let Ok(cur) = c.0.try_borrow() else { return false };
+            match &*cur {
+                Some(Installed(lp)) => lp.inner.queue_local(shared, key),
+                None => false,
+            }
+        })
+        .unwrap_or(false)
+}
+
+/// Runs `f` with the current thread's loop, creating it on first use.
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Inner>) -> R) -> R {
+    let mut f = Some(f);
+    // Fast path: borrow the installed loop without cloning the handle. `f`
+    // may re-enter (a destructor calling `get_event_loop`): shared borrows
+    // nest; only installing a new loop from inside `f` would not.
+    let done = CURRENT.try_with(|c| {
+        c.0.borrow()
+            .as_ref()
+            .map(|Installed(lp)| (f.take().expect("called once"))(&lp.inner))
+    });
+    match done {
+        Ok(Some(r)) => r,
+        _ => (f.take().expect("not called yet"))(&get_event_loop().inner),
+    }
+}
+
+/// A handle to the current thread's loop.
+pub(crate) fn current_inner() -> Rc<Inner> {
+    with_current(Rc::clone)
+}
+
+/// The id of the running task on this thread, if any.
+pub(crate) fn current_task() -> Option<TaskId> {
+    CURRENT
+        .try_with(|c| {
+            c.0.try_borrow()
+                .ok()
+                .and_then(|cur| cur.as_ref().and_then(|Installed(lp)| lp.inner.current_task()))
+        })
+        .ok()
+        .flatten()
+}
+
+/// A handle to the thread's installed loop, if there is one (none is made).
+pub(crate) fn current_loop() -> Option<EventLoop> {
+    CURRENT
+        .try_with(|c| {
+            c.0.try_borrow()
+                .ok()
+                .and_then(|c| c.as_ref().map(|i| i.0.clone()))
+        })
+        .ok()
+        .flatten()
+}
+
+/// The calling thread's event loop, made on first use with default
+/// capacities, the process clock and
+/// [`default_poller`](crate::default_poller).
+///
+/// ```
+/// let a = uasyncio_core::get_event_loop();
+/// let b = uasyncio_core::get_event_loop();
+/// assert!(a.same_loop(&b));
+/// ```
+///
+/// # Panics
+///
+/// When called while the thread is being torn down (from a thread-local
+/// destructor).
+pub fn get_event_loop() -> EventLoop {
+    get_event_loop_with(DEFAULT_RUNQ_LEN, DEFAULT_WAITQ_LEN)
+}
+
+/// Like [`get_event_loop`], but the call that makes the loop pre-allocates
+/// room for `runq_len` runnables and `waitq_len` tasks. Later calls return the
+/// existing loop and ignore the capacities. Capacities are hints: the queues
+/// grow past them and never refuse work.
+///
+/// ```
+/// let lp = uasyncio_core::get_event_loop_with(4, 4);
+/// for _ in 0..100 {
+///     lp.create_task(async {}); // past the hint: fine
+/// }
+/// lp.run_until_complete(uasyncio_core::sleep_ms(1));
+/// ```
+pub fn get_event_loop_with(runq_len: usize, waitq_len: usize) -> EventLoop {
+    if let Some(lp) = current_loop() {
+        return lp;
+    }
+    assert!(
+        CURRENT.try_with(|_| ()).is_ok(),
+        "uasyncio: get_event_loop() called while the thread is exiting"
+    );
+    EventLoop::builder()
+        .runq_len(runq_len)
+        .waitq_len(waitq_len)
+        .install()
+}
+
+/// Replaces the calling thread's loop with a new one (the old loop's pending
+/// tasks, callbacks and timers are dropped) and returns it.
+///
+/// ```
+/// use uasyncio_core::{create_task, new_event_loop, get_event_loop};
+/// create_task(async { unreachable!("discarded with the old loop") });
+/// let lp = new_event_loop();
+/// assert_eq!(lp.task_count(), 0);
+/// assert!(lp.same_loop(&get_event_loop()));
+/// ```
+pub fn new_event_loop() -> EventLoop {
+    EventLoop::builder().install()
+}
