@@ -9,6 +9,7 @@
 //! (`task/waker.rs`); this module only answers "which loop is on this
 //! thread" and hands over its run queue.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
@@ -16,7 +17,7 @@ use std::sync::Weak;
 
 use crate::builder::{DEFAULT_RUNQ_LEN, DEFAULT_WAITQ_LEN};
 use crate::event_loop::{EventLoop, Inner};
-use crate::exception::{drop_payload, payload_message, report_line};
+use crate::exception::{drop_payload, payload_message, report_default, report_line};
 use crate::task::{Shared, TaskId, TaskKey};
 
 thread_local! {
@@ -130,11 +131,6 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Inner>) -> R) -> R {
     }
 }
 
-/// A handle to the current thread's loop.
-pub(crate) fn current_inner() -> Rc<Inner> {
-    with_current(Rc::clone)
-}
-
 /// The id of the running task on this thread, if any.
 pub(crate) fn current_task() -> Option<TaskId> {
     CURRENT
@@ -142,6 +138,141 @@ pub(crate) fn current_task() -> Option<TaskId> {
             c.0.try_borrow()
                 .ok()
                 .and_then(|cur| cur.as_ref().and_then(|Installed(lp)| lp.inner.current_task()))
+        })
+        .ok()
+        .flatten()
+}
+
+/// The uasyncio loop running on the calling thread, for code that only
+/// works while one runs: a future that waits for a timer or a socket of the
+/// loop calls this at its first poll.
+///
+/// "Running" means inside [`run`](crate::run),
+/// [`run_until_complete`](EventLoop::run_until_complete) or
+/// [`run_forever`](EventLoop::run_forever) on this thread: in a task, in a
+/// callback, or in the future given to `run` (and so under
+/// `uasyncio-test`'s `TestLoop`, which runs the loop the same way).
+///
+/// # Panics
+///
+/// When no uasyncio loop is running on this thread: the caller is being
+/// polled by another executor (`futures::executor::block_on`, a tokio
+/// runtime) or by hand. The message names `what`, the cause and the fix:
+///
+/// ```text
+/// uasyncio: sleep_ms/sleep polled outside a running uasyncio loop (on futures::executor::block_on? tokio?); run it with uasyncio_core::run(...) or inside a uasyncio task
+/// ```
+///
+/// Such a future would otherwise wait for ever: its timer or socket is only
+/// served while the loop runs. (`Queue`, `Lock` and the other primitives
+/// need no loop and work on any executor.)
+///
+/// # Example
+///
+/// A leaf future of another crate that needs the loop:
+///
+/// ```
+/// use std::future::poll_fn;
+/// use std::task::Poll;
+/// use uasyncio_core::{run, running_loop};
+///
+/// let n = run(poll_fn(|_cx| {
+///     let lp = running_loop("my_crate::Thing::wait"); // panics elsewhere
+///     Poll::Ready(lp.task_count())
+/// }));
+/// assert_eq!(n, 1); // the future given to run
+///
+/// let outside = std::panic::catch_unwind(|| running_loop("my_crate::Thing::wait"));
+/// assert!(outside.is_err());
+/// ```
+#[track_caller]
+pub fn running_loop(what: &str) -> EventLoop {
+    match running_lookup(|lp| lp.clone()) {
+        Some(lp) => lp,
+        None => not_running(what),
+    }
+}
+
+/// [`running_loop`] for the core's own futures: the loop's state, without
+/// a handle.
+#[track_caller]
+pub(crate) fn running_inner(what: &str) -> Rc<Inner> {
+    match running_lookup(|lp| lp.inner.clone()) {
+        Some(inner) => inner,
+        None => not_running(what),
+    }
+}
+
+/// Runs `f` on the thread's loop, which must be running (see
+/// [`running_loop`]). Like [`with_current`], `f` may re-enter anything but
+/// installing a loop.
+#[inline]
+#[track_caller]
+pub(crate) fn with_running<R>(what: &str, f: impl FnOnce(&Inner) -> R) -> R {
+    match running_lookup(|lp| f(&lp.inner)) {
+        Some(r) => r,
+        None => not_running(what),
+    }
+}
+
+/// [`running_loop`]'s check alone.
+#[track_caller]
+pub(crate) fn expect_running(what: &str) {
+    if running_lookup(|_| ()).is_none() {
+        not_running(what)
+    }
+}
+
+/// Runs `f` on the thread's loop if it is running.
+#[inline]
+fn running_lookup<R>(f: impl FnOnce(&EventLoop) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| {
+            let cur = c.0.try_borrow().ok()?;
+            match &*cur {
+                Some(Installed(lp)) if lp.is_running() => Some(f(lp)),
+                _ => None,
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn not_running(what: &str) -> ! {
+    panic!(
+        "uasyncio: {what} polled outside a running uasyncio loop (on futures::executor::block_on? \
+         tokio?); run it with uasyncio_core::run(...) or inside a uasyncio task"
+    )
+}
+
+/// Reports the panic of task `id` that its handle did not take: to the
+/// exception handler of the task's loop if that is this thread's loop, else
+/// as the default report. Never panics.
+#[cold]
+pub(crate) fn report_task_panic(id: TaskId, payload: Box<dyn Any + Send>) {
+    match current_loop() {
+        Some(lp) if id.key_in(lp.inner.id()).is_some() => {
+            lp.inner.report_panic(id.key_in(lp.inner.id()), payload)
+        }
+        _ => report_default(Some(id), payload),
+    }
+}
+
+/// Runs `f` on the loop of task `id`, if that is this thread's loop
+/// (running or not). Like [`with_current`], `f` may re-enter anything but
+/// installing a loop.
+#[inline]
+pub(crate) fn with_loop_of<R>(id: TaskId, f: impl FnOnce(&Inner) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| {
+            let cur = c.0.try_borrow().ok()?;
+            match &*cur {
+                Some(Installed(lp)) if id.key_in(lp.inner.id()).is_some() => Some(f(&lp.inner)),
+                _ => None,
+            }
         })
         .ok()
         .flatten()

@@ -36,7 +36,9 @@ use crate::clock::{Clock, secs_to_ms_ceil};
 use crate::current;
 use crate::exception::{ExceptionContext, Handler, Report, drop_payload, payload_message, report_line};
 use crate::io::{IoPoller, find};
-use crate::task::{Arena, BoxFuture, CancelOutcome, Header, Shared, TaskId, TaskKey, WakerRef};
+use crate::task::{
+    Arena, BoxFuture, CancelOutcome, Header, JoinPoll, Shared, Task, TaskId, TaskKey, WakerRef, spawn_on,
+};
 use crate::ticks::{self, to_ticks};
 use crate::time::queue::{TimerAction, TimerKey, TimerQueue};
 
@@ -213,6 +215,19 @@ impl EventLoop {
     /// ```
     pub fn create_task<F: Future<Output = ()> + 'static>(&self, f: F) -> TaskId {
         self.inner.spawn(Box::pin(f))
+    }
+
+    /// Schedules a future as a new task and returns its [`Task`] handle, to
+    /// await its output: see [`spawn`](crate::spawn). The task first runs in
+    /// the loop's next round, whether or not the handle is awaited.
+    ///
+    /// ```
+    /// let lp = uasyncio_core::get_event_loop();
+    /// let t = lp.spawn(async { 6 * 7 });
+    /// assert_eq!(lp.run_until_complete(t), Ok(42));
+    /// ```
+    pub fn spawn<F: Future + 'static>(&self, f: F) -> Task<F::Output> {
+        spawn_on(&self.inner, f)
     }
 
     /// Schedules `cb` to run in the loop's next round, in FIFO order with
@@ -572,6 +587,42 @@ impl Inner {
         TaskId::new(self.id, key)
     }
 
+    /// Spawns a task whose `Task` handle is alive (see `task/handle.rs`).
+    pub(crate) fn spawn_joined(&self, fut: BoxFuture) -> TaskId {
+        let key = self.tasks.borrow_mut().insert_with_handle(fut, &self.shared);
+        self.runq.borrow_mut().push_back(Runnable::Task(key));
+        TaskId::new(self.id, key)
+    }
+
+    /// A handle's poll: see [`Arena::poll_join`]. What it returns is dropped
+    /// or woken by the caller, outside the borrow.
+    #[inline]
+    pub(crate) fn poll_join(&self, key: TaskKey, waker: &std::task::Waker) -> JoinPoll {
+        self.tasks.borrow_mut().poll_join(key, waker)
+    }
+
+    /// A handle is dropped: its task is detached, or its finished box dropped
+    /// (with a panic it never took reported).
+    #[inline]
+    pub(crate) fn drop_handle(&self, key: TaskKey) {
+        // A handle dropped while the table is borrowed (by nothing that runs
+        // user code, so never in practice) leaves its task as it is: a
+        // finished one's box then goes at `close`.
+        let kept = self
+            .tasks
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut t| t.drop_handle(key));
+        if let Some(f) = kept {
+            self.drop_future(Some(key), f);
+        }
+    }
+
+    /// Whether the task is over, for its handle's `done`.
+    pub(crate) fn is_over(&self, key: TaskKey) -> bool {
+        self.tasks.borrow().is_over(key)
+    }
+
     pub(crate) fn cancel(&self, id: TaskId) -> bool {
         let Some(key) = id.key_in(self.id) else {
             return false; // another loop's task
@@ -656,7 +707,7 @@ impl Inner {
         let result = {
             let waker = WakerRef::new(&header);
             let mut cx = Context::from_waker(&waker);
-            panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)))
+            panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll_task(&mut cx)))
         };
         self.current.set(None);
         let (finished, panicked) = match result {
@@ -669,16 +720,35 @@ impl Inner {
         // or the future's destructor.
         let over = self.tasks.borrow_mut().end_poll(key, fut, header, finished);
         if let Some(p) = panicked {
-            self.report_panic(Some(key), p);
+            self.task_panicked(key, p);
         }
         if let Some(f) = over {
             self.drop_future(Some(key), f);
         }
     }
 
+    /// A task's poll panicked, and the task is over: its live handle takes
+    /// the panic; otherwise the exception handler does.
+    #[cold]
+    #[inline(never)]
+    fn task_panicked(&self, key: TaskKey, payload: Box<dyn Any + Send>) {
+        let given = self
+            .tasks
+            .borrow_mut()
+            .give_panic(TaskId::new(self.id, key), payload);
+        match given {
+            Ok(waker) => {
+                if let Some(w) = waker {
+                    w.wake();
+                }
+            }
+            Err(payload) => self.report_panic(Some(key), payload),
+        }
+    }
+
     /// Drops a task's future outside any borrow; a panicking destructor is
     /// reported like a panicking task.
-    fn drop_future(&self, key: Option<TaskKey>, f: BoxFuture) {
+    pub(crate) fn drop_future(&self, key: Option<TaskKey>, f: BoxFuture) {
         self.drop_contained(key, f);
     }
 
@@ -696,7 +766,7 @@ impl Inner {
     /// reported beside the panic it was handling.
     #[cold]
     #[inline(never)]
-    fn report_panic(&self, key: Option<TaskKey>, payload: Box<dyn Any + Send>) {
+    pub(crate) fn report_panic(&self, key: Option<TaskKey>, payload: Box<dyn Any + Send>) {
         let task = key.map(|key| TaskId::new(self.id, key));
         let ctx = ExceptionContext {
             task,

@@ -114,6 +114,19 @@ pub(crate) fn report_line(line: fmt::Arguments<'_>) {
     let _ = writeln!(io::stderr(), "{line}");
 }
 
+/// The default report of a contained panic, for a loop without an exception
+/// handler (or no loop at all), then drops the payload.
+pub(crate) fn report_default(task: Option<TaskId>, payload: Box<dyn Any + Send>) {
+    report_line(format_args!(
+        "{}",
+        Report {
+            task,
+            message: payload_message(&*payload)
+        }
+    ));
+    drop_payload(payload);
+}
+
 /// Drops a panic payload; a payload whose own destructor panics is
 /// forgotten, never propagated.
 pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {

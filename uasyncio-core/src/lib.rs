@@ -6,11 +6,18 @@
 //! * The wrap-around millisecond timebase of MicroPython: [`ticks_ms`],
 //!   [`ticks_add`], [`ticks_diff`], [`TICKS_PERIOD`].
 //! * One event loop per thread ([`get_event_loop`]) that runs plain Rust
-//!   futures as tasks ([`create_task`] returns a small [`TaskId`]; there is no
-//!   Future/Task wrapper object) and non-cancellable callbacks
+//!   futures as tasks and non-cancellable callbacks
 //!   ([`EventLoop::call_soon`], [`EventLoop::call_later_ms`], ...).
+//!   [`create_task`] returns a small [`TaskId`] (uasyncio v2); [`spawn`]
+//!   returns a [`Task<T>`] handle whose `.await` gives the task's output or
+//!   a [`TaskError`] (MicroPython v3's Task, tokio's `JoinHandle`).
 //! * [`sleep_ms`], [`sleep`], [`yield_now`], [`wait_for_ms`], [`wait_for`],
-//!   [`gather`], [`cancel`], [`cur_task`], [`run`].
+//!   [`cancel`], [`cur_task`], [`run`]; the combinators [`gather`], [`race`]
+//!   and [`join`], which work on any executor.
+//! * No silent hangs: a sleep, a timeout or a `Task` polled where no
+//!   uasyncio loop runs (under another executor) panics at its first poll
+//!   with a message saying what to do; [`running_loop`] gives the same check
+//!   to other crates.
 //! * The [`IoPoller`] plug-in point through which the I/O crates
 //!   (`uasyncio-udp`, `uasyncio-streams`) add sockets.
 //!
@@ -32,8 +39,13 @@
 //!   through a mutex-protected queue and interrupts the poller at once. A
 //!   waker holds its loop weakly: a wake after the loop is gone does nothing
 //!   and keeps nothing alive.
+//! * **Tasks with handles.** A spawned task is an ordinary task whose box
+//!   also holds room for its output; when it finishes, the task table keeps
+//!   the box until the [`Task`] handle takes the output. `create_task` pays
+//!   nothing for this.
 //! * **Panics.** A panicking task or callback is reported to the loop's
-//!   exception handler and dropped; the loop goes on. The loop's bookkeeping
+//!   exception handler (or, for a spawned task whose handle lives, to the
+//!   handle) and dropped; the loop goes on. The loop's bookkeeping
 //!   is done before any user code that may panic runs, and a panicking
 //!   handler or destructor is caught and reported, never an abort.
 //!
@@ -77,15 +89,16 @@ mod time;
 
 pub use builder::EventLoopBuilder;
 pub use clock::{Clock, SystemClock, TicksStartError, parse_ticks_start};
-pub use current::{get_event_loop, get_event_loop_with, new_event_loop};
+pub use current::{get_event_loop, get_event_loop_with, new_event_loop, running_loop};
 pub use error::TimeoutError;
 pub use event_loop::{EventLoop, IO_POLL_INTERVAL};
 pub use exception::ExceptionContext;
 pub use funcs::{
-    YieldNow, cancel, create_task, cur_task, ensure_future, gather, run, wait_for, wait_for_ms, yield_now,
+    YieldNow, cancel, create_task, cur_task, ensure_future, gather, join, race, run, spawn, wait_for,
+    wait_for_ms, yield_now,
 };
 pub use io::{IoPoller, Notify, ParkPoller, default_poller};
-pub use task::TaskId;
+pub use task::{Task, TaskError, TaskId};
 pub use ticks::{TICKS_MAX, TICKS_PERIOD, ticks_add, ticks_diff, ticks_ms};
 pub use time::{Sleep, sleep, sleep_ms};
 

@@ -5,16 +5,23 @@
 //! task spawned into the slot can reuse it. A slot whose generation reaches
 //! `u32::MAX` is retired when its task ends (never put back on the free
 //! list), so generations never wrap and a key is never given out twice: see
-//! [`TaskKey`](super::TaskKey).
+//! [`TaskKey`].
+//!
+//! A task made by `spawn` also has a handle ([`Task`](super::Task)), which
+//! the slot records. When such a task finishes while its handle lives, the
+//! slot keeps its future's box, which holds the output, until the handle
+//! takes it (or is dropped): the slot is then [`State::Finished`], no longer
+//! alive but not free either.
 
-use std::future::Future;
+use std::any::Any;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Waker;
 
-use super::{Header, Shared, TaskKey};
+use super::{Header, Shared, TaskFuture, TaskId, TaskKey};
 
 /// A task's future, boxed and type-erased.
-pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+pub(crate) type BoxFuture = Pin<Box<dyn TaskFuture>>;
 
 /// A slot's state. Whether a live task is idle or being polled is whether
 /// its future is in [`Slot::fut`] (being polled, it is on the poller's stack).
@@ -29,13 +36,46 @@ enum State {
     /// The future given to `run_until_complete`, which lives on the caller's
     /// stack.
     Main,
+    /// A spawned task that finished (or panicked) while its handle lived:
+    /// not alive any more, its box (with the output) kept for the handle.
+    Finished,
 }
 
 struct Slot {
     generation: u32,
     state: State,
+    /// A live `Task` handle exists (only `spawn` sets it; the handle's drop
+    /// clears it).
+    handle: bool,
     fut: Option<BoxFuture>,
     header: Option<Arc<Header>>,
+}
+
+// `handle` lives in the padding after `state`: a slot stays 32 bytes on
+// 64-bit targets, as before awaitable tasks.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(size_of::<Slot>() == 32);
+
+impl State {
+    /// Alive: idle, being polled, or the main future. (A finished task is
+    /// not, even while its slot keeps the output for its handle.)
+    fn is_alive(self) -> bool {
+        matches!(self, State::Live | State::Cancelled | State::Main)
+    }
+}
+
+/// What a handle's poll found in its task's slot ([`Arena::poll_join`]).
+pub(crate) enum JoinPoll {
+    /// Still running; the handle's waker is registered (the one it replaced
+    /// comes back, to be dropped outside the borrow).
+    Pending(Option<Waker>),
+    /// Finished: the box with the outcome, taken out; the slot is free.
+    Finished(BoxFuture),
+    /// Being polled right now: the handle is polled from inside its own
+    /// task, which would wait for itself for ever.
+    Running,
+    /// Gone without an outcome: cancelled, or its loop was closed.
+    Gone,
 }
 
 /// What [`Arena::cancel`] found.
@@ -88,7 +128,19 @@ impl Arena {
     }
 
     /// Stores a new task (already counted as queued) and returns its key.
+    #[inline]
     pub(crate) fn insert(&mut self, fut: Option<BoxFuture>, shared: &Arc<Shared>) -> TaskKey {
+        self.insert_slot(fut, shared, false)
+    }
+
+    /// Stores a new spawned task, whose handle is alive.
+    #[inline]
+    pub(crate) fn insert_with_handle(&mut self, fut: BoxFuture, shared: &Arc<Shared>) -> TaskKey {
+        self.insert_slot(Some(fut), shared, true)
+    }
+
+    #[inline]
+    fn insert_slot(&mut self, fut: Option<BoxFuture>, shared: &Arc<Shared>, handle: bool) -> TaskKey {
         let state = if fut.is_some() { State::Live } else { State::Main };
         self.live += 1;
         let index = match self.free.pop() {
@@ -100,6 +152,7 @@ impl Arena {
                 self.slots.push(Slot {
                     generation: 0,
                     state: State::Vacant,
+                    handle: false,
                     fut: None,
                     header: None,
                 });
@@ -111,6 +164,7 @@ impl Arena {
         slot.generation += 1;
         let id = TaskKey::new(index, slot.generation);
         slot.state = state;
+        slot.handle = handle;
         slot.fut = fut;
         match &slot.header {
             // Nobody else holds this header: no waker of the previous task
@@ -131,7 +185,7 @@ impl Arena {
     pub(crate) fn contains(&self, id: TaskKey) -> bool {
         self.slots
             .get(id.index())
-            .is_some_and(|s| s.generation == id.generation() && s.state != State::Vacant)
+            .is_some_and(|s| s.generation == id.generation() && s.state.is_alive())
     }
 
     /// A clone of the task's header (to build the main future's waker).
@@ -158,7 +212,8 @@ impl Arena {
 
     /// Puts a polled task back. Returns its future when the task is over
     /// (finished, panicked or cancelled during the poll): the caller drops
-    /// it outside any borrow.
+    /// it outside any borrow. A finished task whose handle lives is over
+    /// too, but its box stays for the handle ([`State::Finished`]).
     #[inline]
     pub(crate) fn end_poll(
         &mut self,
@@ -170,13 +225,84 @@ impl Arena {
         let index = id.index();
         let slot = &mut self.slots[index];
         slot.header = Some(header);
-        if finished || slot.state == State::Cancelled {
-            self.release(index);
-            Some(fut)
-        } else {
+        if !finished && slot.state != State::Cancelled {
             slot.fut = Some(fut);
             None
+        } else if finished && slot.handle {
+            slot.state = State::Finished;
+            slot.fut = Some(fut);
+            self.live -= 1;
+            None
+        } else {
+            self.release(index);
+            Some(fut)
         }
+    }
+
+    /// Hands the panic of the task `id` (which has just ended) to its
+    /// handle, if the handle is alive: the payload goes into the task's kept
+    /// box, and the waker of the code awaiting the handle, if any, comes
+    /// back to be woken outside the borrow. `Err` gives the payload back
+    /// when no handle will take it.
+    pub(crate) fn give_panic(
+        &mut self,
+        id: TaskId,
+        payload: Box<dyn Any + Send>,
+    ) -> Result<Option<Waker>, Box<dyn Any + Send>> {
+        match self.slot_mut(id.key()) {
+            Some(slot) if slot.state == State::Finished => match &mut slot.fut {
+                Some(fut) => fut.as_mut().keep_panic(id, payload),
+                None => Err(payload),
+            },
+            _ => Err(payload),
+        }
+    }
+
+    /// The handle of task `id` polls it: see [`JoinPoll`].
+    #[inline]
+    pub(crate) fn poll_join(&mut self, id: TaskKey, waker: &Waker) -> JoinPoll {
+        let Some(slot) = self.slot_mut(id) else {
+            return JoinPoll::Gone;
+        };
+        match slot.state {
+            State::Finished => {
+                let fut = slot.fut.take();
+                self.release_finished(id.index());
+                fut.map_or(JoinPoll::Gone, JoinPoll::Finished)
+            }
+            State::Live => match &mut slot.fut {
+                Some(fut) => JoinPoll::Pending(fut.as_mut().set_join_waker(waker)),
+                None => JoinPoll::Running,
+            },
+            State::Cancelled => JoinPoll::Running,
+            State::Vacant | State::Main => JoinPoll::Gone,
+        }
+    }
+
+    /// The handle of task `id` is dropped: a running task is detached; a
+    /// finished one's box comes back, to be dropped outside the borrow.
+    #[inline]
+    pub(crate) fn drop_handle(&mut self, id: TaskKey) -> Option<BoxFuture> {
+        let slot = self.slot_mut(id)?;
+        match slot.state {
+            State::Finished => {
+                let fut = slot.fut.take();
+                self.release_finished(id.index());
+                fut
+            }
+            _ => {
+                slot.handle = false;
+                None
+            }
+        }
+    }
+
+    /// Whether the task `id` is over (finished, panicked, cancelled), as its
+    /// handle's `done` reports it.
+    pub(crate) fn is_over(&self, id: TaskKey) -> bool {
+        self.slots
+            .get(id.index())
+            .is_none_or(|s| s.generation != id.generation() || !s.state.is_alive())
     }
 
     /// Cancels a task.
@@ -185,7 +311,7 @@ impl Arena {
             return CancelOutcome::NotFound;
         };
         match slot.state {
-            State::Vacant | State::Cancelled => CancelOutcome::NotFound,
+            State::Vacant | State::Cancelled | State::Finished => CancelOutcome::NotFound,
             State::Main => CancelOutcome::Main,
             State::Live => match slot.fut.take() {
                 Some(fut) => {
@@ -210,9 +336,15 @@ impl Arena {
     }
 
     fn release(&mut self, index: usize) {
+        self.live -= 1;
+        self.release_finished(index);
+    }
+
+    /// Frees a slot that is not counted as live (a finished one).
+    fn release_finished(&mut self, index: usize) {
         let slot = &mut self.slots[index];
         slot.state = State::Vacant;
-        self.live -= 1;
+        slot.handle = false;
         if slot.generation == u32::MAX {
             // Retired: its last key stays stale for ever. The header goes
             // (a waker of the last task keeps its own reference).
@@ -241,15 +373,20 @@ impl Arena {
     /// Removes the first idle task at or after slot `*from` and returns its
     /// key and future (to be dropped by the caller outside any borrow),
     /// moving `*from` past it; `None` when no idle task is left there.
-    /// Running and main tasks stay.
+    /// Running and main tasks stay; a finished task's kept box goes too (its
+    /// handle then reports the task cancelled).
     pub(crate) fn pop_idle(&mut self, from: &mut usize) -> Option<(TaskKey, BoxFuture)> {
         while let Some(slot) = self.slots.get_mut(*from) {
             let index = *from;
             *from += 1;
-            // Only an idle task's future is in its slot.
+            // Only an idle (or finished) task's future is in its slot.
             if let Some(f) = slot.fut.take() {
                 let key = TaskKey::new(index as u32, slot.generation);
-                self.release(index);
+                if slot.state == State::Finished {
+                    self.release_finished(index);
+                } else {
+                    self.release(index);
+                }
                 return Some((key, f));
             }
         }
@@ -261,7 +398,7 @@ impl Arena {
         self.slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.state != State::Vacant)
+            .filter(|(_, s)| s.state.is_alive())
             .map(|(i, s)| TaskKey::new(i as u32, s.generation))
             .collect()
     }
@@ -330,6 +467,54 @@ mod tests {
         assert!(matches!(a.cancel(t), CancelOutcome::NotFound), "second cancel");
         assert!(a.end_poll(t, f, h, false).is_some(), "dropped although pending");
         assert_eq!(a.len(), 0);
+    }
+
+    #[test]
+    fn a_finished_task_with_a_handle_keeps_its_box_but_is_not_alive() {
+        let s = shared();
+        let mut a = Arena::with_capacity(2);
+        let t = a.insert_with_handle(Box::pin(async {}), &s);
+        let (f, h) = a.begin_poll(t).unwrap();
+        assert!(a.end_poll(t, f, h, true).is_none(), "kept for the handle");
+        assert_eq!(a.len(), 0);
+        assert!(!a.contains(t) && a.is_over(t));
+        assert!(a.ids().is_empty());
+        assert!(matches!(a.cancel(t), CancelOutcome::NotFound));
+        assert!(a.begin_poll(t).is_none());
+        // The slot is not reused while the box is kept.
+        let other = a.insert(fut(), &s);
+        assert_ne!(other.index(), t.index());
+        // The handle takes it: the slot is free, and live stays right.
+        let waker = std::task::Waker::noop();
+        assert!(matches!(a.poll_join(t, waker), JoinPoll::Finished(_)));
+        assert!(matches!(a.poll_join(t, waker), JoinPoll::Gone));
+        assert_eq!(a.len(), 1);
+        assert_eq!(a.insert(fut(), &s).index(), t.index());
+    }
+
+    #[test]
+    fn a_dropped_handle_detaches_a_running_task_and_frees_a_finished_one() {
+        let s = shared();
+        let mut a = Arena::with_capacity(2);
+        let running = a.insert_with_handle(Box::pin(async {}), &s);
+        assert!(a.drop_handle(running).is_none());
+        let (f, h) = a.begin_poll(running).unwrap();
+        assert!(
+            a.end_poll(running, f, h, true).is_some(),
+            "detached: over at once"
+        );
+        let done = a.insert_with_handle(Box::pin(async {}), &s);
+        let (f, h) = a.begin_poll(done).unwrap();
+        assert!(a.end_poll(done, f, h, true).is_none());
+        assert!(a.drop_handle(done).is_some(), "the kept box comes back");
+        assert_eq!(a.len(), 0);
+        // close() drains kept boxes without miscounting.
+        let kept = a.insert_with_handle(Box::pin(async {}), &s);
+        let (f, h) = a.begin_poll(kept).unwrap();
+        assert!(a.end_poll(kept, f, h, true).is_none());
+        assert_eq!(a.pop_idle(&mut 0).map(|(k, _)| k), Some(kept));
+        assert_eq!(a.len(), 0);
+        assert!(a.pop_idle(&mut 0).is_none());
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Tasks: their ids, the arena that owns their futures, and their wakers.
+//! Tasks: their ids, the arena that owns their futures, their wakers, and
+//! the [`Task`] handles of spawned tasks.
 //!
 //! A task is a boxed `Future<Output = ()>` stored in a slot of the loop's
 //! [`Arena`]. Each slot also keeps a small reference-counted [`Header`]
@@ -8,12 +9,62 @@
 //! no waker of the old task is still alive, so a spawn in steady state costs
 //! exactly one allocation: the boxed future.
 
+use std::any::Any;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 mod arena;
+mod handle;
 mod waker;
 
-pub(crate) use arena::{Arena, BoxFuture, CancelOutcome};
+pub(crate) use arena::{Arena, BoxFuture, CancelOutcome, JoinPoll};
+pub(crate) use handle::spawn_on;
+pub use handle::{Task, TaskError};
+
+/// What the arena stores for a task: its future, and for a spawned task the
+/// join side its [`Task`] handle reaches through the arena (the output, a
+/// panic, the handle's waker), in the same box.
+///
+/// A `create_task` future is its own `TaskFuture` (the blanket impl: no
+/// wrapper, no join side); the join methods are only called on tasks whose
+/// slot records a handle, which are `handle::Joined`s.
+pub(crate) trait TaskFuture {
+    /// Polls the future; `Ready` when the task is over.
+    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
+
+    /// Registers the waker of the code awaiting the handle; returns the one
+    /// it replaces.
+    fn set_join_waker(self: Pin<&mut Self>, waker: &Waker) -> Option<Waker> {
+        Some(waker.clone())
+    }
+
+    /// Keeps the panic of the task `id`'s poll for its handle and returns the
+    /// handle's waker; `Err` gives the payload back if there is no join side.
+    #[allow(clippy::type_complexity)] // a payload in, or back out
+    fn keep_panic(
+        self: Pin<&mut Self>,
+        id: TaskId,
+        payload: Box<dyn Any + Send>,
+    ) -> Result<Option<Waker>, Box<dyn Any + Send>> {
+        let _ = id;
+        Err(payload)
+    }
+
+    /// Moves the outcome into `out`, an `&mut Option<handle::Outcome<T>>`
+    /// of the task's output type (left as it is if the types differ).
+    fn take_outcome(self: Pin<&mut Self>, out: &mut dyn Any) {
+        let _ = out;
+    }
+}
+
+impl<F: Future<Output = ()>> TaskFuture for F {
+    #[inline]
+    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll(cx)
+    }
+}
 pub(crate) use waker::{Header, Shared, WakerRef};
 
 /// The id of a task, returned by [`create_task`](crate::create_task).
@@ -64,6 +115,11 @@ pub struct TaskId {
 impl TaskId {
     pub(crate) fn new(loop_id: u64, key: TaskKey) -> Self {
         TaskId { loop_id, key }
+    }
+
+    /// The task's key in its loop's table.
+    pub(crate) fn key(self) -> TaskKey {
+        self.key
     }
 
     /// The task's key in the loop `loop_id`'s table, if the id is of that

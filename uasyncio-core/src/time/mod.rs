@@ -23,6 +23,12 @@ use queue::{TimerAction, TimerKey};
 /// once, like [`yield_now`](crate::yield_now). Dropping a `Sleep` removes
 /// its timer from the loop at once.
 ///
+/// # Panics
+///
+/// At its first poll, when no uasyncio loop is running on the polling
+/// thread (under another executor, say): its timer would never fire there.
+/// See [`running_loop`](crate::running_loop).
+///
 /// ```
 /// use std::time::{Duration, Instant};
 /// let t = Instant::now();
@@ -112,6 +118,9 @@ impl Sleep {
     }
 }
 
+/// How a [`Sleep`] polled outside a running loop names itself.
+const WHAT: &str = "sleep_ms/sleep";
+
 impl Future for Sleep {
     type Output = ();
 
@@ -119,6 +128,7 @@ impl Future for Sleep {
         let this = &mut *self;
         match this.state {
             State::New if this.ms == 0 => {
+                current::expect_running(WHAT);
                 this.state = State::Yielded;
                 cx.waker().wake_by_ref();
                 Poll::Pending
@@ -128,7 +138,7 @@ impl Future for Sleep {
                 Poll::Ready(())
             }
             State::New => {
-                let lp = current::current_inner();
+                let lp = current::running_inner(WHAT);
                 let deadline = lp.clock_now_ceil().saturating_add(this.ms);
                 let key = lp.add_sleep(deadline, cx.waker());
                 this.state = State::Waiting { lp, key, deadline };

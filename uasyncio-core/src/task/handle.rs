@@ -1,0 +1,499 @@
+//! Awaitable tasks: [`spawn`](crate::spawn) returns a [`Task<T>`], the handle
+//! through which the spawning code gets the task's result (MicroPython v3's
+//! `Task`, tokio's `JoinHandle`), beside `create_task`'s bare [`TaskId`].
+//!
+//! # How it works
+//!
+//! A spawned future runs as an ordinary task of the loop, in one box, as
+//! `create_task`'s do. The box holds a [`Joined`]: the future, room for its
+//! outcome, and the waker of the code awaiting the handle. The handle holds
+//! only the task's id and reaches the box through the loop's task table:
+//!
+//! * **Finished** while the handle lives: the output goes into the box, the
+//!   handle's waker is woken, and the table keeps the box (the slot is no
+//!   longer alive) until the handle takes the output or is dropped.
+//! * **Panicked**: the loop catches the panic as for any task, does its
+//!   bookkeeping, then hands the payload to the kept box instead of the
+//!   exception handler. The future that panicked is dropped later with the
+//!   box, through the loop, its destructor's panic contained.
+//! * **Cancelled**, or its loop closed: the box is dropped at once; its
+//!   destructor wakes the handle, which finds the slot gone:
+//!   [`TaskError::Cancelled`].
+//! * **Detached** (the handle was dropped first): the slot forgets the
+//!   handle and the task ends as a `create_task` task does; a panic goes to
+//!   the exception handler. A panic that a live handle received but never
+//!   took is reported when the box is dropped, as Python's asyncio logs
+//!   "Task exception was never retrieved".
+//!
+//! So a spawn costs what a `create_task` costs plus a few words in the same
+//! box, and `create_task` pays nothing for handles: its future is boxed as
+//! it is (the blanket [`TaskFuture`] impl), and its slot and run-queue entry
+//! keep their size.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use super::{JoinPoll, TaskFuture, TaskId};
+use crate::current;
+use crate::event_loop::Inner;
+use crate::exception::{drop_payload, payload_message};
+
+/// Why awaiting a [`Task`] gave no value.
+///
+/// ```
+/// use uasyncio_core::{TaskError, run, sleep_ms, spawn};
+/// run(async {
+///     let t = spawn(async { panic!("boom") });
+///     assert_eq!(t.await, Err::<(), _>(TaskError::Panicked("boom".into())));
+///
+///     let t = spawn(sleep_ms(10_000));
+///     t.cancel();
+///     let e = t.await.unwrap_err();
+///     assert_eq!(e, TaskError::Cancelled);
+///     assert_eq!(e.to_string(), "the task was cancelled before it finished");
+/// });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskError {
+    /// The task was cancelled ([`Task::cancel`], [`cancel`](crate::cancel))
+    /// or its loop was closed before it finished.
+    #[error("the task was cancelled before it finished")]
+    Cancelled,
+    /// The task panicked, with this message (`"<non-string panic payload>"`
+    /// when it had none). The exception handler was not called.
+    #[error("the task panicked: {0}")]
+    Panicked(String),
+}
+
+/// How a spawned task ended, kept in its box for the handle.
+pub(crate) enum Outcome<T> {
+    Done(T),
+    /// The panic of the task with this id.
+    Panicked(TaskId, Box<dyn Any + Send>),
+}
+
+/// A spawned task's box: the future, its outcome once it has one, and the
+/// waker of the code awaiting the handle.
+pub(crate) struct Joined<F: Future> {
+    /// Structurally pinned: see [`Joined::project`].
+    fut: F,
+    outcome: Option<Outcome<F::Output>>,
+    waker: Option<Waker>,
+}
+
+/// [`Joined`]'s fields through a pinned reference.
+struct JoinedMut<'a, F: Future> {
+    fut: Pin<&'a mut F>,
+    outcome: &'a mut Option<Outcome<F::Output>>,
+    waker: &'a mut Option<Waker>,
+}
+
+impl<F: Future> Joined<F> {
+    /// Pin projection: the pinned future, and plain references to the rest.
+    fn project(self: Pin<&mut Self>) -> JoinedMut<'_, F> {
+        // SAFETY: `fut` is structurally pinned and the other fields are not.
+        // Nothing moves `fut` out of a `Joined`: no method returns, swaps or
+        // replaces it, `Drop` touches only `outcome` and `waker`, and there
+        // is no `Unpin` impl beyond the automatic one (which needs `F:
+        // Unpin`). So the `Pin<&mut F>` made here stays valid until `fut` is
+        // dropped in place with the box. `outcome` and `waker` are never
+        // pinned: handing out `&mut` to them is fine.
+        unsafe {
+            let this = self.get_unchecked_mut();
+            JoinedMut {
+                fut: Pin::new_unchecked(&mut this.fut),
+                outcome: &mut this.outcome,
+                waker: &mut this.waker,
+            }
+        }
+    }
+}
+
+impl<F: Future + 'static> TaskFuture for Joined<F> {
+    #[inline]
+    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        match this.fut.poll(cx) {
+            Poll::Ready(v) => {
+                *this.outcome = Some(Outcome::Done(v));
+                if let Some(w) = this.waker.take() {
+                    wake(w);
+                }
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn set_join_waker(self: Pin<&mut Self>, new: &Waker) -> Option<Waker> {
+        let waker = self.project().waker;
+        match waker {
+            Some(w) if w.will_wake(new) => None,
+            _ => waker.replace(new.clone()),
+        }
+    }
+
+    fn keep_panic(
+        self: Pin<&mut Self>,
+        id: TaskId,
+        payload: Box<dyn Any + Send>,
+    ) -> Result<Option<Waker>, Box<dyn Any + Send>> {
+        let this = self.project();
+        *this.outcome = Some(Outcome::Panicked(id, payload));
+        Ok(this.waker.take())
+    }
+
+    fn take_outcome(self: Pin<&mut Self>, out: &mut dyn Any) {
+        if let Some(out) = out.downcast_mut::<Option<Outcome<F::Output>>>() {
+            *out = self.project().outcome.take();
+        }
+    }
+}
+
+impl<F: Future> Drop for Joined<F> {
+    #[inline]
+    fn drop(&mut self) {
+        // Usually neither: a detached task's box, or one whose handle took
+        // the outcome.
+        if self.waker.is_some() || matches!(self.outcome, Some(Outcome::Panicked(..))) {
+            self.drop_slow();
+        }
+    }
+}
+
+impl<F: Future> Joined<F> {
+    #[cold]
+    #[inline(never)]
+    fn drop_slow(&mut self) {
+        // Cancelled or closed: the handle finds its task gone when it polls.
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+        // A panic the handle never took is not lost.
+        if let Some(Outcome::Panicked(id, payload)) = self.outcome.take() {
+            current::report_task_panic(id, payload);
+        }
+    }
+}
+
+/// Wakes the code awaiting a handle (out of line: the detached case, with
+/// no waker, is the one to keep small).
+#[cold]
+#[inline(never)]
+fn wake(waker: Waker) {
+    waker.wake();
+}
+
+/// Spawns `fut` on the loop `lp`.
+pub(crate) fn spawn_on<F>(lp: &Inner, fut: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+{
+    let id = lp.spawn_joined(Box::pin(Joined {
+        fut,
+        outcome: None,
+        waker: None,
+    }));
+    Task {
+        id,
+        taken: false,
+        _not_send: PhantomData,
+    }
+}
+
+/// How a [`Task`] polled outside a running loop names itself.
+const WHAT: &str = "a Task (spawn)";
+
+/// A handle to a task made by [`spawn`](crate::spawn) or
+/// [`EventLoop::spawn`](crate::EventLoop::spawn): awaiting it gives the
+/// task's output, or [`TaskError`] if the task was cancelled or panicked.
+///
+/// * The task runs whether or not the handle is awaited; dropping the handle
+///   **detaches** the task (it runs on, and its output is dropped when it
+///   finishes).
+/// * A task's panic goes to its handle ([`TaskError::Panicked`], and the
+///   exception handler is not called). The panic of a detached task goes to
+///   the exception handler, as for [`create_task`](crate::create_task); so
+///   does a panic whose handle is dropped without taking it.
+/// * [`cancel`](Task::cancel) and [`cancel`](crate::cancel)`(task.id())` are
+///   the same operation; awaiting a cancelled task gives
+///   [`TaskError::Cancelled`] (cancelling a task that has finished does
+///   nothing: its output stays for the handle). Closing or replacing the
+///   loop cancels its tasks.
+/// * The output need not be `Send`: the task and its handle live on the
+///   loop's thread. The handle is `!Send`.
+///
+/// ```
+/// use uasyncio_core::{run, sleep_ms, spawn};
+/// let total = run(async {
+///     let a = spawn(async { sleep_ms(20).await; 1 });
+///     let b = spawn(async { sleep_ms(10).await; String::from("two") });
+///     assert!(!a.done() && !b.done());
+///     let b = b.await.unwrap(); // both run meanwhile: await in any order
+///     a.await.unwrap() + b.len()
+/// });
+/// assert_eq!(total, 4);
+/// ```
+///
+/// # Cancel safety
+///
+/// Dropping a `Task` (or a future that is awaiting one, such as the loser of
+/// a [`race`](crate::race)) detaches the task: it is *not* cancelled and
+/// runs on, and a panic of it goes to the exception handler. Call
+/// [`cancel`](Task::cancel) first to stop it.
+///
+/// # Panics
+///
+/// When polled where no uasyncio loop is running on the polling thread
+/// (under another executor, say): the task would never run there. See
+/// [`running_loop`](crate::running_loop). Also when polled again after it
+/// returned `Ready`, and when a task awaits its own handle (it would wait for
+/// itself for ever).
+// Not `#[must_use]`: a dropped handle is a detached task, which is fine.
+pub struct Task<T> {
+    id: TaskId,
+    /// The outcome was taken (the handle returned `Ready`).
+    taken: bool,
+    /// `!Send`: the handle reaches its task through this thread's loop.
+    _not_send: PhantomData<Rc<T>>,
+}
+
+impl<T> Task<T> {
+    /// The task's id: the id [`cur_task`](crate::cur_task) gives inside it,
+    /// and that [`cancel`](crate::cancel) and
+    /// [`EventLoop::is_alive`](crate::EventLoop::is_alive) take.
+    ///
+    /// ```
+    /// use uasyncio_core::{cur_task, run, spawn};
+    /// run(async {
+    ///     let t = spawn(async { cur_task().unwrap() });
+    ///     let id = t.id();
+    ///     assert_eq!(t.await.unwrap(), id);
+    /// });
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// Cancels the task: the same as [`cancel`](crate::cancel)`(self.id())`.
+    /// Its future is dropped at once (at its current await point), and
+    /// awaiting the handle gives [`TaskError::Cancelled`]. Returns whether the
+    /// task was still alive; cancelling a finished task does nothing (its
+    /// output stays for the handle).
+    ///
+    /// ```
+    /// use uasyncio_core::{TaskError, run, sleep_ms, spawn};
+    /// run(async {
+    ///     let t = spawn(async { sleep_ms(10_000).await; 1 });
+    ///     sleep_ms(1).await;
+    ///     assert!(t.cancel());
+    ///     assert!(!t.cancel(), "already gone");
+    ///     assert_eq!(t.await, Err(TaskError::Cancelled));
+    ///
+    ///     let t = spawn(async { 2 });
+    ///     sleep_ms(1).await;
+    ///     assert!(!t.cancel(), "finished");
+    ///     assert_eq!(t.await, Ok(2));
+    /// });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        crate::cancel(self.id)
+    }
+
+    /// Whether the task is over: finished, panicked or cancelled (awaiting
+    /// the handle then returns at once).
+    ///
+    /// ```
+    /// use uasyncio_core::{run, spawn, yield_now};
+    /// run(async {
+    ///     let t = spawn(async { 5 });
+    ///     assert!(!t.done(), "spawned, not run yet");
+    ///     yield_now().await;
+    ///     assert!(t.done());
+    ///     assert_eq!(t.await, Ok(5));
+    /// });
+    /// ```
+    pub fn done(&self) -> bool {
+        self.taken || current::with_loop_of(self.id, |lp| lp.is_over(self.id.key())).unwrap_or(true)
+    }
+}
+
+impl<T: 'static> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        assert!(
+            !this.taken,
+            "uasyncio: a Task polled again after it returned its result"
+        );
+        let id = this.id;
+        let outcome = current::with_running(WHAT, |lp| {
+            let found = match id.key_in(lp.id()) {
+                Some(key) => lp.poll_join(key, cx.waker()),
+                None => JoinPoll::Gone, // its loop was replaced, and closed
+            };
+            match found {
+                JoinPoll::Pending(old) => {
+                    drop(old);
+                    None
+                }
+                JoinPoll::Running => {
+                    panic!("uasyncio: {id} awaited its own Task handle, which would wait for ever")
+                }
+                JoinPoll::Gone => Some(None),
+                JoinPoll::Finished(mut fut) => {
+                    let mut out: Option<Outcome<T>> = None;
+                    fut.as_mut().take_outcome(&mut out);
+                    // What is left (the finished future) goes through the
+                    // loop: a panicking destructor is reported, as for any
+                    // task's.
+                    lp.drop_future(Some(id.key()), fut);
+                    Some(out)
+                }
+            }
+        });
+        let Some(outcome) = outcome else {
+            return Poll::Pending;
+        };
+        this.taken = true;
+        Poll::Ready(match outcome {
+            Some(Outcome::Done(v)) => Ok(v),
+            Some(Outcome::Panicked(_, payload)) => {
+                let message = payload_message(&*payload).to_owned();
+                drop_payload(payload);
+                Err(TaskError::Panicked(message))
+            }
+            None => Err(TaskError::Cancelled),
+        })
+    }
+}
+
+impl<T> Drop for Task<T> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.taken {
+            return;
+        }
+        current::with_loop_of(self.id, |lp| lp.drop_handle(self.id.key()));
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.id)
+            .field("done", &self.done())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The join side's paths, small enough for miri (`cargo xtask test-all
+    //! --only miri`): the pin projection, kept boxes, and every way a
+    //! spawned task ends.
+    use super::*;
+    use crate::{new_event_loop, sleep_ms, yield_now};
+    use std::cell::Cell;
+
+    /// Counts drops.
+    struct Counted(Rc<Cell<usize>>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+
+    #[test]
+    fn a_self_referential_future_is_polled_in_place_and_gives_its_output() {
+        let lp = new_event_loop();
+        let t = lp.spawn(async {
+            let data = [1u32, 2, 3];
+            let r = &data; // borrowed across awaits: the future is !Unpin
+            yield_now().await;
+            yield_now().await;
+            r.iter().sum::<u32>()
+        });
+        assert_eq!(lp.run_until_complete(t), Ok(6));
+        assert_eq!(lp.task_count(), 0);
+        lp.close();
+    }
+
+    #[test]
+    fn every_ending_reaches_the_handle_and_frees_the_slot() {
+        let lp = new_event_loop();
+        let drops = Rc::new(Cell::new(0));
+        let (d1, d2, d3) = (drops.clone(), drops.clone(), drops.clone());
+        let done = lp.spawn(async move { Counted(d1) });
+        let cancelled = lp.spawn(async move {
+            let _c = Counted(d2);
+            sleep_ms(10_000).await;
+        });
+        let panicked = lp.spawn(async move {
+            let _c = Counted(d3);
+            yield_now().await;
+            panic!("p");
+        });
+        let detached = lp.spawn(async { 5 });
+        drop(detached);
+        lp.run_until_complete(async {
+            yield_now().await;
+            yield_now().await;
+        });
+        assert!(cancelled.cancel());
+        assert_eq!(drops.get(), 2, "the cancelled and the panicked task's values");
+        assert!(done.done() && cancelled.done() && panicked.done());
+        let out = lp.run_until_complete(async { (done.await, cancelled.await, panicked.await) });
+        assert!(out.0.is_ok());
+        assert_eq!(out.1, Err(TaskError::Cancelled));
+        assert_eq!(out.2, Err(TaskError::Panicked("p".into())));
+        drop(out);
+        assert_eq!(drops.get(), 3, "the output, once taken, is the caller's");
+        assert_eq!(lp.task_count(), 0);
+        lp.close();
+    }
+
+    #[test]
+    fn a_kept_box_goes_with_its_handle_or_with_close() {
+        let lp = new_event_loop();
+        let drops = Rc::new(Cell::new(0));
+        let (d1, d2) = (drops.clone(), drops.clone());
+        let a = lp.spawn(async move { Counted(d1) });
+        let b = lp.spawn(async move { Counted(d2) });
+        lp.run_until_complete(yield_now());
+        assert_eq!(drops.get(), 0, "both outputs kept");
+        drop(a);
+        assert_eq!(drops.get(), 1);
+        lp.close();
+        assert_eq!(drops.get(), 2, "close dropped the other");
+        assert_eq!(lp.run_until_complete(b).err(), Some(TaskError::Cancelled));
+    }
+
+    #[test]
+    fn the_joiners_waker_is_replaced_not_stacked() {
+        let lp = new_event_loop();
+        let t = Rc::new(std::cell::RefCell::new(Some(lp.spawn(sleep_ms(5)))));
+        // Two different tasks poll the same handle in turn (through a
+        // shared cell); the second waker replaces the first.
+        for _ in 0..2 {
+            let t = t.clone();
+            lp.create_task(async move {
+                let mut h = t.borrow_mut().take().unwrap();
+                let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut h).poll(cx))).await;
+                assert!(first.is_pending());
+                *t.borrow_mut() = Some(h);
+            });
+        }
+        lp.run_until_complete(yield_now());
+        let h = t.borrow_mut().take().unwrap();
+        assert_eq!(lp.run_until_complete(h), Ok(()));
+        lp.close();
+    }
+}
