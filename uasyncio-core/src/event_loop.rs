@@ -608,11 +608,18 @@ impl Inner {
         // A handle dropped while the table is borrowed (by nothing that runs
         // user code, so never in practice) leaves its task as it is: a
         // finished one's box then goes at `close`.
-        let kept = self
-            .tasks
-            .try_borrow_mut()
-            .ok()
-            .and_then(|mut t| t.drop_handle(key));
+        let finished = self.tasks.try_borrow_mut().is_ok_and(|mut t| t.detach(key));
+        if finished {
+            self.drop_finished(key);
+        }
+    }
+
+    /// Drops the kept box of a finished task whose handle is gone (out of
+    /// line: detaching a running task is the common case).
+    #[cold]
+    #[inline(never)]
+    fn drop_finished(&self, key: TaskKey) {
+        let kept = self.tasks.borrow_mut().take_finished(key);
         if let Some(f) = kept {
             self.drop_future(Some(key), f);
         }

@@ -279,22 +279,32 @@ impl Arena {
         }
     }
 
-    /// The handle of task `id` is dropped: a running task is detached; a
-    /// finished one's box comes back, to be dropped outside the borrow.
+    /// The handle of task `id` is dropped: a running task is detached
+    /// (false); true when the task has finished, and its kept box is to be
+    /// taken with [`take_finished`](Arena::take_finished).
     #[inline]
-    pub(crate) fn drop_handle(&mut self, id: TaskKey) -> Option<BoxFuture> {
+    pub(crate) fn detach(&mut self, id: TaskKey) -> bool {
+        // The lookup written out: this runs on every detaching spawn.
+        let Some(slot) = self
+            .slots
+            .get_mut(id.index())
+            .filter(|s| s.generation == id.generation())
+        else {
+            return false;
+        };
+        slot.handle = false;
+        slot.state == State::Finished
+    }
+
+    /// Takes a finished task's kept box out and frees its slot.
+    pub(crate) fn take_finished(&mut self, id: TaskKey) -> Option<BoxFuture> {
         let slot = self.slot_mut(id)?;
-        match slot.state {
-            State::Finished => {
-                let fut = slot.fut.take();
-                self.release_finished(id.index());
-                fut
-            }
-            _ => {
-                slot.handle = false;
-                None
-            }
+        if slot.state != State::Finished {
+            return None;
         }
+        let fut = slot.fut.take();
+        self.release_finished(id.index());
+        fut
     }
 
     /// Whether the task `id` is over (finished, panicked, cancelled), as its
@@ -497,7 +507,7 @@ mod tests {
         let s = shared();
         let mut a = Arena::with_capacity(2);
         let running = a.insert_with_handle(Box::pin(async {}), &s);
-        assert!(a.drop_handle(running).is_none());
+        assert!(!a.detach(running));
         let (f, h) = a.begin_poll(running).unwrap();
         assert!(
             a.end_poll(running, f, h, true).is_some(),
@@ -506,7 +516,8 @@ mod tests {
         let done = a.insert_with_handle(Box::pin(async {}), &s);
         let (f, h) = a.begin_poll(done).unwrap();
         assert!(a.end_poll(done, f, h, true).is_none());
-        assert!(a.drop_handle(done).is_some(), "the kept box comes back");
+        assert!(a.detach(done));
+        assert!(a.take_finished(done).is_some(), "the kept box comes back");
         assert_eq!(a.len(), 0);
         // close() drains kept boxes without miscounting.
         let kept = a.insert_with_handle(Box::pin(async {}), &s);

@@ -95,6 +95,7 @@ struct JoinedMut<'a, F: Future> {
 
 impl<F: Future> Joined<F> {
     /// Pin projection: the pinned future, and plain references to the rest.
+    #[inline]
     fn project(self: Pin<&mut Self>) -> JoinedMut<'_, F> {
         // SAFETY: `fut` is structurally pinned and the other fields are not.
         // Nothing moves `fut` out of a `Joined`: no method returns, swaps or
