@@ -3,6 +3,9 @@
 //! Alone in its binary: it lowers the process's RLIMIT_NOFILE (and restores
 //! it).
 
+#![cfg(target_os = "linux")] // getrlimit/setrlimit, /proc/self/fd and the thread CPU clock
+#![allow(unsafe_code, reason = "getrlimit and setrlimit have no safe wrapper in std")]
+
 mod util;
 
 use std::fs::File;

@@ -3,6 +3,9 @@
 //! normally sets to "ignore" for us). Alone in its binary because it changes
 //! a process-wide signal disposition.
 
+#![cfg(unix)] // SIGPIPE
+#![allow(unsafe_code, reason = "signal() has no safe wrapper in std")]
+
 mod util;
 
 use std::io::ErrorKind;

@@ -4,6 +4,8 @@
 //! connections. Alone in its binary, since it counts the process's
 //! descriptors.
 
+#![cfg(target_os = "linux")] // counts descriptors in /proc/self/fd
+
 mod util;
 
 use uasyncio_core::io::MioPoller;

@@ -10,6 +10,7 @@ use uasyncio_core::run;
 use uasyncio_synchro::ThreadSafeFlag;
 
 #[test]
+#[cfg(target_os = "linux")] // the thread CPU clock reads /proc
 fn set_from_another_thread_ends_an_idle_wait_promptly_without_cpu() {
     let flag = ThreadSafeFlag::new();
     let remote = flag.clone();

@@ -160,6 +160,7 @@ fn thread_safe_flag_set_from_another_thread_wakes_tokio() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // the thread CPU clock reads /proc
 fn an_idle_lock_wait_uses_no_cpu_on_tokio() {
     let cpu = run_local(async {
         let lock = Lock::new();

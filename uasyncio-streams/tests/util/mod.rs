@@ -67,6 +67,8 @@ pub(crate) fn pattern(n: usize) -> Vec<u8> {
 pub(crate) mod http;
 
 /// Raises the soft descriptor limit to at least `n` (up to the hard limit).
+#[cfg(unix)]
+#[allow(unsafe_code, reason = "getrlimit and setrlimit have no safe wrapper in std")]
 pub(crate) fn raise_nofile(n: u64) {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -80,6 +82,10 @@ pub(crate) fn raise_nofile(n: u64) {
         assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
     }
 }
+
+/// Elsewhere there is no such soft limit to raise.
+#[cfg(not(unix))]
+pub(crate) fn raise_nofile(_n: u64) {}
 
 /// Serves `body` with the examples' HTTP logic on this thread's loop while
 /// `clients` keep-alive clients on another thread (plain blocking std
