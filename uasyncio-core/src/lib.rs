@@ -72,7 +72,7 @@
 //! assert!(out);
 //! assert_eq!(*log.borrow(), ["callback", "task woke", "timed out"]);
 //! ```
-#![deny(unsafe_code)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod builder;
 pub mod clock;

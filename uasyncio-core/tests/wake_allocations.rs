@@ -3,6 +3,8 @@
 //! state). Measured with a counting global allocator, so this file is its own
 //! test binary.
 
+#![allow(unsafe_code, reason = "a counting GlobalAlloc is an unsafe impl")]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

@@ -36,6 +36,7 @@
 //! [`Harness`] polls a future with a counting waker; the `assert_ready!`
 //! family checks the results.
 #![forbid(unsafe_code)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod clock;
 mod cpu;

@@ -13,6 +13,7 @@
 //!
 //! The crate re-exports nothing from `uasyncio-core`; use both side by side.
 #![forbid(unsafe_code)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod socket;
 

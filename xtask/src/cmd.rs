@@ -7,8 +7,8 @@
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -36,11 +36,15 @@ pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The workspace root: the parent of this crate's directory.
 ///
-/// Taken from the compile-time `CARGO_MANIFEST_DIR`, so it is right whatever
-/// directory `cargo xtask` is run from.
+/// `cargo run` and `cargo test` give the running binary `CARGO_MANIFEST_DIR`;
+/// the directory baked in at compile time is only the fallback. A target
+/// directory copied from another checkout can hold an xtask binary that
+/// cargo still finds fresh, and its compile-time path would point at that
+/// other checkout.
 pub(crate) fn project_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir.parent().unwrap_or(&manifest_dir).to_path_buf()
 }
 
 /// Formats a duration the way step timings are printed: `4.2s`, `3m07.5s`.
@@ -51,24 +55,6 @@ pub(crate) fn format_duration(d: Duration) -> String {
     } else {
         let whole_minutes = (secs / 60.0).floor();
         format!("{}m{:04.1}s", whole_minutes as u64, secs - whole_minutes * 60.0)
-    }
-}
-
-/// Captured output of a finished command, whatever its exit status.
-#[derive(Debug)]
-pub(crate) struct Captured {
-    /// How the command ended.
-    pub(crate) status: ExitStatus,
-    /// Everything it wrote to stdout.
-    pub(crate) stdout: String,
-    /// Everything it wrote to stderr.
-    pub(crate) stderr: String,
-}
-
-impl Captured {
-    /// Stdout and stderr together, for searching.
-    pub(crate) fn combined(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
     }
 }
 
@@ -110,13 +96,10 @@ impl Cmd {
     /// workspace root. The toolchain variables that the outer (stable) cargo
     /// left in our environment are removed so they cannot leak into it.
     pub(crate) fn cargo_toolchain(toolchain: &str) -> Self {
-        Cmd::new("cargo")
-            .arg(format!("+{toolchain}"))
+        ["RUSTUP_TOOLCHAIN", "CARGO", "RUSTC", "RUSTDOC"]
+            .into_iter()
+            .fold(Cmd::new("cargo").arg(format!("+{toolchain}")), Cmd::env_remove)
             .dir(project_root())
-            .env_remove("RUSTUP_TOOLCHAIN")
-            .env_remove("CARGO")
-            .env_remove("RUSTC")
-            .env_remove("RUSTDOC")
     }
 
     /// Adds one argument.
@@ -126,11 +109,7 @@ impl Cmd {
     }
 
     /// Adds several arguments.
-    pub(crate) fn args<I, S>(mut self, args: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
+    pub(crate) fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
         self.args
             .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
         self
@@ -138,8 +117,8 @@ impl Cmd {
 
     /// Sets an environment variable for the command.
     pub(crate) fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
-        self.envs
-            .push((key.as_ref().to_os_string(), Some(value.as_ref().to_os_string())));
+        let value = Some(value.as_ref().to_os_string());
+        self.envs.push((key.as_ref().to_os_string(), value));
         self
     }
 
@@ -170,12 +149,6 @@ impl Cmd {
         command
     }
 
-    fn spawn(&self, command: &mut Command) -> Result<Child> {
-        command
-            .spawn()
-            .map_err(|e| Error::new(format!("could not start `{self}`: {e}")))
-    }
-
     fn check(&self, status: ExitStatus) -> Result<()> {
         if status.success() {
             Ok(())
@@ -184,85 +157,93 @@ impl Cmd {
         }
     }
 
+    fn output(&self, stderr: Stdio) -> Result<Output> {
+        self.command()
+            .stdin(Stdio::null())
+            .stderr(stderr)
+            .output()
+            .map_err(|e| Error::new(format!("could not run `{self}`: {e}")))
+    }
+
     /// Prints the command, runs it with the terminal as its stdio, and fails
     /// unless it exits 0.
     pub(crate) fn run(&self) -> Result<()> {
-        println!("$ {self}");
-        let status = self
-            .spawn(&mut self.command())?
-            .wait()
-            .map_err(|e| Error::new(format!("waiting for `{self}`: {e}")))?;
-        self.check(status)
+        self.run_with_timeout(None)
     }
 
-    /// Like [`Cmd::run`], but kills the command if it has not finished
-    /// after `timeout` (polling it every 50 ms). Only the direct child is
-    /// killed, so use this for commands that do not spawn workers of their
-    /// own.
-    pub(crate) fn run_with_timeout(&self, timeout: Duration) -> Result<()> {
-        println!("$ {self}   (time limit {})", format_duration(timeout));
-        let mut child = self.spawn(&mut self.command())?;
-        let status = wait_with_timeout(&mut child, timeout)
-            .map_err(|e| Error::new(format!("waiting for `{self}`: {e}")))?;
-        match status {
-            Some(status) => self.check(status),
-            None => Err(Error::new(format!(
-                "`{self}` did not finish within {} and was killed",
-                format_duration(timeout)
-            ))),
+    /// Like [`Cmd::run`], but with a time limit: the command is killed if it
+    /// has not finished by then (checked every 50 ms). Only the direct child
+    /// is killed, so use this for commands that start no workers of their own.
+    pub(crate) fn run_with_timeout(&self, limit: impl Into<Option<Duration>>) -> Result<()> {
+        let limit = limit.into();
+        match limit {
+            Some(limit) => println!("$ {self}   (time limit {})", format_duration(limit)),
+            None => println!("$ {self}"),
+        }
+        let waiting = |e: io::Error| Error::new(format!("waiting for `{self}`: {e}"));
+        let mut child = self
+            .command()
+            .spawn()
+            .map_err(|e| Error::new(format!("could not start `{self}`: {e}")))?;
+        let Some(limit) = limit else {
+            return self.check(child.wait().map_err(waiting)?);
+        };
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().map_err(waiting)? {
+                return self.check(status);
+            }
+            if started.elapsed() >= limit {
+                // It may have exited between try_wait and kill: that is fine.
+                let _ = child.kill();
+                child.wait().map_err(waiting)?;
+                return Err(Error::new(format!(
+                    "`{self}` did not finish within {} and was killed",
+                    format_duration(started.elapsed())
+                )));
+            }
+            thread::sleep(Duration::from_millis(50));
         }
     }
 
     /// Runs the command quietly and returns its stdout; stderr goes to the
     /// terminal. Fails unless it exits 0.
     pub(crate) fn read(&self) -> Result<String> {
-        let output = self
-            .command()
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| Error::new(format!("could not run `{self}`: {e}")))?;
+        let output = self.output(Stdio::inherit())?;
         self.check(output.status)?;
         String::from_utf8(output.stdout)
             .map_err(|_| Error::new(format!("`{self}` printed something that is not UTF-8")))
     }
 
-    /// Runs the command quietly and returns everything it printed, whatever
-    /// its exit status. Fails only if it cannot be started.
-    pub(crate) fn capture(&self) -> Result<Captured> {
-        let output = self
-            .command()
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| Error::new(format!("could not run `{self}`: {e}")))?;
-        Ok(Captured {
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        })
+    /// Runs the command quietly and returns its exit status and everything
+    /// it printed (stdout, then stderr). Fails only if it cannot be started.
+    pub(crate) fn capture(&self) -> Result<(ExitStatus, String)> {
+        let output = self.output(Stdio::piped())?;
+        let text = [output.stdout, output.stderr].map(|b| String::from_utf8_lossy(&b).into_owned());
+        Ok((output.status, text.concat()))
     }
 
     /// Prints the command and runs it, echoing its output line by line as it
-    /// comes while also keeping it; returns the output whatever the exit
-    /// status. Fails only if it cannot be started.
-    pub(crate) fn run_tee(&self) -> Result<Captured> {
+    /// comes while also keeping it (stdout, then stderr); returns the output
+    /// whatever the exit status. Fails only if it cannot be started.
+    pub(crate) fn run_tee(&self) -> Result<(ExitStatus, String)> {
         println!("$ {self}");
         let mut command = self.command();
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = self.spawn(&mut command)?;
+        let mut child = command
+            .spawn()
+            .map_err(|e| Error::new(format!("could not start `{self}`: {e}")))?;
         let out = child.stdout.take().map(|s| tee(s, false));
         let err = child.stderr.take().map(|s| tee(s, true));
         let status = child
             .wait()
             .map_err(|e| Error::new(format!("waiting for `{self}`: {e}")))?;
-        let join = |handle: Option<thread::JoinHandle<String>>| {
-            handle.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
-        };
-        Ok(Captured {
-            status,
-            stdout: join(out),
-            stderr: join(err),
-        })
+        let text: String = [out, err]
+            .into_iter()
+            .flatten()
+            .map(|h| h.join().unwrap_or_default())
+            .collect();
+        Ok((status, text))
     }
 }
 
@@ -272,41 +253,18 @@ fn tee<R: Read + Send + 'static>(stream: R, to_stderr: bool) -> thread::JoinHand
         let mut kept = String::new();
         let mut reader = BufReader::new(stream);
         let mut line = Vec::new();
-        loop {
+        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            // Echo failures (a closed terminal) must not stop the copy.
+            let _ = if to_stderr {
+                io::stderr().write_all(&line)
+            } else {
+                io::stdout().write_all(&line)
+            };
+            kept.push_str(&String::from_utf8_lossy(&line));
             line.clear();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    // Echo failures (a closed terminal) must not stop the copy.
-                    let _ = if to_stderr {
-                        io::stderr().write_all(&line)
-                    } else {
-                        io::stdout().write_all(&line)
-                    };
-                    kept.push_str(&String::from_utf8_lossy(&line));
-                }
-            }
         }
         kept
     })
-}
-
-/// Waits for `child` for at most `timeout`; kills it and returns `None` if it
-/// is still running then.
-pub(crate) fn wait_with_timeout(child: &mut Child, timeout: Duration) -> io::Result<Option<ExitStatus>> {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
-        if start.elapsed() >= timeout {
-            // It may have exited between try_wait and kill: that is fine.
-            let _ = child.kill();
-            child.wait()?;
-            return Ok(None);
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
 }
 
 impl fmt::Display for Cmd {
@@ -314,12 +272,8 @@ impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (key, value) in &self.envs {
             if let Some(value) = value {
-                write!(
-                    f,
-                    "{}={} ",
-                    key.to_string_lossy(),
-                    shell_quote(&value.to_string_lossy())
-                )?;
+                let value = shell_quote(&value.to_string_lossy());
+                write!(f, "{}={value} ", key.to_string_lossy())?;
             }
         }
         f.write_str(&shell_quote(&self.shown_as))?;
@@ -345,6 +299,8 @@ fn shell_quote(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
@@ -365,9 +321,12 @@ mod tests {
     }
 
     #[test]
-    fn project_root_holds_the_workspace_manifest() {
+    fn project_root_is_this_checkout() {
         let manifest = std::fs::read_to_string(project_root().join("Cargo.toml")).unwrap();
         assert!(manifest.contains("[workspace]"));
+        // The running test's checkout, not the one xtask was first built in.
+        let here = std::env::var_os("CARGO_MANIFEST_DIR").unwrap();
+        assert_eq!(project_root(), Path::new(&here).parent().unwrap());
     }
 
     #[cfg(unix)]
@@ -387,11 +346,11 @@ mod tests {
     fn failures_name_the_command_and_capture_keeps_output() {
         let err = Cmd::new("sh").args(["-c", "exit 3"]).read().unwrap_err();
         assert!(err.to_string().contains("`sh -c 'exit 3'` failed"), "{err}");
-        let out = Cmd::new("sh")
+        let (status, text) = Cmd::new("sh")
             .args(["-c", "echo out; echo err >&2; exit 1"])
             .capture()
             .unwrap();
-        assert!(!out.status.success());
-        assert_eq!(out.combined(), "out\nerr\n");
+        assert!(!status.success());
+        assert_eq!(text, "out\nerr\n");
     }
 }

@@ -2,23 +2,19 @@
 //! (an alias in `.cargo/config.toml`; see <https://github.com/matklad/cargo-xtask>).
 //!
 //! A plain binary with no dependencies, so it builds in seconds and never
-//! drifts from what CI runs. One module per task:
+//! drifts from what CI runs. It reads the workspace through cargo itself
+//! (`cargo metadata`), and leaves to the compiler what lints can check.
+//! One module per task:
 //!
 //! - [`test_all`]: `cargo xtask test-all`, everything CI checks (`.ci/run`).
 //! - [`publish`]: `cargo xtask publish`, a release in dependency order.
-//! - [`tidy`]: the repository rules, as `#[test]`s and as `cargo xtask tidy`.
+//! - [`tidy`]: the repository rules lints cannot check, as `#[test]`s and
+//!   as `cargo xtask tidy`.
 //! - `bench`: `cargo xtask bench`, the comparison benchmarks and the
 //!   footprint report.
 //!
 //! Shared pieces: [`cmd`] runs processes, [`workspace`] is cargo's view of
-//! the workspace, [`json`] and [`toml`] read cargo's output and manifests.
-
-#![forbid(unsafe_code)]
-#![allow(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "xtask is a command-line tool: printing is its interface"
-)]
+//! the workspace, [`json`] reads cargo's output.
 
 mod bench;
 mod cmd;
@@ -26,7 +22,6 @@ mod json;
 mod publish;
 mod test_all;
 mod tidy;
-mod toml;
 mod workspace;
 
 use std::process::ExitCode;
@@ -43,7 +38,8 @@ Tasks:
   test-all   everything CI checks, in order: fmt, clippy (all and default features),
              workspace tests (tidy rules included), each library crate's tests alone,
              rustdoc with warnings denied, SPEC §2 dependency rules, cargo package,
-             miri on uasyncio-core, and the examples
+             the examples, cargo check for macOS and Windows, miri and a leak check
+             (LeakSanitizer) on uasyncio-core, -queues and -synchro
   publish    publish the library crates in dependency order (re-runnable)
   tidy       check the repository rules (also run as tests by test-all)
   bench      the benchmarks against tokio and smol, then the footprint report
@@ -78,7 +74,8 @@ fn main() -> ExitCode {
         }
         "test-all" => test_all::run(rest),
         "publish" => publish::run(rest),
-        "tidy" => tidy::run(rest),
+        "tidy" if rest.is_empty() => tidy::run(),
+        "tidy" => Err(Error::new(format!("tidy takes no arguments (got `{}`)", rest[0]))),
         "bench" => bench::run(rest),
         other => Err(Error::new(format!("unknown task `{other}`\n\n{}", usage()))),
     };

@@ -140,11 +140,11 @@ fn dry_run(order: &[&Package], cargo_args: &[String]) -> Result<()> {
         cmd = cmd.args(["-p", &package.name]);
     }
     let cmd = cmd.args(cargo_args);
-    let out = cmd.run_tee()?;
-    if !out.status.success() {
-        return Err(Error::new(format!("`{cmd}` failed ({})", out.status)));
+    let (status, out) = cmd.run_tee()?;
+    if !status.success() {
+        return Err(Error::new(format!("`{cmd}` failed ({status})")));
     }
-    let skipped = already_published(&out.combined());
+    let skipped = already_published(&out);
     println!("\n== publish --dry-run ==");
     for package in order {
         let fate = if skipped.contains(&package.name) {
@@ -168,10 +168,10 @@ fn publish_each(order: &[&Package], cargo_args: &[String]) -> Result<()> {
             .args(cargo_args);
         let mut attempt = 0;
         loop {
-            let out = cmd.run_tee()?;
-            if out.status.success() {
+            let (status, out) = cmd.run_tee()?;
+            if status.success() {
                 // A dry-run style warning can still say it was there already.
-                if verdict(&out.combined()) == Verdict::AlreadyPublished {
+                if verdict(&out) == Verdict::AlreadyPublished {
                     skipped.push(spec.clone());
                 } else {
                     published.push(spec.clone());
@@ -181,7 +181,7 @@ fn publish_each(order: &[&Package], cargo_args: &[String]) -> Result<()> {
                 }
                 break;
             }
-            match verdict(&out.combined()) {
+            match verdict(&out) {
                 Verdict::AlreadyPublished => {
                     println!("{spec} is already on the registry: skipped");
                     skipped.push(spec.clone());

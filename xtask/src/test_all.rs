@@ -8,15 +8,15 @@
 //! the crate-alone tests reuse every dependency build of the workspace tests
 //! whose features match. Only what differs on purpose is built again (a
 //! crate without its neighbours' features, the release build of the
-//! examples, the packaged crates, miri's own build).
+//! examples, the packaged crates, the other platforms' checks, miri's and
+//! the sanitizer's builds).
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::cmd::{Cmd, Error, Result, format_duration, project_root};
-use crate::json::Json;
-use crate::workspace::{Package, Workspace, tree_names};
+use crate::cmd::{Cmd, Error, Result, format_duration};
+use crate::workspace::{Package, Workspace};
 
 /// SPEC §2: the only runtime dependencies a library crate may have (besides
 /// the workspace's own crates).
@@ -25,19 +25,27 @@ const ALLOWED_RUNTIME_DEPS: &[&str] = &["mio", "socket2", "slab", "log", "thiser
 const NO_IO_CRATES: &[&str] = &["uasyncio-queues", "uasyncio-synchro"];
 /// SPEC §2: the core, whose default build must not pull mio.
 const CORE: &str = "uasyncio-core";
+/// The crates whose unit tests run under miri, and whose tests run under
+/// LeakSanitizer: the ones that own wakers, wait lists and raw pointers.
+const NIGHTLY_CRATES: &[&str] = &["uasyncio-core", "uasyncio-queues", "uasyncio-synchro"];
+/// The other platforms every crate and test must type-check for.
+const OTHER_TARGETS: &[&str] = &["x86_64-apple-darwin", "x86_64-pc-windows-gnu"];
+/// The target the sanitizer build names (it needs an explicit `--target`).
+const SANITIZER_TARGET: &str = "x86_64-unknown-linux-gnu";
 /// The README's demo, run whenever it exists.
 const README_DEMO: (&str, &str) = ("uasyncio-streams", "tour");
 /// How long one example may run.
 const EXAMPLE_TIME_LIMIT: Duration = Duration::from_secs(120);
-/// How long installing miri may take.
-const MIRI_INSTALL_TIME_LIMIT: Duration = Duration::from_secs(180);
+/// How long installing a toolchain component or target may take.
+const INSTALL_TIME_LIMIT: Duration = Duration::from_secs(180);
 
 /// How a step ended when it did not fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Outcome {
     /// The step did what it checks, and it held.
     Passed,
-    /// Nothing to do here, and why (`XTASK_SKIP_MIRI=1`, no nightly, ...).
+    /// Nothing (or not all) to do here, and why (`XTASK_SKIP_MIRI=1`, no
+    /// nightly, ...).
     Skipped(String),
 }
 
@@ -61,22 +69,23 @@ const STEPS: &[Step] = &[
     Step {
         name: "fmt",
         about: "cargo fmt --all -- --check",
-        run: fmt,
+        run: |_| passed(Cmd::cargo().args(["fmt", "--all", "--", "--check"])),
     },
     Step {
         name: "clippy-all-features",
-        about: "cargo clippy --workspace --all-targets --all-features -- -D warnings",
-        run: clippy_all_features,
+        about: "cargo clippy --workspace --all-targets --all-features -- -D warnings \
+                (the lints replace hand-written rules: unsafe, SAFETY comments, print, dbg, todo)",
+        run: |_| clippy(&["--all-features"]),
     },
     Step {
         name: "clippy-default-features",
         about: "cargo clippy --workspace --all-targets -- -D warnings",
-        run: clippy_default_features,
+        run: |_| clippy(&[]),
     },
     Step {
         name: "test-workspace",
         about: "cargo test --workspace --all-features (xtask's tidy rules included)",
-        run: test_workspace,
+        run: |_| passed(Cmd::cargo().args(["test", "--workspace", "--all-features"])),
     },
     Step {
         name: "test-each-crate",
@@ -99,16 +108,37 @@ const STEPS: &[Step] = &[
         run: package,
     },
     Step {
-        name: "miri",
-        about: "cargo +nightly miri test -p uasyncio-core --lib",
-        run: miri,
-    },
-    Step {
         name: "examples",
         about: "the examples named in [package.metadata.xtask] run-examples, and the README demo",
         run: examples,
     },
+    Step {
+        name: "other-platforms",
+        about: "cargo check --workspace --all-targets for x86_64-apple-darwin and x86_64-pc-windows-gnu",
+        run: other_platforms,
+    },
+    Step {
+        name: "miri",
+        about: "cargo +nightly miri test --lib of uasyncio-core, uasyncio-queues, uasyncio-synchro",
+        run: miri,
+    },
+    Step {
+        name: "leak-check",
+        about: "the tests of uasyncio-core, -queues, -synchro under AddressSanitizer/LeakSanitizer \
+                (nightly, -Zbuild-std)",
+        run: leak_check,
+    },
 ];
+
+/// The usage text of test-all.
+pub(crate) const USAGE: &str = "\
+cargo xtask test-all [--keep-going] [--only STEP,..] [--skip STEP,..] [--list]
+    --keep-going   run every step even after one fails (still exits non-zero)
+    --only STEPS   run only these steps (comma-separated names, see --list)
+    --skip STEPS   run every step but these
+    --list         print the steps and exit
+    XTASK_SKIP_MIRI=1 skips the miri and leak-check steps; XTASK_MIRI_TOOLCHAIN
+    (default nightly) picks their toolchain; MIRIFLAGS passes through to miri.";
 
 /// Command-line options of test-all.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -119,36 +149,23 @@ struct Options {
     skip: Vec<String>,
 }
 
-/// The usage text of test-all.
-pub(crate) const USAGE: &str = "\
-cargo xtask test-all [--keep-going] [--only STEP,..] [--skip STEP,..] [--list]
-    --keep-going   run every step even after one fails (still exits non-zero)
-    --only STEPS   run only these steps (comma-separated names, see --list)
-    --skip STEPS   run every step but these
-    --list         print the steps and exit
-    XTASK_SKIP_MIRI=1 skips the miri step; XTASK_MIRI_TOOLCHAIN (default nightly)
-    picks its toolchain; MIRIFLAGS passes through to miri.";
-
 impl Options {
     fn parse(args: &[String]) -> Result<Options> {
         let mut options = Options::default();
         let mut args = args.iter();
         while let Some(arg) = args.next() {
-            let (flag, inline) = match arg.split_once('=') {
-                Some((flag, value)) => (flag, Some(value.to_owned())),
-                None => (arg.as_str(), None),
-            };
-            let mut value = |flag: &str| {
-                inline
-                    .clone()
-                    .or_else(|| args.next().cloned())
-                    .ok_or_else(|| Error::new(format!("{flag} needs a list of step names")))
+            let (flag, inline) = arg.split_once('=').unzip();
+            let flag = flag.unwrap_or(arg);
+            let mut steps = || {
+                let list = inline.or_else(|| args.next().map(String::as_str));
+                list.ok_or_else(|| Error::new(format!("{flag} needs a list of step names")))
+                    .and_then(split_steps)
             };
             match flag {
                 "--keep-going" => options.keep_going = true,
                 "--list" => options.list = true,
-                "--only" => options.only.extend(split_steps(&value(flag)?)?),
-                "--skip" => options.skip.extend(split_steps(&value(flag)?)?),
+                "--only" => options.only.extend(steps()?),
+                "--skip" => options.skip.extend(steps()?),
                 _ => {
                     return Err(Error::new(format!(
                         "test-all: unknown option `{arg}`\n\nusage: {USAGE}"
@@ -160,28 +177,25 @@ impl Options {
     }
 
     fn selected(&self) -> Vec<&'static Step> {
+        let named = |list: &[String], step: &Step| list.iter().any(|n| n == step.name);
         STEPS
             .iter()
-            .filter(|s| self.only.is_empty() || self.only.iter().any(|o| o == s.name))
-            .filter(|s| !self.skip.iter().any(|o| o == s.name))
+            .filter(|s| (self.only.is_empty() || named(&self.only, s)) && !named(&self.skip, s))
             .collect()
     }
 }
 
 fn split_steps(list: &str) -> Result<Vec<String>> {
+    let known: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
     list.split(',')
         .map(str::trim)
         .filter(|name| !name.is_empty())
-        .map(|name| {
-            if STEPS.iter().any(|s| s.name == name) {
-                Ok(name.to_owned())
-            } else {
-                let known: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
-                Err(Error::new(format!(
-                    "no step called `{name}`; the steps are {}",
-                    known.join(", ")
-                )))
-            }
+        .map(|name| match known.contains(&name) {
+            true => Ok(name.to_owned()),
+            false => Err(Error::new(format!(
+                "no step called `{name}`; the steps are {}",
+                known.join(", ")
+            ))),
         })
         .collect()
 }
@@ -197,16 +211,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     }
     let started = Instant::now();
     let steps = options.selected();
-    let ws = Workspace::load()
-        .map_err(|e| Error::new(format!("reading the workspace (cargo metadata) failed: {e}")))?;
     let ctx = Ctx {
-        ws,
+        ws: Workspace::load()?,
         keep_going: options.keep_going,
     };
-    let mut report: Vec<(&Step, Option<Result<Outcome>>, Duration)> =
-        steps.iter().map(|&s| (s, None, Duration::ZERO)).collect();
-    for (index, entry) in report.iter_mut().enumerate() {
-        let step = entry.0;
+    let mut report = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
         println!(
             "\n== [{}/{}] {}: {} ==",
             index + 1,
@@ -216,49 +226,40 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         );
         let step_started = Instant::now();
         let result = (step.run)(&ctx);
-        let took = step_started.elapsed();
-        let failed = result.is_err();
-        match &result {
-            Ok(Outcome::Passed) => println!("-- {}: ok ({})", step.name, format_duration(took)),
-            Ok(Outcome::Skipped(why)) => {
-                println!("-- {}: skipped ({}): {why}", step.name, format_duration(took))
+        let took = format_duration(step_started.elapsed());
+        let status = match &result {
+            Ok(Outcome::Passed) => "ok".to_owned(),
+            Ok(Outcome::Skipped(why)) => format!("skipped: {why}"),
+            Err(e) => {
+                println!("{e}");
+                "FAILED".to_owned()
             }
-            Err(e) => println!("-- {}: FAILED after {}:\n{e}", step.name, format_duration(took)),
-        }
-        *entry = (step, Some(result), took);
-        if failed && !options.keep_going {
+        };
+        println!("-- {}: {status} ({took})", step.name);
+        report.push((step.name, took, status, result.is_err()));
+        if result.is_err() && !options.keep_going {
             break;
         }
     }
     println!("\n== summary ==");
-    let mut failed = Vec::new();
-    for (step, result, took) in &report {
-        let status = match result {
-            None => "not run".to_owned(),
-            Some(Ok(Outcome::Passed)) => "ok".to_owned(),
-            Some(Ok(Outcome::Skipped(why))) => format!("skipped: {why}"),
-            Some(Err(_)) => {
-                failed.push(step.name);
-                "FAILED".to_owned()
-            }
-        };
-        let took = if result.is_some() {
-            format_duration(*took)
-        } else {
-            String::new()
-        };
-        println!("  {:<24} {:>9}  {status}", step.name, took);
+    for step in &steps {
+        match report.iter().find(|r| r.0 == step.name) {
+            Some((name, took, status, _)) => println!("  {name:<24} {took:>9}  {status}"),
+            None => println!("  {:<24} {:>9}  not run", step.name, ""),
+        }
     }
     println!("total: {}", format_duration(started.elapsed()));
-    match failed.as_slice() {
-        [] => Ok(()),
-        [one] => Err(Error::new(format!("test-all failed at step `{one}`"))),
-        many => Err(Error::new(format!(
+    let failed: Vec<String> = report
+        .iter()
+        .filter(|r| r.3)
+        .map(|r| format!("`{}`", r.0))
+        .collect();
+    match failed.len() {
+        0 => Ok(()),
+        1 => Err(Error::new(format!("test-all failed at step {}", failed[0]))),
+        _ => Err(Error::new(format!(
             "test-all failed at steps {}",
-            many.iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            failed.join(", ")
         ))),
     }
 }
@@ -267,28 +268,9 @@ fn passed(cmd: Cmd) -> Result<Outcome> {
     cmd.run().map(|()| Outcome::Passed)
 }
 
-fn fmt(_: &Ctx) -> Result<Outcome> {
-    passed(Cmd::cargo().args(["fmt", "--all", "--", "--check"]))
-}
-
-fn clippy_all_features(_: &Ctx) -> Result<Outcome> {
-    passed(Cmd::cargo().args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--all-features",
-        "--",
-        "-D",
-        "warnings",
-    ]))
-}
-
-fn clippy_default_features(_: &Ctx) -> Result<Outcome> {
-    passed(Cmd::cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
-}
-
-fn test_workspace(_: &Ctx) -> Result<Outcome> {
-    passed(Cmd::cargo().args(["test", "--workspace", "--all-features"]))
+fn clippy(features: &[&str]) -> Result<Outcome> {
+    let cmd = Cmd::cargo().args(["clippy", "--workspace", "--all-targets"]);
+    passed(cmd.args(features).args(["--", "-D", "warnings"]))
 }
 
 /// Runs `each` for every item, timing each one; stops at the first failure
@@ -304,14 +286,12 @@ fn for_each_timed<T>(
         let started = Instant::now();
         let result = each(item);
         let took = format_duration(started.elapsed());
-        match result {
-            Ok(()) => println!("-- {}: ok ({took})", label(item)),
-            Err(e) => {
-                println!("-- {}: FAILED ({took})", label(item));
-                failures.push(e.to_string());
-                if !ctx.keep_going {
-                    break;
-                }
+        let status = if result.is_ok() { "ok" } else { "FAILED" };
+        println!("-- {}: {status} ({took})", label(item));
+        if let Err(e) = result {
+            failures.push(e.to_string());
+            if !ctx.keep_going {
+                break;
             }
         }
     }
@@ -398,6 +378,19 @@ fn check_absent(krate: &str, how: &str, tree: &str, forbidden: &[&str]) -> Optio
     })
 }
 
+/// The names in `cargo tree --prefix none --format {p}` output, one per
+/// line, without duplicates: `mio v1.0.2` and `uasyncio-core v0.1.0 (/path)`
+/// both give their first word.
+fn tree_names(tree_output: &str) -> BTreeSet<String> {
+    tree_output
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('['))
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn indent(text: &str) -> String {
     text.lines()
         .map(|line| format!("    {line}"))
@@ -466,7 +459,7 @@ fn deps(ctx: &Ctx) -> Result<Outcome> {
 /// `license_files` are the license-like files in the crate directory.
 fn check_package_list(package: &Package, listing: &str, license_files: &[String]) -> Vec<String> {
     let files: BTreeSet<&str> = listing.lines().map(str::trim).collect();
-    let readme = package.readme.as_deref().unwrap_or("README.md");
+    let readme = package.field("readme").unwrap_or("README.md");
     let mut problems = Vec::new();
     for required in ["Cargo.toml", readme, "CHANGELOG.md"] {
         if !files.contains(required) {
@@ -547,77 +540,201 @@ fn package(ctx: &Ctx) -> Result<Outcome> {
 }
 
 // ---------------------------------------------------------------------------
-// miri
+// other platforms
 
-/// The toolchain miri runs on: `$XTASK_MIRI_TOOLCHAIN`, else `nightly`.
-fn miri_toolchain() -> String {
+/// The targets whose standard library rustup has (or can add now), and a
+/// message for those it cannot.
+fn installed_targets(wanted: &[&'static str]) -> (Vec<&'static str>, Option<String>) {
+    let list = || Cmd::new("rustup").args(["target", "list", "--installed"]).read();
+    let missing = |installed: &str| -> Vec<&'static str> {
+        wanted
+            .iter()
+            .copied()
+            .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+            .collect()
+    };
+    let installed = match list() {
+        Ok(installed) => installed,
+        Err(e) => return (Vec::new(), Some(format!("rustup is not available ({e})"))),
+    };
+    let mut lacking = missing(&installed);
+    let mut why = String::new();
+    if !lacking.is_empty() {
+        println!("installing the standard library for {}", lacking.join(", "));
+        let add = Cmd::new("rustup").args(["target", "add"]).args(&lacking);
+        if let Err(e) = add.run_with_timeout(INSTALL_TIME_LIMIT) {
+            why = e.to_string();
+        }
+        lacking = missing(&list().unwrap_or_default());
+    }
+    let have = wanted.iter().copied().filter(|t| !lacking.contains(t)).collect();
+    let note = (!lacking.is_empty()).then(|| {
+        format!(
+            "{} not checked: `rustup target add` could not install it ({why})",
+            lacking.join(", ")
+        )
+    });
+    (have, note)
+}
+
+/// `cargo check` of every target of every crate for macOS and Windows, so
+/// nothing Linux-only slips into a library (tests that need Linux say so
+/// with `cfg`).
+fn other_platforms(_: &Ctx) -> Result<Outcome> {
+    let (targets, note) = installed_targets(OTHER_TARGETS);
+    if let Some(note) = &note {
+        println!("{note}");
+    }
+    if !targets.is_empty() {
+        let flags = targets.iter().flat_map(|t| ["--target", t]);
+        Cmd::cargo()
+            .args(["check", "--workspace", "--all-targets"])
+            .args(flags)
+            .run()?;
+    }
+    Ok(note.map_or(Outcome::Passed, Outcome::Skipped))
+}
+
+// ---------------------------------------------------------------------------
+// nightly: miri and the leak check
+
+/// The toolchain of the nightly steps: `$XTASK_MIRI_TOOLCHAIN`, else `nightly`.
+fn nightly() -> String {
     std::env::var("XTASK_MIRI_TOOLCHAIN")
         .ok()
         .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| "nightly".to_owned())
 }
 
-/// Whether miri can run: `cargo +nightly miri --version`, then
-/// `cargo +nightly miri setup` (which needs the rust-src component).
-fn miri_ready(toolchain: &str) -> Result<(), String> {
-    // The first `error` line says why; later lines may be a backtrace.
-    let first_line = |text: &str| {
-        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-        let first = lines.clone().next().unwrap_or("(no output)");
-        lines
-            .find(|l| l.to_ascii_lowercase().starts_with("error"))
-            .unwrap_or(first)
-            .to_owned()
+/// `Some(reason)` when the nightly steps are switched off.
+fn nightly_switched_off() -> Option<Outcome> {
+    let off = std::env::var_os("XTASK_SKIP_MIRI").is_some_and(|v| v == "1");
+    off.then(|| Outcome::Skipped("XTASK_SKIP_MIRI=1".to_owned()))
+}
+
+/// Runs `cmd` quietly; on failure, the line that says why (the first that
+/// starts with `error`, else the first).
+fn probe(cmd: Cmd) -> Result<(), String> {
+    let (status, text) = cmd.capture().map_err(|e| e.to_string())?;
+    if status.success() {
+        return Ok(());
+    }
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.clone().next().unwrap_or("(no output)");
+    let why = lines
+        .find(|l| l.to_ascii_lowercase().starts_with("error"))
+        .unwrap_or(first);
+    Err(format!("`{cmd}` failed: {why}"))
+}
+
+/// Checks `ready`; if it fails, installs `components` of `toolchain` once
+/// (`rustup component add`) and checks again. The error says why not.
+fn ensure_components(
+    toolchain: &str,
+    components: &[&str],
+    ready: impl Fn() -> Result<(), String>,
+) -> Result<(), String> {
+    let Err(reason) = ready() else {
+        return Ok(());
     };
-    let version = Cmd::cargo_toolchain(toolchain)
-        .args(["miri", "--version"])
-        .capture()
-        .map_err(|e| e.to_string())?;
-    if !version.status.success() {
-        return Err(format!(
-            "`cargo +{toolchain} miri --version` failed: {}",
-            first_line(&version.combined())
-        ));
+    println!(
+        "not ready ({reason}); trying once to install {}",
+        components.join(" and ")
+    );
+    Cmd::new("rustup")
+        .args(["component", "add", "--toolchain", toolchain])
+        .args(components)
+        .run_with_timeout(INSTALL_TIME_LIMIT)
+        .map_err(|e| format!("{reason}; installing failed: {e}"))?;
+    ready()
+}
+
+/// `-p NAME` for each of the nightly crates, checking they exist.
+fn nightly_crates(ctx: &Ctx) -> Result<Vec<&'static str>> {
+    let mut args = Vec::new();
+    for name in NIGHTLY_CRATES {
+        if ctx.ws.package(name).is_none() {
+            return Err(Error::new(format!("{name} is not in the workspace")));
+        }
+        args.extend(["-p", name]);
     }
-    println!("found {}", version.stdout.trim());
-    println!("preparing miri's sysroot (cargo +{toolchain} miri setup; the first time takes a while)");
-    let setup = Cmd::cargo_toolchain(toolchain)
-        .args(["miri", "setup"])
-        .capture()
-        .map_err(|e| e.to_string())?;
-    if !setup.status.success() {
-        return Err(format!(
-            "`cargo +{toolchain} miri setup` failed: {}",
-            first_line(&setup.combined())
-        ));
-    }
-    Ok(())
+    Ok(args)
 }
 
 fn miri(ctx: &Ctx) -> Result<Outcome> {
-    if std::env::var_os("XTASK_SKIP_MIRI").is_some_and(|v| v == "1") {
-        println!("skipping miri: XTASK_SKIP_MIRI=1");
-        return Ok(Outcome::Skipped("XTASK_SKIP_MIRI=1".to_owned()));
+    if let Some(off) = nightly_switched_off() {
+        return Ok(off);
     }
-    if ctx.ws.package(CORE).is_none() {
-        return Err(Error::new(format!("{CORE} is not in the workspace")));
+    let crates = nightly_crates(ctx)?;
+    let toolchain = nightly();
+    // `miri setup` builds miri's sysroot; it needs the rust-src component.
+    let ready = || {
+        probe(Cmd::cargo_toolchain(&toolchain).args(["miri", "--version"]))?;
+        println!("preparing miri's sysroot (cargo +{toolchain} miri setup; the first time takes a while)");
+        probe(Cmd::cargo_toolchain(&toolchain).args(["miri", "setup"]))
+    };
+    if let Err(why) = ensure_components(&toolchain, &["miri", "rust-src"], ready) {
+        println!("skipping miri: {why}");
+        return Ok(Outcome::Skipped(why));
     }
-    let toolchain = miri_toolchain();
-    if let Err(reason) = miri_ready(&toolchain) {
-        println!("miri is not ready ({reason}); trying once to install it");
-        let install = Cmd::new("rustup")
-            .args(["component", "add", "--toolchain", &toolchain, "miri", "rust-src"])
-            .run_with_timeout(MIRI_INSTALL_TIME_LIMIT);
-        let ready = match install {
-            Ok(()) => miri_ready(&toolchain),
-            Err(e) => Err(format!("{reason}; installing it failed: {e}")),
-        };
-        if let Err(why) = ready {
-            println!("skipping miri: {why}");
-            return Ok(Outcome::Skipped(why));
+    passed(
+        Cmd::cargo_toolchain(&toolchain)
+            .args(["miri", "test", "--no-fail-fast", "--lib"])
+            .args(crates),
+    )
+}
+
+/// The tests (unit and integration; doctests cannot be built with
+/// `-Zbuild-std`) of the nightly crates, with AddressSanitizer, whose
+/// LeakSanitizer reports any allocation still unreachable-but-unfreed when a
+/// test binary exits. std is rebuilt with the sanitizer (`-Zbuild-std`,
+/// which needs the rust-src component) so that its allocations are tracked
+/// too.
+fn leak_check(ctx: &Ctx) -> Result<Outcome> {
+    if let Some(off) = nightly_switched_off() {
+        return Ok(off);
+    }
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        return Ok(Outcome::Skipped(format!(
+            "the leak check runs on {SANITIZER_TARGET} only"
+        )));
+    }
+    let crates = nightly_crates(ctx)?;
+    let toolchain = nightly();
+    let ready = || {
+        probe(Cmd::cargo_toolchain(&toolchain).arg("--version"))?;
+        let sysroot = Cmd::new("rustc")
+            .arg(format!("+{toolchain}"))
+            .args(["--print", "sysroot"]);
+        let sysroot = sysroot
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .read()
+            .map_err(|e| e.to_string())?;
+        let library = Path::new(sysroot.trim()).join("lib/rustlib/src/rust/library");
+        match library.is_dir() {
+            true => Ok(()),
+            false => Err(format!(
+                "no rust-src for {toolchain} ({} is missing)",
+                library.display()
+            )),
         }
+    };
+    if let Err(why) = ensure_components(&toolchain, &["rust-src"], ready) {
+        println!("skipping the leak check: {why}");
+        return Ok(Outcome::Skipped(why));
     }
-    passed(Cmd::cargo_toolchain(&toolchain).args(["miri", "test", "-p", CORE, "--lib"]))
+    let rustflags = match std::env::var("RUSTFLAGS") {
+        Ok(existing) if !existing.trim().is_empty() => format!("{existing} -Zsanitizer=address"),
+        _ => "-Zsanitizer=address".to_owned(),
+    };
+    passed(
+        Cmd::cargo_toolchain(&toolchain)
+            .env("RUSTFLAGS", rustflags)
+            .env("ASAN_OPTIONS", "detect_leaks=1")
+            .args(["test", "-Zbuild-std", "--target", SANITIZER_TARGET])
+            .args(["--no-fail-fast", "--lib", "--tests"])
+            .args(crates),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -633,16 +750,15 @@ fn examples_to_run(ws: &Workspace) -> (Vec<(&Package, String)>, Vec<String>) {
             if package.examples.contains(example) {
                 runs.push((package, example.clone()));
             } else {
+                let has = match package.examples.is_empty() {
+                    true => "none".to_owned(),
+                    false => package.examples.join(", "),
+                };
                 problems.push(format!(
                     "{}: [package.metadata.xtask] run-examples names `{example}`, but {} has no \
-                     such example (it has: {})",
+                     such example (it has: {has})",
                     package.manifest_path.display(),
                     package.name,
-                    if package.examples.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        package.examples.join(", ")
-                    }
                 ));
             }
         }
@@ -657,45 +773,19 @@ fn examples_to_run(ws: &Workspace) -> (Vec<(&Package, String)>, Vec<String>) {
     (runs, problems)
 }
 
-/// The path of the `example` executable in `cargo build --message-format=json`
-/// output.
-fn find_executable(messages: &str, example: &str) -> Option<PathBuf> {
-    messages
-        .lines()
-        .filter_map(|line| Json::parse(line).ok())
-        .filter(|m| m.get("reason").and_then(Json::as_str) == Some("compiler-artifact"))
-        .filter(|m| m.path(&["target", "name"]).and_then(Json::as_str) == Some(example))
-        .filter(|m| {
-            m.path(&["target", "kind"])
-                .and_then(Json::as_array)
-                .is_some_and(|kinds| kinds.iter().any(|k| k.as_str() == Some("example")))
-        })
-        .filter_map(|m| m.get("executable").and_then(Json::as_str).map(PathBuf::from))
-        .next_back()
-}
-
 /// Builds an example in release mode, then runs the binary directly (not
 /// through `cargo run`, so the time limit applies to the example alone and
 /// killing it leaves nothing behind).
-fn run_example(package: &Package, example: &str) -> Result<()> {
-    let build = Cmd::cargo().args([
-        "build",
-        "--release",
-        "-p",
-        &package.name,
-        "--example",
-        example,
-        "--message-format=json-render-diagnostics",
-    ]);
-    println!("$ cargo run --release -p {} --example {example}", package.name);
-    let messages = build.read()?;
-    let exe = find_executable(&messages, example).ok_or_else(|| {
-        Error::new(format!(
-            "`{build}` did not report an executable for example {example}"
-        ))
-    })?;
+fn run_example(ws: &Workspace, package: &Package, example: &str) -> Result<()> {
+    Cmd::cargo()
+        .args(["build", "--release", "-p", &package.name, "--example", example])
+        .run()?;
+    let exe = ws
+        .target_dir
+        .join("release/examples")
+        .join(format!("{example}{}", std::env::consts::EXE_SUFFIX));
     Cmd::new(&exe)
-        .dir(project_root())
+        .dir(&ws.root)
         .env("CARGO_MANIFEST_DIR", package.dir())
         .run_with_timeout(EXAMPLE_TIME_LIMIT)
         .map_err(|e| Error::new(format!("example {example} of {}: {e}", package.name)))
@@ -707,23 +797,24 @@ fn examples(ctx: &Ctx) -> Result<Outcome> {
         return Err(Error::new(problems.join("\n")));
     }
     if runs.is_empty() {
+        let (demo_crate, demo) = README_DEMO;
         return Ok(Outcome::Skipped(format!(
-            "no examples: none listed in [package.metadata.xtask] run-examples, and {} has no \
-             `{}` example",
-            README_DEMO.0, README_DEMO.1
+            "no examples: none listed in [package.metadata.xtask] run-examples, and {demo_crate} \
+             has no `{demo}` example"
         )));
     }
     for_each_timed(
         ctx,
         &runs,
         |(p, e)| format!("example {e} of {}", p.name),
-        |(p, e)| run_example(p, e),
+        |(p, e)| run_example(&ctx.ws, p, e),
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workspace::tests::METADATA;
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
@@ -796,26 +887,26 @@ mod tests {
         );
     }
 
-    fn sample_package() -> Package {
-        Package {
-            name: "uasyncio-core".into(),
-            version: "0.1.0".into(),
-            manifest_path: PathBuf::from("/w/uasyncio-core/Cargo.toml"),
-            publishable: true,
-            deps: Vec::new(),
-            examples: vec!["tour".into()],
-            run_examples: Vec::new(),
-            readme: Some("README.md".into()),
-        }
+    #[test]
+    fn tree_names_reads_cargo_tree_lines() {
+        let output = "uasyncio-udp v0.1.0 (/w/uasyncio-udp)\nmio v1.2.5\nlibc v0.2.191\n\
+                      windows-sys v0.61.2 (*)\nthiserror-impl v2.0.17 (proc-macro)\n\n\
+                      [build-dependencies]\nlibc v0.2.191\n";
+        let names: Vec<String> = tree_names(output).into_iter().collect();
+        assert_eq!(
+            names,
+            ["libc", "mio", "thiserror-impl", "uasyncio-udp", "windows-sys"]
+        );
     }
 
     #[test]
     fn package_listing_rule() {
-        let package = sample_package();
+        let ws = Workspace::from_metadata(METADATA).unwrap();
+        let package = &ws.packages[0];
         let listing = ".cargo_vcs_info.json\nCHANGELOG.md\nCargo.lock\nCargo.toml\nCargo.toml.orig\nREADME.md\nsrc/lib.rs\n";
-        assert!(check_package_list(&package, listing, &[]).is_empty());
+        assert!(check_package_list(package, listing, &[]).is_empty());
         assert_eq!(
-            check_package_list(&package, "Cargo.toml\nsrc/lib.rs\n", &["LICENSE".into()]),
+            check_package_list(package, "Cargo.toml\nsrc/lib.rs\n", &["LICENSE".into()]),
             [
                 "uasyncio-core: the package does not contain README.md",
                 "uasyncio-core: the package does not contain CHANGELOG.md",
@@ -826,38 +917,16 @@ mod tests {
 
     #[test]
     fn examples_come_from_run_examples_and_the_readme_demo() {
-        let mut streams = sample_package();
-        streams.name = "uasyncio-streams".into();
-        streams.examples = vec!["tour".into(), "echo".into()];
-        streams.run_examples = vec!["echo".into()];
-        let mut udp = sample_package();
-        udp.name = "uasyncio-udp".into();
-        udp.examples = Vec::new();
-        udp.run_examples = vec!["ping".into()];
-        let ws = Workspace {
-            packages: vec![streams, udp],
-        };
+        let mut ws = Workspace::from_metadata(METADATA).unwrap();
+        ws.packages[1].run_examples = vec!["echo".into()];
+        ws.packages[2].run_examples = vec!["ping".into()];
         let (runs, problems) = examples_to_run(&ws);
         let runs: Vec<(&str, &str)> = runs.iter().map(|(p, e)| (p.name.as_str(), e.as_str())).collect();
         assert_eq!(runs, [("uasyncio-streams", "echo"), ("uasyncio-streams", "tour")]);
         assert_eq!(problems.len(), 1);
         assert!(
             problems[0]
-                .contains("run-examples names `ping`, but uasyncio-udp has no such example (it has: none)")
+                .contains("run-examples names `ping`, but uasyncio-test has no such example (it has: none)")
         );
-    }
-
-    #[test]
-    fn finds_the_example_executable_in_cargo_messages() {
-        let messages = r#"{"reason":"compiler-artifact","target":{"kind":["lib"],"name":"uasyncio_core"},"executable":null}
-{"reason":"compiler-artifact","target":{"kind":["example"],"name":"tour"},"executable":"/t/release/examples/tour"}
-{"reason":"compiler-artifact","target":{"kind":["example"],"name":"echo"},"executable":"/t/release/examples/echo"}
-{"reason":"build-finished","success":true}"#;
-        assert_eq!(
-            find_executable(messages, "tour"),
-            Some(PathBuf::from("/t/release/examples/tour"))
-        );
-        assert_eq!(find_executable(messages, "uasyncio_core"), None);
-        assert_eq!(find_executable("not json\n", "tour"), None);
     }
 }

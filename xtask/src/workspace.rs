@@ -1,14 +1,13 @@
-//! The workspace as Cargo sees it: `cargo metadata --no-deps`, reduced to
+//! The workspace as cargo sees it: `cargo metadata --no-deps`, reduced to
 //! what the tasks need, and the order in which its crates can be published.
 //!
-//! Cargo's own view is used (not our reading of the manifests) so that
-//! workspace inheritance, renamed dependencies and target tables are all
-//! resolved exactly as the build resolves them.
+//! Cargo's own view is the only one xtask reads (there is no manifest parser
+//! here), so workspace inheritance, renamed dependencies and target tables
+//! are resolved exactly as the build resolves them.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::cmd::{Cmd, Error, Result};
+use crate::cmd::{Cmd, Error, Result, project_root};
 use crate::json::Json;
 
 /// Which table a dependency was declared in.
@@ -44,7 +43,7 @@ impl Dep {
 }
 
 /// One workspace member.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Package {
     /// Package name.
     pub(crate) name: String,
@@ -56,12 +55,15 @@ pub(crate) struct Package {
     pub(crate) publishable: bool,
     /// Its dependencies, in manifest order.
     pub(crate) deps: Vec<Dep>,
+    /// The root file of its library target, if it has one.
+    pub(crate) lib_root: Option<PathBuf>,
     /// Names of its example targets.
     pub(crate) examples: Vec<String>,
     /// `[package.metadata.xtask] run-examples`: examples `test-all` runs.
     pub(crate) run_examples: Vec<String>,
-    /// The `readme` field, relative to the package directory.
-    pub(crate) readme: Option<String>,
+    /// Cargo's whole record of the package (for the `[package]` fields,
+    /// inheritance applied).
+    pub(crate) json: Json,
 }
 
 impl Package {
@@ -69,11 +71,21 @@ impl Package {
     pub(crate) fn dir(&self) -> &Path {
         self.manifest_path.parent().unwrap_or(Path::new("."))
     }
+
+    /// A string field of `[package]` as cargo resolved it (`readme`,
+    /// `description`, `rust_version`, ...).
+    pub(crate) fn field(&self, key: &str) -> Option<&str> {
+        self.json.get(key).and_then(Json::as_str)
+    }
 }
 
 /// The workspace members, in `cargo metadata` order (sorted by id).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Workspace {
+    /// The workspace root directory.
+    pub(crate) root: PathBuf,
+    /// Where cargo builds.
+    pub(crate) target_dir: PathBuf,
     /// Every member, xtask included.
     pub(crate) packages: Vec<Package>,
 }
@@ -85,20 +97,27 @@ impl Workspace {
             .args(["metadata", "--no-deps", "--format-version", "1"])
             .read()?;
         Workspace::from_metadata(&json)
+            .map_err(|e| Error::new(format!("reading the workspace (cargo metadata) failed: {e}")))
     }
 
     /// Reads the output of `cargo metadata --no-deps --format-version 1`.
     pub(crate) fn from_metadata(json: &str) -> Result<Workspace> {
         let doc = Json::parse(json).map_err(|e| Error::new(format!("cargo metadata: {e}")))?;
+        let path = |key: &str| doc.get(key).and_then(Json::as_str).map(PathBuf::from);
+        let root = path("workspace_root").unwrap_or_else(project_root);
+        let target_dir = path("target_directory").unwrap_or_else(|| root.join("target"));
         let packages = doc
             .get("packages")
             .and_then(Json::as_array)
-            .ok_or_else(|| Error::new("cargo metadata: no `packages` array"))?;
-        let packages = packages
+            .ok_or_else(|| Error::new("cargo metadata: no `packages` array"))?
             .iter()
             .map(package_from_json)
             .collect::<Result<Vec<_>>>()?;
-        Ok(Workspace { packages })
+        Ok(Workspace {
+            root,
+            target_dir,
+            packages,
+        })
     }
 
     /// The members that can be published: the library crates.
@@ -109,6 +128,14 @@ impl Workspace {
     /// The member called `name`.
     pub(crate) fn package(&self, name: &str) -> Option<&Package> {
         self.packages.iter().find(|p| p.name == name)
+    }
+
+    /// `path` relative to the workspace root, for messages.
+    pub(crate) fn rel(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
     }
 
     /// The publishable crates, each after every workspace crate it needs on
@@ -150,6 +177,15 @@ impl Workspace {
     }
 }
 
+/// The strings of a JSON array (`None` if it is not an array of strings).
+fn strings(value: &Json) -> Option<Vec<String>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|item| item.as_str().map(str::to_owned))
+        .collect()
+}
+
 fn package_from_json(package: &Json) -> Result<Package> {
     let field = |key: &str| {
         package
@@ -158,7 +194,6 @@ fn package_from_json(package: &Json) -> Result<Package> {
             .ok_or_else(|| Error::new(format!("cargo metadata: a package has no string `{key}`")))
     };
     let name = field("name")?.to_owned();
-    let version = field("version")?.to_owned();
     let manifest_path = PathBuf::from(field("manifest_path")?);
     // `null`: anywhere. `[]`: nowhere (`publish = false`). `[..]`: those registries.
     let publishable = match package.get("publish") {
@@ -197,47 +232,42 @@ fn package_from_json(package: &Json) -> Result<Package> {
             path: dep.get("path").and_then(Json::as_str).map(PathBuf::from),
         });
     }
-    let mut examples = Vec::new();
+    let (mut lib_root, mut examples) = (None, Vec::new());
     for target in package
         .get("targets")
         .and_then(Json::as_array)
         .unwrap_or_default()
     {
-        let is_example = target
-            .get("kind")
-            .and_then(Json::as_array)
-            .is_some_and(|kinds| kinds.iter().any(|k| k.as_str() == Some("example")));
-        if let (true, Some(target_name)) = (is_example, target.get("name").and_then(Json::as_str)) {
-            examples.push(target_name.to_owned());
+        let kinds = target.get("kind").and_then(strings).unwrap_or_default();
+        let src = target.get("src_path").and_then(Json::as_str).map(PathBuf::from);
+        if kinds
+            .iter()
+            .any(|k| k == "lib" || k == "rlib" || k == "proc-macro")
+        {
+            lib_root = src;
+        } else if kinds.iter().any(|k| k == "example") {
+            examples.extend(target.get("name").and_then(Json::as_str).map(str::to_owned));
         }
     }
     let run_examples = match package.path(&["metadata", "xtask", "run-examples"]) {
         None => Vec::new(),
-        Some(list) => list
-            .as_array()
-            .and_then(|items| {
-                items
-                    .iter()
-                    .map(|item| item.as_str().map(str::to_owned))
-                    .collect::<Option<Vec<_>>>()
-            })
-            .ok_or_else(|| {
-                Error::new(format!(
-                    "{}: [package.metadata.xtask] run-examples must be an array of example names",
-                    manifest_path.display()
-                ))
-            })?,
+        Some(list) => strings(list).ok_or_else(|| {
+            Error::new(format!(
+                "{}: [package.metadata.xtask] run-examples must be an array of example names",
+                manifest_path.display()
+            ))
+        })?,
     };
-    let readme = package.get("readme").and_then(Json::as_str).map(str::to_owned);
     Ok(Package {
+        version: field("version")?.to_owned(),
         name,
-        version,
         manifest_path,
         publishable,
         deps,
+        lib_root,
         examples,
         run_examples,
-        readme,
+        json: package.clone(),
     })
 }
 
@@ -261,25 +291,12 @@ pub(crate) fn topo_order(edges: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>>
     Ok(order)
 }
 
-/// The names in `cargo tree --prefix none --format {p}` output, one per
-/// line, without duplicates: `mio v1.0.2` and `uasyncio-core v0.1.0 (/path)`
-/// both give their first word.
-pub(crate) fn tree_names(tree_output: &str) -> BTreeSet<String> {
-    tree_output
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('['))
-        .filter_map(|line| line.split_whitespace().next())
-        .map(str::to_owned)
-        .collect()
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Trimmed from real `cargo metadata --no-deps --format-version 1` output.
-    const METADATA: &str = r#"{"packages":[
+    pub(crate) const METADATA: &str = r#"{"packages":[
       {"name":"uasyncio-core","version":"0.1.0","id":"path+file:///w/uasyncio-core#0.1.0",
        "dependencies":[
          {"name":"log","source":"registry+https://github.com/rust-lang/crates.io-index","req":"^0.4","kind":null,"optional":false},
@@ -287,12 +304,14 @@ mod tests {
          {"name":"uasyncio-test","source":null,"req":"*","kind":"dev","path":"/w/uasyncio-test"}],
        "targets":[{"kind":["lib"],"name":"uasyncio_core","src_path":"/w/uasyncio-core/src/lib.rs"}],
        "manifest_path":"/w/uasyncio-core/Cargo.toml","metadata":{"docs":{"rs":{"all-features":true}}},
-       "publish":null,"readme":"README.md"},
+       "publish":null,"readme":"README.md","description":"core","license":"MIT",
+       "repository":"https://example.org","rust_version":"1.88","keywords":["async"],
+       "categories":["asynchronous"]},
       {"name":"uasyncio-streams","version":"0.1.0","dependencies":[
          {"name":"uasyncio-core","req":"^0.1.0","kind":null,"path":"/w/uasyncio-core"},
          {"name":"socket2","req":"^0.6","kind":null}],
-       "targets":[{"kind":["lib"],"name":"uasyncio_streams"},{"kind":["example"],"name":"tour"},
-                  {"kind":["example"],"name":"echo"}],
+       "targets":[{"kind":["lib"],"name":"uasyncio_streams","src_path":"/w/uasyncio-streams/src/lib.rs"},
+                  {"kind":["example"],"name":"tour"},{"kind":["example"],"name":"echo"}],
        "manifest_path":"/w/uasyncio-streams/Cargo.toml",
        "metadata":{"xtask":{"run-examples":["tour"]}},"publish":null,"readme":"README.md"},
       {"name":"uasyncio-test","version":"0.1.0","dependencies":[
@@ -302,7 +321,7 @@ mod tests {
        "publish":null,"readme":null},
       {"name":"xtask","version":"0.1.0","dependencies":[],"targets":[{"kind":["bin"],"name":"xtask"}],
        "manifest_path":"/w/xtask/Cargo.toml","metadata":null,"publish":[],"readme":null}
-    ],"workspace_members":[],"version":1}"#;
+    ],"workspace_members":[],"workspace_root":"/w","target_directory":"/w/target","version":1}"#;
 
     #[test]
     fn reads_cargo_metadata() {
@@ -312,10 +331,21 @@ mod tests {
             names,
             ["uasyncio-core", "uasyncio-streams", "uasyncio-test", "xtask"]
         );
+        assert_eq!(
+            (ws.root.as_path(), ws.target_dir.as_path()),
+            (Path::new("/w"), Path::new("/w/target"))
+        );
         let core = ws.package("uasyncio-core").unwrap();
         assert!(core.publishable);
         assert_eq!(core.dir(), Path::new("/w/uasyncio-core"));
-        assert_eq!(core.readme.as_deref(), Some("README.md"));
+        assert_eq!(
+            core.lib_root.as_deref(),
+            Some(Path::new("/w/uasyncio-core/src/lib.rs"))
+        );
+        assert_eq!(
+            (core.field("readme"), core.field("rust_version")),
+            (Some("README.md"), Some("1.88"))
+        );
         assert_eq!(
             core.deps[2],
             Dep {
@@ -404,17 +434,5 @@ mod tests {
         assert_eq!(topo_order(&[]), Ok(vec![]));
         // A self-edge is not a cycle; 1 <-> 2 is.
         assert_eq!(topo_order(&[vec![0], vec![2], vec![1]]), Err(vec![1, 2]));
-    }
-
-    #[test]
-    fn tree_names_reads_cargo_tree_lines() {
-        let output = "uasyncio-udp v0.1.0 (/w/uasyncio-udp)\nmio v1.2.5\nlibc v0.2.191\n\
-                      windows-sys v0.61.2 (*)\nthiserror-impl v2.0.17 (proc-macro)\n\n\
-                      [build-dependencies]\nlibc v0.2.191\n";
-        let names: Vec<String> = tree_names(output).into_iter().collect();
-        assert_eq!(
-            names,
-            ["libc", "mio", "thiserror-impl", "uasyncio-udp", "windows-sys"]
-        );
     }
 }

@@ -1,8 +1,10 @@
 //! Pins the calling thread to one CPU (Linux `sched_setaffinity`), so that
 //! the server and the load of a network sample run on different cores.
 //! Elsewhere, and when the calls fail, nothing is pinned.
+#![allow(unsafe_code, reason = "the two libc calls have no safe wrapper in std")]
 
 /// Room for 1024 CPUs, like glibc's `cpu_set_t`.
+#[cfg(target_os = "linux")]
 const WORDS: usize = 16;
 
 #[cfg(target_os = "linux")]
