@@ -15,14 +15,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::cmd::{Cmd, Error, Result, format_duration, project_root};
-
-/// The usage text of `cargo xtask bench`.
-pub(crate) const USAGE: &str = "\
-cargo xtask bench [--no-footprint] [--footprint-only] [ARGS..]
-    runs `cargo bench -p uasyncio-test --bench compare -- ARGS..` (ARGS: --reps N,
-    --quick, --only uasyncio|tokio|smol, row filters), then the footprint report
-    (binary sizes and clean build times of a hello-world on each runtime)";
+use crate::cmd::{Error, Result, cmd, format_duration, project_root, shell};
 
 /// The label of the core-only program, which the bar applies to.
 const CORE_LABEL: &str = "uasyncio-core";
@@ -50,52 +43,13 @@ fn hellos() -> Vec<Hello> {
             name: "hello-std",
             label: "std alone (thread::sleep)",
             deps: "",
-            main: r#"fn main() {
-    std::thread::sleep(std::time::Duration::from_millis(10));
-    println!("hello world");
-}"#,
+            main: include_str!("../footprint/hello-std.rs"),
         },
         Hello {
             name: "hello-std-floor",
             label: "std parts the core needs, no loop",
             deps: "",
-            main: r#"//! No event loop: only the std facilities uasyncio-core's required
-//! behaviour uses: a monotonic clock, a timed wait that another thread can
-//! end, a thread-local with a destructor, panic isolation and an environment
-//! variable.
-use std::cell::RefCell;
-use std::sync::{Condvar, Mutex, PoisonError};
-use std::time::{Duration, Instant};
-
-struct Pending(Vec<Box<dyn FnOnce()>>);
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        self.0.clear();
-    }
-}
-
-thread_local! {
-    static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
-}
-
-fn main() {
-    let start: u32 = std::env::var_os("UASYNCIO_TICKS_START")
-        .map_or(0, |v| v.to_string_lossy().trim().parse().expect("a tick value"));
-    PENDING.with(|p| *p.borrow_mut() = Some(Pending(Vec::new())));
-    let t = Instant::now();
-    let (flag, cv) = (Mutex::new(false), Condvar::new());
-    let mut woken = flag.lock().unwrap_or_else(PoisonError::into_inner);
-    let ten = Duration::from_millis(10);
-    while !*woken && t.elapsed() < ten {
-        let left = ten.saturating_sub(t.elapsed());
-        woken = cv.wait_timeout(woken, left).map_or_else(|e| e.into_inner().0, |r| r.0);
-    }
-    let printed = std::panic::catch_unwind(move || println!("hello world (from tick {start})"));
-    if printed.is_err() {
-        std::process::exit(1);
-    }
-}"#,
+            main: include_str!("../footprint/hello-std-floor.rs"),
         },
         Hello {
             name: "hello-minimal-loop",
@@ -107,60 +61,26 @@ fn main() {
             name: "hello-core",
             label: CORE_LABEL,
             deps: r#"uasyncio-core = { path = "{root}/uasyncio-core" }"#,
-            main: r#"fn main() {
-    uasyncio_core::run(uasyncio_core::sleep_ms(10));
-    println!("hello world");
-}"#,
+            main: include_str!("../footprint/hello-core.rs"),
         },
         Hello {
             name: "hello-streams",
             label: "uasyncio-core + streams (TCP)",
             deps: r#"uasyncio-core = { path = "{root}/uasyncio-core" }
 uasyncio-streams = { path = "{root}/uasyncio-streams" }"#,
-            main: r#"fn main() {
-    uasyncio_core::run(async {
-        let srv = uasyncio_streams::start_server(
-            |_r, mut w| async move {
-                let _ = w.awrite(b"hello world\n").await;
-            },
-            "127.0.0.1",
-            0,
-            8,
-        )
-        .await
-        .expect("listen");
-        let (mut r, _w) = uasyncio_streams::open_connection("127.0.0.1", srv.local_addr().port())
-            .await
-            .expect("connect");
-        uasyncio_core::sleep_ms(10).await;
-        let line = r.readline().await.expect("read");
-        print!("{}", String::from_utf8_lossy(&line));
-    });
-}"#,
+            main: include_str!("../footprint/hello-streams.rs"),
         },
         Hello {
             name: "hello-tokio",
             label: "tokio current_thread",
             deps: r#"tokio = { version = "1", default-features = false, features = ["rt", "time"] }"#,
-            main: r#"fn main() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("runtime");
-    rt.block_on(async { tokio::time::sleep(std::time::Duration::from_millis(10)).await });
-    println!("hello world");
-}"#,
+            main: include_str!("../footprint/hello-tokio.rs"),
         },
         Hello {
             name: "hello-smol",
             label: "smol",
             deps: r#"smol = "2""#,
-            main: r#"fn main() {
-    smol::block_on(async {
-        smol::Timer::after(std::time::Duration::from_millis(10)).await;
-    });
-    println!("hello world");
-}"#,
+            main: include_str!("../footprint/hello-smol.rs"),
         },
     ]
 }
@@ -192,17 +112,13 @@ fn generate(dir: &Path, root: &Path, h: &Hello) -> Result<()> {
 
 /// Distinct packages in a crate's normal dependency tree, itself excluded.
 fn crate_count(dir: &Path) -> Result<usize> {
-    let out = Cmd::cargo()
-        .args(["tree", "-e", "normal", "--prefix", "none", "--format", "{p}"])
-        .dir(dir)
+    let sh = shell()?;
+    sh.change_dir(dir);
+    let out = cmd!(sh, "cargo tree -e normal --prefix none --format")
+        .arg("{p}")
         .read()?;
-    let mut names: Vec<&str> = out
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|l| !l.is_empty())
-        .collect();
-    names.sort_unstable();
-    names.dedup();
+    let names: std::collections::BTreeSet<&str> =
+        out.lines().filter_map(|l| l.split_whitespace().next()).collect();
     Ok(names.len().saturating_sub(1))
 }
 
@@ -221,9 +137,9 @@ fn measure(base: &Path, root: &Path, h: &Hello) -> Result<Footprint> {
     let target = dir.join("target");
     let _ = fs::remove_dir_all(&target);
     let t = Instant::now();
-    Cmd::cargo()
-        .args(["build", "--release", "--quiet"])
-        .dir(&dir)
+    let sh = shell()?;
+    sh.change_dir(&dir);
+    cmd!(sh, "cargo build --release --quiet")
         .env("CARGO_TARGET_DIR", &target)
         .run()?;
     let build = t.elapsed();
@@ -231,7 +147,7 @@ fn measure(base: &Path, root: &Path, h: &Hello) -> Result<Footprint> {
     let bytes = fs::metadata(&bin)
         .map_err(|e| Error::new(format!("{}: {e}", bin.display())))?
         .len();
-    let out = Cmd::new(&bin).read()?;
+    let out = cmd!(sh, "{bin}").read()?;
     if !out.contains("hello world") {
         return Err(Error::new(format!("{} printed {out:?}", h.name)));
     }
@@ -304,27 +220,15 @@ fn row_filters(args: &[String]) -> Vec<&str> {
     out
 }
 
-/// Runs `cargo xtask bench ARGS..`.
-pub(crate) fn run(args: &[String]) -> Result<()> {
-    let mut forwarded = Vec::new();
-    let (mut benches, mut foot) = (true, true);
-    for a in args {
-        match a.as_str() {
-            "--" => {}
-            "--no-footprint" => foot = false,
-            "--footprint-only" => benches = false,
-            _ => forwarded.push(a.clone()),
-        }
-    }
+/// `cargo xtask bench [--no-footprint | --footprint-only] [-- ARGS..]`.
+pub(crate) fn run(benches: bool, foot: bool, args: &[String]) -> Result<()> {
     if benches {
-        Cmd::cargo()
-            .args(["bench", "-p", "uasyncio-test", "--bench", "compare", "--"])
-            .args(&forwarded)
-            .run()?;
+        let sh = shell()?;
+        cmd!(sh, "cargo bench -p uasyncio-test --bench compare -- {args...}").run()?;
     }
     // Row filters select benchmark rows; the footprint report runs with none
     // or when asked for by name.
-    let filters = row_filters(&forwarded);
+    let filters = row_filters(args);
     if foot && (filters.is_empty() || filters.contains(&"footprint")) {
         println!();
         footprint()?;

@@ -1,8 +1,9 @@
 //! Repository automation for uasyncio for Rust, run as `cargo xtask TASK`
 //! (an alias in `.cargo/config.toml`; see <https://github.com/matklad/cargo-xtask>).
 //!
-//! A plain binary with no dependencies, so it builds in seconds and never
-//! drifts from what CI runs. It reads the workspace through cargo itself
+//! A plain binary on three small crates (xflags for its arguments, xshell
+//! for commands, serde_json for cargo's output), so it builds in seconds and
+//! never drifts from what CI runs. It reads the workspace through cargo itself
 //! (`cargo metadata`), and leaves to the compiler what lints can check.
 //! One module per task:
 //!
@@ -14,11 +15,10 @@
 //!   footprint report.
 //!
 //! Shared pieces: [`cmd`] runs processes, [`workspace`] is cargo's view of
-//! the workspace, [`json`] reads cargo's output.
+//! the workspace.
 
 mod bench;
 mod cmd;
-mod json;
 mod publish;
 mod test_all;
 mod tidy;
@@ -26,85 +26,66 @@ mod workspace;
 
 use std::process::ExitCode;
 
-use cmd::Error;
-
-/// What `cargo xtask help` prints.
-fn usage() -> String {
-    format!(
-        "\
-Usage: cargo xtask TASK [ARGS..]
-
-Tasks:
-  test-all   everything CI checks, in order: fmt, clippy (all and default features),
-             workspace tests (tidy rules included), each library crate's tests alone,
-             rustdoc with warnings denied, SPEC §2 dependency rules, cargo package,
-             the examples, cargo check for macOS and Windows, miri and a leak check
-             (LeakSanitizer) on uasyncio-core, -queues and -synchro
-  publish    publish the library crates in dependency order (re-runnable)
-  tidy       check the repository rules (also run as tests by test-all)
-  bench      the benchmarks against tokio and smol, then the footprint report
-  help       print this
-
-{}
-
-{}
-
-{}
-
-cargo xtask tidy",
-        test_all::USAGE,
-        publish::USAGE,
-        bench::USAGE
-    )
+mod flags {
+    xflags::xflags! {
+        /// Repository automation for uasyncio for Rust: cargo xtask TASK.
+        cmd xtask {
+            /// Everything CI checks, in order: fmt, clippy (all and default
+            /// features), the workspace's tests (tidy rules included), each
+            /// library crate's tests alone, rustdoc with warnings denied, the
+            /// SPEC §2 dependency rules, cargo package, the examples, cargo check
+            /// for macOS and Windows, miri and a leak check (LeakSanitizer) on
+            /// uasyncio-core, -queues and -synchro. XTASK_SKIP_MIRI=1 skips the
+            /// last two; XTASK_MIRI_TOOLCHAIN (default nightly) picks their
+            /// toolchain; MIRIFLAGS passes through to miri.
+            cmd test-all {
+                /// Run every step even after one fails (still exits non-zero).
+                optional --keep-going
+                /// Run only these steps (comma-separated names, see --list).
+                repeated --only steps: String
+                /// Run every step but these.
+                repeated --skip steps: String
+                /// Print the steps and exit.
+                optional --list
+            }
+            /// Publish the library crates in dependency order; re-runnable
+            /// (versions already on the registry are skipped). Arguments after
+            /// `--` go to every `cargo publish` (--registry, --allow-dirty, ...).
+            cmd publish {
+                /// Package and verify every crate without uploading.
+                optional --dry-run
+                repeated cargo_args: String
+            }
+            /// Check the repository rules (also run as tests by test-all).
+            cmd tidy {}
+            /// The benchmarks against tokio and smol (`cargo bench -p
+            /// uasyncio-test --bench compare -- ARGS`: --reps N, --quick,
+            /// --only uasyncio|tokio|smol, row filters), then the footprint
+            /// report (binary sizes and clean build times of a hello world on
+            /// each runtime), which runs when no row filter or `footprint` is given.
+            cmd bench {
+                /// Only the benchmarks.
+                optional --no-footprint
+                /// Only the footprint report.
+                optional --footprint-only
+                repeated args: String
+            }
+        }
+    }
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let (task, rest) = match args.split_first() {
-        Some((task, rest)) => (task.as_str(), rest),
-        None => ("help", &[][..]),
-    };
-    let result = match task {
-        "help" | "-h" | "--help" => {
-            println!("{}", usage());
-            Ok(())
-        }
-        "test-all" => test_all::run(rest),
-        "publish" => publish::run(rest),
-        "tidy" if rest.is_empty() => tidy::run(),
-        "tidy" => Err(Error::new(format!("tidy takes no arguments (got `{}`)", rest[0]))),
-        "bench" => bench::run(rest),
-        other => Err(Error::new(format!("unknown task `{other}`\n\n{}", usage()))),
+    let result = match flags::Xtask::from_env_or_exit().subcommand {
+        flags::XtaskCmd::TestAll(f) => test_all::run(f),
+        flags::XtaskCmd::Publish(f) => publish::run(f.dry_run, &f.cargo_args),
+        flags::XtaskCmd::Tidy(_) => tidy::run(),
+        flags::XtaskCmd::Bench(f) => bench::run(!f.footprint_only, !f.no_footprint, &f.args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usage_names_every_task() {
-        let text = usage();
-        for task in [
-            "test-all",
-            "publish",
-            "tidy",
-            "bench",
-            "help",
-            "--dry-run",
-            "--keep-going",
-        ] {
-            assert!(text.contains(task), "usage does not mention {task}");
         }
     }
 }

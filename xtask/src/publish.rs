@@ -28,7 +28,7 @@
 use std::thread;
 use std::time::Duration;
 
-use crate::cmd::{Cmd, Error, Result};
+use crate::cmd::{Error, Result, Shell, cmd, run_tee, shell};
 use crate::workspace::{Package, Workspace};
 
 /// Retries of one crate while the registry's index does not yet show a
@@ -38,12 +38,6 @@ const INDEX_RETRIES: u32 = 4;
 const INDEX_RETRY_PAUSE: Duration = Duration::from_secs(15);
 /// Pause after an upload, before the next crate.
 const BETWEEN_CRATES: Duration = Duration::from_secs(5);
-
-/// The usage text of publish.
-pub(crate) const USAGE: &str = "\
-cargo xtask publish [--dry-run] [-- CARGO-PUBLISH-ARGS..]
-    --dry-run   package and verify every crate without uploading
-    arguments after `--` go to every `cargo publish` (e.g. --registry, --allow-dirty)";
 
 /// What `cargo publish` output says about one crate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,35 +83,10 @@ fn already_published(output: &str) -> Vec<String> {
         .collect()
 }
 
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Options {
-    dry_run: bool,
-    cargo_args: Vec<String>,
-}
-
-impl Options {
-    fn parse(args: &[String]) -> Result<Options> {
-        let mut options = Options::default();
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--dry-run" => options.dry_run = true,
-                "--" => options.cargo_args.extend(args.by_ref().cloned()),
-                _ => {
-                    return Err(Error::new(format!(
-                        "publish: unknown option `{arg}`\n\nusage: {USAGE}"
-                    )));
-                }
-            }
-        }
-        Ok(options)
-    }
-}
-
 /// `cargo xtask publish`.
-pub(crate) fn run(args: &[String]) -> Result<()> {
-    let options = Options::parse(args)?;
-    let ws = Workspace::load()?;
+pub(crate) fn run(dry: bool, cargo_args: &[String]) -> Result<()> {
+    let sh = shell()?;
+    let ws = Workspace::load(&sh)?;
     let order = ws.publish_order()?;
     if order.is_empty() {
         return Err(Error::new("no publishable crates in the workspace"));
@@ -127,22 +96,20 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         .map(|p| format!("{}@{}", p.name, p.version))
         .collect();
     println!("publish order: {}", names.join(" -> "));
-    if options.dry_run {
-        dry_run(&order, &options.cargo_args)
+    if dry {
+        dry_run(&sh, &order, cargo_args)
     } else {
-        publish_each(&order, &options.cargo_args)
+        publish_each(&sh, &order, cargo_args)
     }
 }
 
-fn dry_run(order: &[&Package], cargo_args: &[String]) -> Result<()> {
-    let mut cmd = Cmd::cargo().args(["publish", "--dry-run"]);
-    for package in order {
-        cmd = cmd.args(["-p", &package.name]);
-    }
-    let cmd = cmd.args(cargo_args);
-    let (status, out) = cmd.run_tee()?;
+fn dry_run(sh: &Shell, order: &[&Package], cargo_args: &[String]) -> Result<()> {
+    let names = order.iter().flat_map(|p| ["-p", &p.name]);
+    let cmd = cmd!(sh, "cargo publish --dry-run {names...} {cargo_args...}");
+    let shown = cmd.to_string();
+    let (status, out) = run_tee(cmd)?;
     if !status.success() {
-        return Err(Error::new(format!("`{cmd}` failed ({status})")));
+        return Err(Error::new(format!("`{shown}` failed ({status})")));
     }
     let skipped = already_published(&out);
     println!("\n== publish --dry-run ==");
@@ -157,18 +124,17 @@ fn dry_run(order: &[&Package], cargo_args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn publish_each(order: &[&Package], cargo_args: &[String]) -> Result<()> {
+fn publish_each(sh: &Shell, order: &[&Package], cargo_args: &[String]) -> Result<()> {
     let mut published = Vec::new();
     let mut skipped = Vec::new();
     for (index, package) in order.iter().enumerate() {
         let spec = format!("{}@{}", package.name, package.version);
         println!("\n== publish {spec} ==");
-        let cmd = Cmd::cargo()
-            .args(["publish", "-p", &package.name])
-            .args(cargo_args);
+        let name = &package.name;
+        let cmd = || cmd!(sh, "cargo publish -p {name} {cargo_args...}");
         let mut attempt = 0;
         loop {
-            let (status, out) = cmd.run_tee()?;
+            let (status, out) = run_tee(cmd())?;
             if status.success() {
                 // A dry-run style warning can still say it was there already.
                 if verdict(&out) == Verdict::AlreadyPublished {
@@ -204,8 +170,9 @@ fn publish_each(order: &[&Package], cargo_args: &[String]) -> Result<()> {
                     };
                     return Err(Error::new(format!(
                         "publishing {spec} {what}, then run `cargo xtask publish` again: \
-                         crates already on the registry are skipped.\n  command: {cmd}\n  \
+                         crates already on the registry are skipped.\n  command: {}\n  \
                          published now: {}\n  already there: {}",
+                        cmd(),
                         list_or_none(&published),
                         list_or_none(&skipped)
                     )));
@@ -233,36 +200,34 @@ mod tests {
 
     #[test]
     fn reads_cargo_publish_verdicts() {
-        assert_eq!(
-            verdict(
-                "    Updating crates.io index\nerror: crate uasyncio-core@0.1.0 already exists on crates.io index\n"
+        let caused = "error: failed to publish to registry at https://crates.io\n\nCaused by:\n  \
+                      the remote server responded with an error";
+        for (output, expected) in [
+            (
+                "error: crate uasyncio-core@0.1.0 already exists on crates.io index\n".to_owned(),
+                Verdict::AlreadyPublished,
             ),
-            Verdict::AlreadyPublished
-        );
-        assert_eq!(
-            verdict(
-                "error: failed to publish to registry at https://crates.io\n\nCaused by:\n  the remote server responded with an error (status 400 Bad Request): crate version `0.1.0` is already uploaded"
+            (
+                format!("{caused} (status 400 Bad Request): crate version `0.1.0` is already uploaded"),
+                Verdict::AlreadyPublished,
             ),
-            Verdict::AlreadyPublished
-        );
-        assert_eq!(
-            verdict(
-                "error: failed to prepare local package for uploading\n\nCaused by:\n  no matching package named `uasyncio-core` found\n  location searched: crates.io index"
+            (
+                "error: failed to prepare local package for uploading\n\nCaused by:\n  \
+                 no matching package named `uasyncio-core` found\n  location searched: crates.io index"
+                    .to_owned(),
+                Verdict::IndexLag,
             ),
-            Verdict::IndexLag
-        );
-        assert_eq!(
-            verdict(
-                "error: failed to publish to registry at https://crates.io\n\nCaused by:\n  the remote server responded with an error (status 429 Too Many Requests): You have published too many new crates in a short period of time."
+            (
+                format!("{caused} (status 429 Too Many Requests): You have published too many new crates"),
+                Verdict::RateLimited,
             ),
-            Verdict::RateLimited
-        );
-        assert_eq!(
-            verdict(
-                "error: 1 files in the working directory contain changes that were not yet committed into git"
+            (
+                "error: 1 files in the working directory contain changes".to_owned(),
+                Verdict::Failed,
             ),
-            Verdict::Failed
-        );
+        ] {
+            assert_eq!(verdict(&output), expected, "{output}");
+        }
     }
 
     #[test]
@@ -272,21 +237,5 @@ mod tests {
                       warning: crate `uasyncio-queues@0.1.0` already exists on crates.io index\n\
                          Packaging uasyncio-udp v0.1.0 (/w/uasyncio-udp)\n";
         assert_eq!(already_published(output), ["uasyncio-core", "uasyncio-queues"]);
-    }
-
-    #[test]
-    fn options() {
-        let args: Vec<String> = ["--dry-run", "--", "--registry", "local", "--dry-run"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        assert_eq!(
-            Options::parse(&args).unwrap(),
-            Options {
-                dry_run: true,
-                cargo_args: vec!["--registry".into(), "local".into(), "--dry-run".into()],
-            }
-        );
-        assert!(Options::parse(&["--yes".to_owned()]).is_err());
     }
 }

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::cmd::{Cmd, Error, Result, format_duration};
+use crate::cmd::{Cmd, Error, Result, Shell, cargo_on, cmd, format_duration, run_with_timeout, shell};
 use crate::workspace::{Package, Workspace};
 
 /// SPEC §2: the only runtime dependencies a library crate may have (besides
@@ -25,8 +25,7 @@ const ALLOWED_RUNTIME_DEPS: &[&str] = &["mio", "socket2", "slab", "log", "thiser
 const NO_IO_CRATES: &[&str] = &["uasyncio-queues", "uasyncio-synchro"];
 /// SPEC §2: the core, whose default build must not pull mio.
 const CORE: &str = "uasyncio-core";
-/// The crates whose unit tests run under miri, and whose tests run under
-/// LeakSanitizer: the ones that own wakers, wait lists and raw pointers.
+/// The crates tested under miri and LeakSanitizer: wakers, wait lists, raw pointers.
 const NIGHTLY_CRATES: &[&str] = &["uasyncio-core", "uasyncio-queues", "uasyncio-synchro"];
 /// The other platforms every crate and test must type-check for.
 const OTHER_TARGETS: &[&str] = &["x86_64-apple-darwin", "x86_64-pc-windows-gnu"];
@@ -44,19 +43,19 @@ const INSTALL_TIME_LIMIT: Duration = Duration::from_secs(180);
 enum Outcome {
     /// The step did what it checks, and it held.
     Passed,
-    /// Nothing (or not all) to do here, and why (`XTASK_SKIP_MIRI=1`, no
-    /// nightly, ...).
+    /// Nothing to do here, and why (`XTASK_SKIP_MIRI=1`, no nightly, ...).
     Skipped(String),
 }
 
 /// What every step gets.
 #[derive(Debug)]
 struct Ctx {
+    sh: Shell,
     ws: Workspace,
     keep_going: bool,
 }
 
-/// One step of test-all.
+/// One step of test-all: its name, what it runs, and how.
 #[derive(Debug)]
 struct Step {
     name: &'static str,
@@ -64,156 +63,110 @@ struct Step {
     run: fn(&Ctx) -> Result<Outcome>,
 }
 
+const fn step(name: &'static str, about: &'static str, run: fn(&Ctx) -> Result<Outcome>) -> Step {
+    Step { name, about, run }
+}
+
 /// The steps, in the order they run.
 const STEPS: &[Step] = &[
-    Step {
-        name: "fmt",
-        about: "cargo fmt --all -- --check",
-        run: |_| passed(Cmd::cargo().args(["fmt", "--all", "--", "--check"])),
-    },
-    Step {
-        name: "clippy-all-features",
-        about: "cargo clippy --workspace --all-targets --all-features -- -D warnings \
+    step("fmt", "cargo fmt --all -- --check", |c| {
+        passed(cmd!(c.sh, "cargo fmt --all -- --check"))
+    }),
+    step(
+        "clippy-all-features",
+        "cargo clippy --workspace --all-targets --all-features -- -D warnings \
                 (the lints replace hand-written rules: unsafe, SAFETY comments, print, dbg, todo)",
-        run: |_| clippy(&["--all-features"]),
-    },
-    Step {
-        name: "clippy-default-features",
-        about: "cargo clippy --workspace --all-targets -- -D warnings",
-        run: |_| clippy(&[]),
-    },
-    Step {
-        name: "test-workspace",
-        about: "cargo test --workspace --all-features (xtask's tidy rules included)",
-        run: |_| passed(Cmd::cargo().args(["test", "--workspace", "--all-features"])),
-    },
-    Step {
-        name: "test-each-crate",
-        about: "cargo test -p NAME for each library crate alone",
-        run: test_each_crate,
-    },
-    Step {
-        name: "doc",
-        about: "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --all-features",
-        run: doc,
-    },
-    Step {
-        name: "deps",
-        about: "SPEC §2 dependency rules, checked with cargo tree",
-        run: deps,
-    },
-    Step {
-        name: "package",
-        about: "cargo package of every library crate, verified, plus their file lists",
-        run: package,
-    },
-    Step {
-        name: "examples",
-        about: "the examples named in [package.metadata.xtask] run-examples, and the README demo",
-        run: examples,
-    },
-    Step {
-        name: "other-platforms",
-        about: "cargo check --workspace --all-targets for x86_64-apple-darwin and x86_64-pc-windows-gnu",
-        run: other_platforms,
-    },
-    Step {
-        name: "miri",
-        about: "cargo +nightly miri test --lib of uasyncio-core, uasyncio-queues, uasyncio-synchro",
-        run: miri,
-    },
-    Step {
-        name: "leak-check",
-        about: "the tests of uasyncio-core, -queues, -synchro under AddressSanitizer/LeakSanitizer \
+        |c| clippy(c, &["--all-features"]),
+    ),
+    step(
+        "clippy-default-features",
+        "cargo clippy --workspace --all-targets -- -D warnings",
+        |c| clippy(c, &[]),
+    ),
+    step(
+        "test-workspace",
+        "cargo test --workspace --all-features (xtask's tidy rules included)",
+        |c| passed(cmd!(c.sh, "cargo test --workspace --all-features")),
+    ),
+    step(
+        "test-each-crate",
+        "cargo test -p NAME for each library crate alone",
+        test_each_crate,
+    ),
+    step(
+        "doc",
+        "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --all-features",
+        doc,
+    ),
+    step("deps", "SPEC §2 dependency rules, checked with cargo tree", deps),
+    step(
+        "package",
+        "cargo package of every library crate, verified, plus their file lists",
+        package,
+    ),
+    step(
+        "examples",
+        "the examples named in [package.metadata.xtask] run-examples, and the README demo",
+        examples,
+    ),
+    step(
+        "other-platforms",
+        "cargo check --workspace --all-targets for x86_64-apple-darwin and x86_64-pc-windows-gnu",
+        other_platforms,
+    ),
+    step(
+        "miri",
+        "cargo +nightly miri test --lib of uasyncio-core, uasyncio-queues, uasyncio-synchro",
+        miri,
+    ),
+    step(
+        "leak-check",
+        "the tests of uasyncio-core, -queues, -synchro under AddressSanitizer/LeakSanitizer \
                 (nightly, -Zbuild-std)",
-        run: leak_check,
-    },
+        leak_check,
+    ),
 ];
 
-/// The usage text of test-all.
-pub(crate) const USAGE: &str = "\
-cargo xtask test-all [--keep-going] [--only STEP,..] [--skip STEP,..] [--list]
-    --keep-going   run every step even after one fails (still exits non-zero)
-    --only STEPS   run only these steps (comma-separated names, see --list)
-    --skip STEPS   run every step but these
-    --list         print the steps and exit
-    XTASK_SKIP_MIRI=1 skips the miri and leak-check steps; XTASK_MIRI_TOOLCHAIN
-    (default nightly) picks their toolchain; MIRIFLAGS passes through to miri.";
-
-/// Command-line options of test-all.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Options {
-    keep_going: bool,
-    list: bool,
-    only: Vec<String>,
-    skip: Vec<String>,
+/// The steps that `--only` and `--skip` (lists of comma-separated names)
+/// select, in order.
+fn select(only: &[String], skip: &[String]) -> Result<Vec<&'static Step>> {
+    let (only, skip) = (step_names(only)?, step_names(skip)?);
+    let chosen = |s: &&Step| (only.is_empty() || only.contains(&s.name)) && !skip.contains(&s.name);
+    Ok(STEPS.iter().filter(chosen).collect())
 }
 
-impl Options {
-    fn parse(args: &[String]) -> Result<Options> {
-        let mut options = Options::default();
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            let (flag, inline) = arg.split_once('=').unzip();
-            let flag = flag.unwrap_or(arg);
-            let mut steps = || {
-                let list = inline.or_else(|| args.next().map(String::as_str));
-                list.ok_or_else(|| Error::new(format!("{flag} needs a list of step names")))
-                    .and_then(split_steps)
-            };
-            match flag {
-                "--keep-going" => options.keep_going = true,
-                "--list" => options.list = true,
-                "--only" => options.only.extend(steps()?),
-                "--skip" => options.skip.extend(steps()?),
-                _ => {
-                    return Err(Error::new(format!(
-                        "test-all: unknown option `{arg}`\n\nusage: {USAGE}"
-                    )));
-                }
-            }
-        }
-        Ok(options)
-    }
-
-    fn selected(&self) -> Vec<&'static Step> {
-        let named = |list: &[String], step: &Step| list.iter().any(|n| n == step.name);
-        STEPS
-            .iter()
-            .filter(|s| (self.only.is_empty() || named(&self.only, s)) && !named(&self.skip, s))
-            .collect()
-    }
-}
-
-fn split_steps(list: &str) -> Result<Vec<String>> {
-    let known: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
-    list.split(',')
-        .map(str::trim)
+fn step_names(lists: &[String]) -> Result<Vec<&'static str>> {
+    let names = lists.iter().flat_map(|l| l.split(',')).map(str::trim);
+    names
         .filter(|name| !name.is_empty())
-        .map(|name| match known.contains(&name) {
-            true => Ok(name.to_owned()),
-            false => Err(Error::new(format!(
-                "no step called `{name}`; the steps are {}",
-                known.join(", ")
-            ))),
+        .map(|name| match STEPS.iter().find(|s| s.name == name) {
+            Some(step) => Ok(step.name),
+            None => {
+                let known: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
+                let known = known.join(", ");
+                Err(Error::new(format!(
+                    "no step called `{name}`; the steps are {known}"
+                )))
+            }
         })
         .collect()
 }
 
 /// `cargo xtask test-all`.
-pub(crate) fn run(args: &[String]) -> Result<()> {
-    let options = Options::parse(args)?;
-    if options.list {
+pub(crate) fn run(flags: crate::flags::TestAll) -> Result<()> {
+    if flags.list {
         for step in STEPS {
             println!("{:<24} {}", step.name, step.about);
         }
         return Ok(());
     }
     let started = Instant::now();
-    let steps = options.selected();
+    let steps = select(&flags.only, &flags.skip)?;
+    let sh = shell()?;
     let ctx = Ctx {
-        ws: Workspace::load()?,
-        keep_going: options.keep_going,
+        ws: Workspace::load(&sh)?,
+        sh,
+        keep_going: flags.keep_going,
     };
     let mut report = Vec::new();
     for (index, step) in steps.iter().enumerate() {
@@ -237,7 +190,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         };
         println!("-- {}: {status} ({took})", step.name);
         report.push((step.name, took, status, result.is_err()));
-        if result.is_err() && !options.keep_going {
+        if result.is_err() && !flags.keep_going {
             break;
         }
     }
@@ -249,28 +202,23 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         }
     }
     println!("total: {}", format_duration(started.elapsed()));
-    let failed: Vec<String> = report
-        .iter()
-        .filter(|r| r.3)
-        .map(|r| format!("`{}`", r.0))
-        .collect();
-    match failed.len() {
-        0 => Ok(()),
-        1 => Err(Error::new(format!("test-all failed at step {}", failed[0]))),
-        _ => Err(Error::new(format!(
-            "test-all failed at steps {}",
-            failed.join(", ")
-        ))),
+    let failed: Vec<&str> = report.iter().filter(|r| r.3).map(|r| r.0).collect();
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(Error::new(format!("test-all failed at: {}", failed.join(", ")))),
     }
 }
 
-fn passed(cmd: Cmd) -> Result<Outcome> {
-    cmd.run().map(|()| Outcome::Passed)
+fn passed(cmd: Cmd<'_>) -> Result<Outcome> {
+    cmd.run()?;
+    Ok(Outcome::Passed)
 }
 
-fn clippy(features: &[&str]) -> Result<Outcome> {
-    let cmd = Cmd::cargo().args(["clippy", "--workspace", "--all-targets"]);
-    passed(cmd.args(features).args(["--", "-D", "warnings"]))
+fn clippy(c: &Ctx, features: &[&str]) -> Result<Outcome> {
+    passed(cmd!(
+        c.sh,
+        "cargo clippy --workspace --all-targets {features...} -- -D warnings"
+    ))
 }
 
 /// Runs `each` for every item, timing each one; stops at the first failure
@@ -308,21 +256,23 @@ fn test_each_crate(ctx: &Ctx) -> Result<Outcome> {
         ctx,
         &crates,
         |p| format!("cargo test -p {}", p.name),
-        |p| Cmd::cargo().args(["test", "-p", &p.name]).run(),
+        |p| Ok(cmd!(ctx.sh, "cargo test -p").arg(&p.name).run()?),
     )
 }
 
-fn doc(_: &Ctx) -> Result<Outcome> {
-    let flags = match std::env::var("RUSTDOCFLAGS") {
-        Ok(existing) if !existing.trim().is_empty() => format!("{existing} -D warnings"),
-        _ => "-D warnings".to_owned(),
+/// `$var` (as the user set it) followed by `flag`, printed as it is set.
+fn with_flag(var: &str, flag: &str) -> String {
+    let value = match std::env::var(var) {
+        Ok(existing) if !existing.trim().is_empty() => format!("{existing} {flag}"),
+        _ => flag.to_owned(),
     };
-    passed(Cmd::cargo().env("RUSTDOCFLAGS", flags).args([
-        "doc",
-        "--workspace",
-        "--no-deps",
-        "--all-features",
-    ]))
+    println!("{var}='{value}'");
+    value
+}
+
+fn doc(c: &Ctx) -> Result<Outcome> {
+    let flags = with_flag("RUSTDOCFLAGS", "-D warnings");
+    passed(cmd!(c.sh, "cargo doc --workspace --no-deps --all-features").env("RUSTDOCFLAGS", flags))
 }
 
 // ---------------------------------------------------------------------------
@@ -330,14 +280,11 @@ fn doc(_: &Ctx) -> Result<Outcome> {
 
 /// `cargo tree -p NAME --prefix none --format {p} --target all EXTRA..`,
 /// printed and returned.
-fn cargo_tree(name: &str, extra: &[&str]) -> Result<String> {
-    let cmd = Cmd::cargo()
-        .args([
-            "tree", "-p", name, "--prefix", "none", "--format", "{p}", "--target", "all",
-        ])
-        .args(extra);
+fn cargo_tree(sh: &Shell, name: &str, extra: &[&str]) -> Result<String> {
+    let cmd = cmd!(sh, "cargo tree -p {name} --prefix none --format").arg("{p}");
+    let cmd = cmd.args(["--target", "all"]).args(extra);
     println!("$ {cmd}");
-    cmd.read()
+    Ok(cmd.read()?)
 }
 
 /// Rule (a): the direct dependencies in `tree` (the output of a depth-1
@@ -405,6 +352,7 @@ fn deps(ctx: &Ctx) -> Result<Outcome> {
     println!("(a) direct runtime dependencies of every library crate, all features, all targets");
     for package in ctx.ws.publishable() {
         let tree = cargo_tree(
+            &ctx.sh,
             &package.name,
             &["-e", "normal,build", "--depth", "1", "--all-features"],
         )?;
@@ -427,7 +375,7 @@ fn deps(ctx: &Ctx) -> Result<Outcome> {
             ("default features", &[][..]),
             ("all features", &["--all-features"][..]),
         ] {
-            let tree = cargo_tree(name, &[&["-e", "normal"][..], flags].concat())?;
+            let tree = cargo_tree(&ctx.sh, name, &[&["-e", "normal"][..], flags].concat())?;
             checked += 1;
             problems.extend(check_absent(name, how, &tree, &["mio", "socket2"]));
         }
@@ -438,7 +386,7 @@ fn deps(ctx: &Ctx) -> Result<Outcome> {
             ("default features", &[][..]),
             ("no default features", &["--no-default-features"][..]),
         ] {
-            let tree = cargo_tree(CORE, &[&["-e", "normal"][..], flags].concat())?;
+            let tree = cargo_tree(&ctx.sh, CORE, &[&["-e", "normal"][..], flags].concat())?;
             checked += 1;
             problems.extend(check_absent(CORE, how, &tree, &["mio"]));
         }
@@ -507,15 +455,13 @@ fn package(ctx: &Ctx) -> Result<Outcome> {
     // and resolves unpublished siblings from a local overlay registry, then
     // builds each packaged crate on its own. `--allow-dirty` because test-all
     // runs on work in progress; `cargo xtask publish` insists on a clean tree.
-    let mut cmd = Cmd::cargo().args(["package", "--allow-dirty"]);
-    for package in &crates {
-        cmd = cmd.args(["-p", &package.name]);
-    }
-    cmd.run()?;
+    let names = crates.iter().flat_map(|p| ["-p", &p.name]);
+    cmd!(ctx.sh, "cargo package --allow-dirty {names...}").run()?;
     let mut problems = Vec::new();
     for package in &crates {
-        let cmd = Cmd::cargo().args(["package", "--list", "--allow-dirty", "-p", &package.name]);
-        let listing = cmd.read()?;
+        let listing = cmd!(ctx.sh, "cargo package --list --allow-dirty -p")
+            .arg(&package.name)
+            .read()?;
         let licenses = license_files(package.dir());
         let found = check_package_list(package, &listing, &licenses);
         if found.is_empty() {
@@ -542,57 +488,22 @@ fn package(ctx: &Ctx) -> Result<Outcome> {
 // ---------------------------------------------------------------------------
 // other platforms
 
-/// The targets whose standard library rustup has (or can add now), and a
-/// message for those it cannot.
-fn installed_targets(wanted: &[&'static str]) -> (Vec<&'static str>, Option<String>) {
-    let list = || Cmd::new("rustup").args(["target", "list", "--installed"]).read();
-    let missing = |installed: &str| -> Vec<&'static str> {
-        wanted
-            .iter()
-            .copied()
-            .filter(|t| !installed.lines().any(|l| l.trim() == *t))
-            .collect()
-    };
-    let installed = match list() {
-        Ok(installed) => installed,
-        Err(e) => return (Vec::new(), Some(format!("rustup is not available ({e})"))),
-    };
-    let mut lacking = missing(&installed);
-    let mut why = String::new();
-    if !lacking.is_empty() {
-        println!("installing the standard library for {}", lacking.join(", "));
-        let add = Cmd::new("rustup").args(["target", "add"]).args(&lacking);
-        if let Err(e) = add.run_with_timeout(INSTALL_TIME_LIMIT) {
-            why = e.to_string();
-        }
-        lacking = missing(&list().unwrap_or_default());
-    }
-    let have = wanted.iter().copied().filter(|t| !lacking.contains(t)).collect();
-    let note = (!lacking.is_empty()).then(|| {
-        format!(
-            "{} not checked: `rustup target add` could not install it ({why})",
-            lacking.join(", ")
-        )
-    });
-    (have, note)
-}
-
 /// `cargo check` of every target of every crate for macOS and Windows, so
 /// nothing Linux-only slips into a library (tests that need Linux say so
-/// with `cfg`).
-fn other_platforms(_: &Ctx) -> Result<Outcome> {
-    let (targets, note) = installed_targets(OTHER_TARGETS);
-    if let Some(note) = &note {
-        println!("{note}");
+/// with `cfg`). Their standard libraries come from `rustup target add`
+/// (a no-op once installed); where that fails, the step is skipped.
+fn other_platforms(c: &Ctx) -> Result<Outcome> {
+    let add = cmd!(c.sh, "rustup target add {OTHER_TARGETS...}");
+    if let Err(e) = run_with_timeout(add, INSTALL_TIME_LIMIT) {
+        let why = format!(
+            "the standard library for {} cannot be installed: {e}",
+            OTHER_TARGETS.join(", ")
+        );
+        println!("skipping: {why}");
+        return Ok(Outcome::Skipped(why));
     }
-    if !targets.is_empty() {
-        let flags = targets.iter().flat_map(|t| ["--target", t]);
-        Cmd::cargo()
-            .args(["check", "--workspace", "--all-targets"])
-            .args(flags)
-            .run()?;
-    }
-    Ok(note.map_or(Outcome::Passed, Outcome::Skipped))
+    let targets = OTHER_TARGETS.iter().flat_map(|t| ["--target", t]);
+    passed(cmd!(c.sh, "cargo check --workspace --all-targets {targets...}"))
 }
 
 // ---------------------------------------------------------------------------
@@ -606,54 +517,66 @@ fn nightly() -> String {
         .unwrap_or_else(|| "nightly".to_owned())
 }
 
-/// `Some(reason)` when the nightly steps are switched off.
-fn nightly_switched_off() -> Option<Outcome> {
-    let off = std::env::var_os("XTASK_SKIP_MIRI").is_some_and(|v| v == "1");
-    off.then(|| Outcome::Skipped("XTASK_SKIP_MIRI=1".to_owned()))
-}
-
 /// Runs `cmd` quietly; on failure, the line that says why (the first that
 /// starts with `error`, else the first).
-fn probe(cmd: Cmd) -> Result<(), String> {
-    let (status, text) = cmd.capture().map_err(|e| e.to_string())?;
-    if status.success() {
+fn probe(cmd: Cmd<'_>) -> Result<(), String> {
+    let shown = cmd.to_string();
+    let output = cmd.quiet().ignore_status().output().map_err(|e| e.to_string())?;
+    if output.status.success() {
         return Ok(());
     }
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let text = [output.stdout, output.stderr].map(|b| String::from_utf8_lossy(&b).into_owned());
+    let mut lines = text
+        .iter()
+        .flat_map(|t| t.lines())
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
     let first = lines.clone().next().unwrap_or("(no output)");
     let why = lines
         .find(|l| l.to_ascii_lowercase().starts_with("error"))
         .unwrap_or(first);
-    Err(format!("`{cmd}` failed: {why}"))
+    Err(format!("`{shown}` failed: {why}"))
 }
 
-/// Checks `ready`; if it fails, installs `components` of `toolchain` once
-/// (`rustup component add`) and checks again. The error says why not.
-fn ensure_components(
-    toolchain: &str,
+/// The nightly toolchain, once `ready` says it can run the step: if it
+/// cannot, installs `components` once (`rustup component add`) and asks
+/// again. `Err` is a skipped step (switched off, or why it cannot run).
+fn nightly_ready(
+    c: &Ctx,
     components: &[&str],
-    ready: impl Fn() -> Result<(), String>,
-) -> Result<(), String> {
-    let Err(reason) = ready() else {
-        return Ok(());
+    ready: impl Fn(&str) -> Result<(), String>,
+) -> Result<String, Outcome> {
+    if std::env::var_os("XTASK_SKIP_MIRI").is_some_and(|v| v == "1") {
+        return Err(Outcome::Skipped("XTASK_SKIP_MIRI=1".to_owned()));
+    }
+    let toolchain = nightly();
+    let Err(reason) = ready(&toolchain) else {
+        return Ok(toolchain);
     };
     println!(
         "not ready ({reason}); trying once to install {}",
         components.join(" and ")
     );
-    Cmd::new("rustup")
-        .args(["component", "add", "--toolchain", toolchain])
-        .args(components)
-        .run_with_timeout(INSTALL_TIME_LIMIT)
-        .map_err(|e| format!("{reason}; installing failed: {e}"))?;
-    ready()
+    let add = cmd!(
+        c.sh,
+        "rustup component add --toolchain {toolchain} {components...}"
+    );
+    let installed =
+        run_with_timeout(add, INSTALL_TIME_LIMIT).map_err(|e| format!("{reason}; installing failed: {e}"));
+    match installed.and_then(|()| ready(&toolchain)) {
+        Ok(()) => Ok(toolchain),
+        Err(why) => {
+            println!("skipping: {why}");
+            Err(Outcome::Skipped(why))
+        }
+    }
 }
 
 /// `-p NAME` for each of the nightly crates, checking they exist.
-fn nightly_crates(ctx: &Ctx) -> Result<Vec<&'static str>> {
+fn nightly_crates(c: &Ctx) -> Result<Vec<&'static str>> {
     let mut args = Vec::new();
     for name in NIGHTLY_CRATES {
-        if ctx.ws.package(name).is_none() {
+        if c.ws.package(name).is_none() {
             return Err(Error::new(format!("{name} is not in the workspace")));
         }
         args.extend(["-p", name]);
@@ -661,56 +584,42 @@ fn nightly_crates(ctx: &Ctx) -> Result<Vec<&'static str>> {
     Ok(args)
 }
 
-fn miri(ctx: &Ctx) -> Result<Outcome> {
-    if let Some(off) = nightly_switched_off() {
-        return Ok(off);
-    }
-    let crates = nightly_crates(ctx)?;
-    let toolchain = nightly();
+fn miri(c: &Ctx) -> Result<Outcome> {
+    let crates = nightly_crates(c)?;
     // `miri setup` builds miri's sysroot; it needs the rust-src component.
-    let ready = || {
-        probe(Cmd::cargo_toolchain(&toolchain).args(["miri", "--version"]))?;
+    let ready = |toolchain: &str| {
+        probe(cargo_on(&c.sh, toolchain).args(["miri", "--version"]))?;
         println!("preparing miri's sysroot (cargo +{toolchain} miri setup; the first time takes a while)");
-        probe(Cmd::cargo_toolchain(&toolchain).args(["miri", "setup"]))
+        probe(cargo_on(&c.sh, toolchain).args(["miri", "setup"]))
     };
-    if let Err(why) = ensure_components(&toolchain, &["miri", "rust-src"], ready) {
-        println!("skipping miri: {why}");
-        return Ok(Outcome::Skipped(why));
-    }
+    let toolchain = match nightly_ready(c, &["miri", "rust-src"], ready) {
+        Ok(toolchain) => toolchain,
+        Err(skipped) => return Ok(skipped),
+    };
     passed(
-        Cmd::cargo_toolchain(&toolchain)
+        cargo_on(&c.sh, &toolchain)
             .args(["miri", "test", "--no-fail-fast", "--lib"])
             .args(crates),
     )
 }
 
 /// The tests (unit and integration; doctests cannot be built with
-/// `-Zbuild-std`) of the nightly crates, with AddressSanitizer, whose
-/// LeakSanitizer reports any allocation still unreachable-but-unfreed when a
-/// test binary exits. std is rebuilt with the sanitizer (`-Zbuild-std`,
-/// which needs the rust-src component) so that its allocations are tracked
-/// too.
-fn leak_check(ctx: &Ctx) -> Result<Outcome> {
-    if let Some(off) = nightly_switched_off() {
-        return Ok(off);
-    }
+/// `-Zbuild-std`) of the nightly crates with AddressSanitizer, whose
+/// LeakSanitizer fails a test binary that exits with memory allocated and
+/// unreachable. std is rebuilt with the sanitizer (`-Zbuild-std`, which
+/// needs the rust-src component) so that its allocations are tracked too.
+fn leak_check(c: &Ctx) -> Result<Outcome> {
     if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
         return Ok(Outcome::Skipped(format!(
             "the leak check runs on {SANITIZER_TARGET} only"
         )));
     }
-    let crates = nightly_crates(ctx)?;
-    let toolchain = nightly();
-    let ready = || {
-        probe(Cmd::cargo_toolchain(&toolchain).arg("--version"))?;
-        let sysroot = Cmd::new("rustc")
-            .arg(format!("+{toolchain}"))
-            .args(["--print", "sysroot"]);
-        let sysroot = sysroot
-            .env_remove("RUSTUP_TOOLCHAIN")
-            .read()
-            .map_err(|e| e.to_string())?;
-        let library = Path::new(sysroot.trim()).join("lib/rustlib/src/rust/library");
+    let crates = nightly_crates(c)?;
+    let ready = |toolchain: &str| {
+        probe(cargo_on(&c.sh, toolchain).arg("--version"))?;
+        let sysroot = cmd!(c.sh, "rustc +{toolchain} --print sysroot").env_remove("RUSTUP_TOOLCHAIN");
+        let sysroot = sysroot.quiet().read().map_err(|e| e.to_string())?;
+        let library = Path::new(&sysroot).join("lib/rustlib/src/rust/library");
         match library.is_dir() {
             true => Ok(()),
             false => Err(format!(
@@ -719,22 +628,24 @@ fn leak_check(ctx: &Ctx) -> Result<Outcome> {
             )),
         }
     };
-    if let Err(why) = ensure_components(&toolchain, &["rust-src"], ready) {
-        println!("skipping the leak check: {why}");
-        return Ok(Outcome::Skipped(why));
-    }
-    let rustflags = match std::env::var("RUSTFLAGS") {
-        Ok(existing) if !existing.trim().is_empty() => format!("{existing} -Zsanitizer=address"),
-        _ => "-Zsanitizer=address".to_owned(),
+    let toolchain = match nightly_ready(c, &["rust-src"], ready) {
+        Ok(toolchain) => toolchain,
+        Err(skipped) => return Ok(skipped),
     };
-    passed(
-        Cmd::cargo_toolchain(&toolchain)
-            .env("RUSTFLAGS", rustflags)
-            .env("ASAN_OPTIONS", "detect_leaks=1")
-            .args(["test", "-Zbuild-std", "--target", SANITIZER_TARGET])
-            .args(["--no-fail-fast", "--lib", "--tests"])
-            .args(crates),
-    )
+    let rustflags = with_flag("RUSTFLAGS", "-Zsanitizer=address");
+    let test = cargo_on(&c.sh, &toolchain)
+        .env("RUSTFLAGS", rustflags)
+        .env("ASAN_OPTIONS", "detect_leaks=1")
+        .args([
+            "test",
+            "-Zbuild-std",
+            "--target",
+            SANITIZER_TARGET,
+            "--no-fail-fast",
+            "--lib",
+            "--tests",
+        ]);
+    passed(test.args(crates))
 }
 
 // ---------------------------------------------------------------------------
@@ -777,18 +688,18 @@ fn examples_to_run(ws: &Workspace) -> (Vec<(&Package, String)>, Vec<String>) {
 /// through `cargo run`, so the time limit applies to the example alone and
 /// killing it leaves nothing behind).
 fn run_example(ws: &Workspace, package: &Package, example: &str) -> Result<()> {
-    Cmd::cargo()
-        .args(["build", "--release", "-p", &package.name, "--example", example])
-        .run()?;
+    let sh = shell()?;
+    let name = &package.name;
+    cmd!(sh, "cargo build --release -p {name} --example {example}").run()?;
     let exe = ws
         .target_dir
         .join("release/examples")
         .join(format!("{example}{}", std::env::consts::EXE_SUFFIX));
-    Cmd::new(&exe)
-        .dir(&ws.root)
-        .env("CARGO_MANIFEST_DIR", package.dir())
-        .run_with_timeout(EXAMPLE_TIME_LIMIT)
-        .map_err(|e| Error::new(format!("example {example} of {}: {e}", package.name)))
+    run_with_timeout(
+        cmd!(sh, "{exe}").env("CARGO_MANIFEST_DIR", package.dir()),
+        EXAMPLE_TIME_LIMIT,
+    )
+    .map_err(|e| Error::new(format!("example {example} of {}: {e}", package.name)))
 }
 
 fn examples(ctx: &Ctx) -> Result<Outcome> {
@@ -816,35 +727,27 @@ mod tests {
     use super::*;
     use crate::workspace::tests::METADATA;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
-    }
-
     #[test]
-    fn options_select_steps_by_name() {
-        let options = Options::parse(&args(&["--only", "fmt,deps", "--keep-going"])).unwrap();
-        assert!(options.keep_going);
-        let names: Vec<&str> = options.selected().iter().map(|s| s.name).collect();
-        assert_eq!(names, ["fmt", "deps"]);
-
-        let options = Options::parse(&args(&["--skip=miri,examples"])).unwrap();
-        let names: Vec<&str> = options.selected().iter().map(|s| s.name).collect();
-        assert_eq!(names.len(), STEPS.len() - 2);
-        assert!(!names.contains(&"miri"));
-
-        let err = Options::parse(&args(&["--only", "lint"])).unwrap_err();
+    fn only_and_skip_select_steps_by_name() {
+        let distinct: BTreeSet<&str> = STEPS.iter().map(|s| s.name).collect();
+        assert_eq!(distinct.len(), STEPS.len());
+        let steps = |only: &[&str], skip: &[&str]| -> Result<Vec<&str>> {
+            let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+            Ok(select(&strings(only), &strings(skip))?
+                .iter()
+                .map(|s| s.name)
+                .collect())
+        };
+        assert_eq!(steps(&["deps, fmt"], &[]).unwrap(), ["fmt", "deps"]);
+        assert_eq!(steps(&["fmt", "deps,miri"], &["miri"]).unwrap(), ["fmt", "deps"]);
+        let all_but = steps(&[], &["miri,examples"]).unwrap();
+        assert_eq!(all_but.len(), STEPS.len() - 2);
+        assert!(!all_but.contains(&"miri"));
+        let err = steps(&["lint"], &[]).unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("no step called `lint`; the steps are fmt, ")
         );
-        assert!(Options::parse(&args(&["--only"])).is_err());
-        assert!(Options::parse(&args(&["--fast"])).is_err());
-    }
-
-    #[test]
-    fn every_step_has_a_distinct_name() {
-        let names: BTreeSet<&str> = STEPS.iter().map(|s| s.name).collect();
-        assert_eq!(names.len(), STEPS.len());
     }
 
     #[test]
@@ -879,23 +782,16 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("    mio v1.2.5"));
-        // A crate whose name merely contains a forbidden one is fine.
-        let lookalike = "uasyncio-synchro v0.1.0 (/w)\nmio-extras v2.0.0\n";
+        // A crate whose name merely contains a forbidden one is fine; so is a
+        // section header.
+        let lookalike = "uasyncio-synchro v0.1.0 (/w)\nmio-extras v2.0.0 (*)\n\n[build-dependencies]\n";
         assert_eq!(
             check_absent("uasyncio-synchro", "all features", lookalike, &["mio"]),
             None
         );
-    }
-
-    #[test]
-    fn tree_names_reads_cargo_tree_lines() {
-        let output = "uasyncio-udp v0.1.0 (/w/uasyncio-udp)\nmio v1.2.5\nlibc v0.2.191\n\
-                      windows-sys v0.61.2 (*)\nthiserror-impl v2.0.17 (proc-macro)\n\n\
-                      [build-dependencies]\nlibc v0.2.191\n";
-        let names: Vec<String> = tree_names(output).into_iter().collect();
         assert_eq!(
-            names,
-            ["libc", "mio", "thiserror-impl", "uasyncio-udp", "windows-sys"]
+            tree_names(lookalike).into_iter().collect::<Vec<_>>(),
+            ["mio-extras", "uasyncio-synchro"]
         );
     }
 

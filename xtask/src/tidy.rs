@@ -17,7 +17,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::cmd::{Error, Result};
+use crate::cmd::{Error, Result, shell};
 use crate::workspace::{DepKind, Package, Workspace};
 
 /// The one crate allowed `unsafe`, and the module that may hold it.
@@ -69,7 +69,7 @@ pub(crate) const RULES: &[Rule] = &[
 
 /// `cargo xtask tidy`: checks every rule and prints every violation.
 pub(crate) fn run() -> Result<()> {
-    let ws = Workspace::load()?;
+    let ws = Workspace::load(&shell()?)?;
     let mut failed = Vec::new();
     for rule in RULES {
         let violations = (rule.check)(&ws);
@@ -98,8 +98,7 @@ pub(crate) fn internal_deps_have_path_and_version(ws: &Workspace) -> Vec<String>
     let mut violations = Vec::new();
     for package in &ws.packages {
         for dep in package.deps.iter().filter(|d| ws.package(&d.name).is_some()) {
-            let version = dep.req != "*";
-            let missing = match (dep.path.is_some(), version) {
+            let missing = match (dep.path.is_some(), dep.req != "*") {
                 (true, true) => continue,
                 (true, false) if dep.kind == DepKind::Dev => continue,
                 (false, false) => "`path` and `version`",
@@ -179,26 +178,16 @@ pub(crate) fn crates_have_readme_changelog_and_metadata(ws: &Workspace) -> Vec<S
     violations
 }
 
-/// The inner attributes (`#![level(lint, ..)]`) of a file, as
-/// (level, lints), whitespace removed.
-fn inner_attributes(text: &str) -> Vec<(String, String)> {
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    compact
-        .split("#![")
-        .skip(1)
-        .filter_map(|attr| {
-            let (level, rest) = attr.split_once('(')?;
-            let lints = &rest[..rest.find(")]")?];
-            Some((level.to_owned(), lints.to_owned()))
-        })
-        .collect()
-}
-
-/// Whether `text` has `#![level(..)]` naming `lint`, for one of `levels`.
+/// Whether `text` has an inner attribute `#![LEVEL(.., lint, ..)]`, for
+/// one of `levels`, outside `//` comments (whitespace anywhere).
 fn sets_lint(text: &str, levels: &[&str], lint: &str) -> bool {
-    inner_attributes(text)
-        .iter()
-        .any(|(level, lints)| levels.contains(&level.as_str()) && lints.split(',').any(|l| l == lint))
+    let code = text.lines().filter(|line| !line.trim_start().starts_with("//"));
+    let code: String = code.flat_map(str::chars).filter(|c| !c.is_whitespace()).collect();
+    code.split("#![").skip(1).any(|attr| {
+        let (level, rest) = attr.split_once('(').unwrap_or_default();
+        let lints = &rest[..rest.find(")]").unwrap_or(0)];
+        levels.contains(&level) && lints.split(',').any(|l| l == lint)
+    })
 }
 
 fn read(ws: &Workspace, path: &Path, rule: &str, violations: &mut Vec<String>) -> Option<String> {
@@ -326,53 +315,27 @@ mod tests {
 
     use super::*;
 
-    /// Runs one rule on this repository and fails with every violation.
-    fn enforce(name: &str) {
-        let rule = RULES.iter().find(|r| r.name == name).unwrap();
-        let ws = Workspace::load().unwrap_or_else(|e| panic!("{e}"));
-        let violations = (rule.check)(&ws);
-        assert!(
-            violations.is_empty(),
-            "tidy rule `{name}`: {} violation(s):\n{}\n",
-            violations.len(),
-            violations.join("\n")
-        );
-    }
-
-    // The rules, on this repository.
-
+    /// Every rule, on this repository: internal dependencies have path and
+    /// version, library crates have their files and metadata, the lints are
+    /// on, unsafe stays in core's `mod task`.
     #[test]
-    fn internal_dependencies_have_path_and_version() {
-        enforce("internal-deps");
-    }
-
-    #[test]
-    fn library_crates_have_readme_changelog_and_metadata() {
-        enforce("crate-files");
-    }
-
-    #[test]
-    fn the_lints_that_replace_hand_written_rules_are_on() {
-        enforce("lints");
-    }
-
-    #[test]
-    fn unsafe_only_in_core_task_module() {
-        enforce("unsafe");
+    fn this_repository_keeps_every_rule() {
+        let ws = Workspace::load(&shell().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+        for rule in RULES {
+            let violations = (rule.check)(&ws);
+            let (n, all) = (violations.len(), violations.join("\n"));
+            assert!(
+                violations.is_empty(),
+                "tidy rule `{}`: {n} violation(s):\n{all}\n",
+                rule.name
+            );
+        }
     }
 
     // The rules, on a made-up repository.
 
     /// A scratch directory, removed on drop.
     struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn write(&self, path: &str, text: &str) {
-            let path = self.0.join(path);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, text).unwrap();
-        }
-    }
 
     impl Drop for Scratch {
         fn drop(&mut self) {
@@ -388,29 +351,35 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-tidy-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         let s = Scratch(dir);
-        s.write(
-            "Cargo.toml",
-            "[workspace.lints.rust]\nunsafe_code = \"deny\"\n[workspace.lints.clippy]\ntodo = \"deny\"\n",
-        );
-        s.write("uasyncio-core/Cargo.toml", LINTED);
-        s.write("uasyncio-core/README.md", "# core\n");
-        s.write("uasyncio-core/CHANGELOG.md", "# changes\n");
-        s.write(
-            "uasyncio-core/src/lib.rs",
-            "//! Core.\n#![deny(clippy::print_stdout,\n    clippy::print_stderr)]\nmod funcs;\n\
-             #[allow(unsafe_code)] // the waker\nmod task;\n",
-        );
-        s.write("uasyncio-core/src/funcs.rs", "#[allow(unsafe_code)]\nfn f() {}\n");
-        s.write(
-            "uasyncio-core/src/task/mod.rs",
-            "// unsafe_code in a comment is fine\n",
-        );
-        s.write("uasyncio-queues/Cargo.toml", "[lints]\n");
-        s.write(
-            "uasyncio-queues/src/lib.rs",
-            "#![forbid(missing_docs)]\n#![deny(clippy::print_stdout)]\n",
-        );
-        s.write("xtask/Cargo.toml", LINTED);
+        for (path, text) in [
+            (
+                "Cargo.toml",
+                "[workspace.lints.rust]\nunsafe_code = \"deny\"\n[workspace.lints.clippy]\ntodo = \"deny\"\n",
+            ),
+            ("uasyncio-core/Cargo.toml", LINTED),
+            ("uasyncio-core/README.md", "# core\n"),
+            ("uasyncio-core/CHANGELOG.md", "# changes\n"),
+            (
+                "uasyncio-core/src/lib.rs",
+                "//! Core.\n#![deny(clippy::print_stdout,\n    clippy::print_stderr)]\nmod funcs;\n\
+                 #[allow(unsafe_code)] // the waker\nmod task;\n",
+            ),
+            ("uasyncio-core/src/funcs.rs", "#[allow(unsafe_code)]\nfn f() {}\n"),
+            (
+                "uasyncio-core/src/task/mod.rs",
+                "// unsafe_code in a comment is fine\n",
+            ),
+            ("uasyncio-queues/Cargo.toml", "[lints]\n"),
+            (
+                "uasyncio-queues/src/lib.rs",
+                "#![forbid(missing_docs)]\n#![deny(clippy::print_stdout)]\n",
+            ),
+            ("xtask/Cargo.toml", LINTED),
+        ] {
+            let path = s.0.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
         let root = s.0.display().to_string();
         let full = r#""description":"d","keywords":["k"],"categories":["c"],"readme":"README.md",
                       "license":"MIT","repository":"https://example.org","rust_version":"1.88""#;
@@ -441,22 +410,18 @@ mod tests {
     #[test]
     fn rules_report_file_and_rule_on_a_sample_repository() {
         let (_scratch, ws) = sample();
-        let need_both = "internal dependencies need both (only a dev-dependency may be path-only)";
+        let dep = |manifest: &str, table: &str, missing: &str| {
+            format!(
+                "{manifest}/Cargo.toml: internal-deps: [{table}] `uasyncio-core` is a workspace crate but \
+                 has no `{missing}`: internal dependencies need both (only a dev-dependency may be path-only)"
+            )
+        };
         assert_eq!(
             violations_of("internal-deps", &ws),
             [
-                format!(
-                    "uasyncio-queues/Cargo.toml: internal-deps: [dependencies] `uasyncio-core` is a \
-                     workspace crate but has no `path`: {need_both}"
-                ),
-                format!(
-                    "uasyncio-queues/Cargo.toml: internal-deps: [build-dependencies] `uasyncio-core` is a \
-                     workspace crate but has no `version`: {need_both}"
-                ),
-                format!(
-                    "xtask/Cargo.toml: internal-deps: [dependencies] `uasyncio-core` is a \
-                     workspace crate but has no `version`: {need_both}"
-                ),
+                dep("uasyncio-queues", "dependencies", "path"),
+                dep("uasyncio-queues", "build-dependencies", "version"),
+                dep("xtask", "dependencies", "version"),
             ]
         );
 

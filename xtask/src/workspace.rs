@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cmd::{Cmd, Error, Result, project_root};
-use crate::json::Json;
+use crate::cmd::{Error, Result, Shell, cmd, project_root};
+use serde_json::Value as Json;
 
 /// Which table a dependency was declared in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,9 +92,9 @@ pub(crate) struct Workspace {
 
 impl Workspace {
     /// Asks cargo (`cargo metadata --no-deps --format-version 1`).
-    pub(crate) fn load() -> Result<Workspace> {
-        let json = Cmd::cargo()
-            .args(["metadata", "--no-deps", "--format-version", "1"])
+    pub(crate) fn load(sh: &Shell) -> Result<Workspace> {
+        let json = cmd!(sh, "cargo metadata --no-deps --format-version 1")
+            .quiet()
             .read()?;
         Workspace::from_metadata(&json)
             .map_err(|e| Error::new(format!("reading the workspace (cargo metadata) failed: {e}")))
@@ -102,8 +102,8 @@ impl Workspace {
 
     /// Reads the output of `cargo metadata --no-deps --format-version 1`.
     pub(crate) fn from_metadata(json: &str) -> Result<Workspace> {
-        let doc = Json::parse(json).map_err(|e| Error::new(format!("cargo metadata: {e}")))?;
-        let path = |key: &str| doc.get(key).and_then(Json::as_str).map(PathBuf::from);
+        let doc: Json = serde_json::from_str(json).map_err(|e| Error::new(format!("cargo metadata: {e}")))?;
+        let path = |key: &str| doc[key].as_str().map(PathBuf::from);
         let root = path("workspace_root").unwrap_or_else(project_root);
         let target_dir = path("target_directory").unwrap_or_else(|| root.join("target"));
         let packages = doc
@@ -179,87 +179,64 @@ impl Workspace {
 
 /// The strings of a JSON array (`None` if it is not an array of strings).
 fn strings(value: &Json) -> Option<Vec<String>> {
-    value
+    let items = value
         .as_array()?
         .iter()
-        .map(|item| item.as_str().map(str::to_owned))
-        .collect()
+        .map(|item| item.as_str().map(str::to_owned));
+    items.collect()
 }
 
 fn package_from_json(package: &Json) -> Result<Package> {
-    let field = |key: &str| {
-        package
-            .get(key)
-            .and_then(Json::as_str)
-            .ok_or_else(|| Error::new(format!("cargo metadata: a package has no string `{key}`")))
+    let text = |value: &Json, what: &str| {
+        let text = value.as_str().map(str::to_owned);
+        text.ok_or_else(|| Error::new(format!("cargo metadata: a package has no string `{what}`")))
     };
-    let name = field("name")?.to_owned();
-    let manifest_path = PathBuf::from(field("manifest_path")?);
+    let name = text(&package["name"], "name")?;
+    let manifest_path = PathBuf::from(text(&package["manifest_path"], "manifest_path")?);
     // `null`: anywhere. `[]`: nowhere (`publish = false`). `[..]`: those registries.
-    let publishable = match package.get("publish") {
-        None | Some(Json::Null) => true,
-        Some(Json::Array(registries)) => !registries.is_empty(),
-        Some(other) => {
-            return Err(Error::new(format!(
-                "cargo metadata: {name}: unexpected `publish` value {other:?}"
-            )));
-        }
-    };
+    let publishable = package["publish"]
+        .as_array()
+        .is_none_or(|registries| !registries.is_empty());
     let mut deps = Vec::new();
-    for dep in package
-        .get("dependencies")
-        .and_then(Json::as_array)
-        .unwrap_or_default()
-    {
-        let dep_name = dep
-            .get("name")
-            .and_then(Json::as_str)
-            .ok_or_else(|| Error::new(format!("cargo metadata: {name}: a dependency has no name")))?;
-        let kind = match dep.get("kind").and_then(Json::as_str) {
+    for dep in package["dependencies"].as_array().into_iter().flatten() {
+        let kind = match dep["kind"].as_str() {
             None => DepKind::Normal,
             Some("dev") => DepKind::Dev,
             Some("build") => DepKind::Build,
             Some(other) => {
                 return Err(Error::new(format!(
-                    "cargo metadata: {name}: dependency {dep_name} has unknown kind `{other}`"
+                    "cargo metadata: {name}: dependency kind `{other}`"
                 )));
             }
         };
         deps.push(Dep {
-            name: dep_name.to_owned(),
+            name: text(&dep["name"], "dependencies.name")?,
             kind,
-            req: dep.get("req").and_then(Json::as_str).unwrap_or("*").to_owned(),
-            path: dep.get("path").and_then(Json::as_str).map(PathBuf::from),
+            req: dep["req"].as_str().unwrap_or("*").to_owned(),
+            path: dep["path"].as_str().map(PathBuf::from),
         });
     }
     let (mut lib_root, mut examples) = (None, Vec::new());
-    for target in package
-        .get("targets")
-        .and_then(Json::as_array)
-        .unwrap_or_default()
-    {
-        let kinds = target.get("kind").and_then(strings).unwrap_or_default();
-        let src = target.get("src_path").and_then(Json::as_str).map(PathBuf::from);
-        if kinds
-            .iter()
-            .any(|k| k == "lib" || k == "rlib" || k == "proc-macro")
-        {
-            lib_root = src;
-        } else if kinds.iter().any(|k| k == "example") {
-            examples.extend(target.get("name").and_then(Json::as_str).map(str::to_owned));
+    for target in package["targets"].as_array().into_iter().flatten() {
+        let kinds = strings(&target["kind"]).unwrap_or_default();
+        let is = |kind: &str| kinds.iter().any(|k| k == kind);
+        if is("lib") || is("rlib") || is("proc-macro") {
+            lib_root = target["src_path"].as_str().map(PathBuf::from);
+        } else if is("example") {
+            examples.extend(target["name"].as_str().map(str::to_owned));
         }
     }
-    let run_examples = match package.path(&["metadata", "xtask", "run-examples"]) {
+    let run_examples = match package.pointer("/metadata/xtask/run-examples") {
         None => Vec::new(),
         Some(list) => strings(list).ok_or_else(|| {
+            let manifest = manifest_path.display();
             Error::new(format!(
-                "{}: [package.metadata.xtask] run-examples must be an array of example names",
-                manifest_path.display()
+                "{manifest}: [package.metadata.xtask] run-examples must be an array of example names"
             ))
         })?,
     };
     Ok(Package {
-        version: field("version")?.to_owned(),
+        version: text(&package["version"], "version")?,
         name,
         manifest_path,
         publishable,
@@ -377,50 +354,32 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn publish_order_puts_dependencies_first_and_ignores_path_only_dev_deps() {
-        // Metadata order is core, streams, test; test needs streams needs core,
-        // and core's path-only dev-dependency on test does not count.
-        let mut ws = Workspace::from_metadata(METADATA).unwrap();
-        ws.packages.reverse();
-        let order: Vec<&str> = ws
-            .publish_order()
-            .unwrap()
-            .iter()
-            .map(|p| p.name.as_str())
-            .collect();
-        assert_eq!(order, ["uasyncio-core", "uasyncio-streams", "uasyncio-test"]);
-    }
-
-    #[test]
-    fn publish_order_reports_versioned_dev_dependency_cycles() {
-        let cyclic = METADATA.replace(
-            r#""req":"*","kind":"dev","path":"/w/uasyncio-test""#,
-            r#""req":"^0.1.0","kind":"dev","path":"/w/uasyncio-test""#,
+    fn publish_order_puts_dependencies_first_and_refuses_cycles_and_private_crates() {
+        let order = |metadata: &str| -> Result<Vec<String>> {
+            let mut ws = Workspace::from_metadata(metadata).unwrap();
+            ws.packages.reverse();
+            Ok(ws.publish_order()?.iter().map(|p| p.name.clone()).collect())
+        };
+        // test needs streams needs core; core's path-only dev-dependency on
+        // test does not count.
+        assert_eq!(
+            order(METADATA).unwrap(),
+            ["uasyncio-core", "uasyncio-streams", "uasyncio-test"]
         );
-        let err = Workspace::from_metadata(&cyclic)
-            .unwrap()
-            .publish_order()
-            .unwrap_err();
+        let cyclic = METADATA.replace(r#""req":"*","kind":"dev""#, r#""req":"^0.1.0","kind":"dev""#);
+        let err = order(&cyclic).unwrap_err().to_string();
         assert!(
-            err.to_string()
-                .starts_with("dependency cycle among uasyncio-core, uasyncio-streams, uasyncio-test"),
+            err.starts_with("dependency cycle among uasyncio-test, uasyncio-streams, uasyncio-core"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn publish_order_refuses_a_dependency_on_an_unpublishable_member() {
-        let bad = METADATA.replace(
+        let private = METADATA.replace(
             r#"{"name":"socket2","req":"^0.6","kind":null}"#,
-            r#"{"name":"xtask","req":"^0.1.0","kind":null,"path":"/w/xtask"}"#,
+            r#"{"name":"xtask"}"#,
         );
-        let err = Workspace::from_metadata(&bad)
-            .unwrap()
-            .publish_order()
-            .unwrap_err();
+        let err = order(&private).unwrap_err().to_string();
         assert!(
-            err.to_string()
-                .contains("uasyncio-streams depends on workspace crate xtask")
+            err.contains("uasyncio-streams depends on workspace crate xtask"),
+            "{err}"
         );
     }
 
