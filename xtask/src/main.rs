@@ -33,7 +33,7 @@ mod flags {
             /// Everything CI checks, in order: fmt, clippy (all and default
             /// features), the workspace's tests (tidy rules included), each
             /// library crate's tests alone, rustdoc with warnings denied, the
-            /// SPEC §2 dependency rules, cargo package, the examples, cargo check
+            /// SPEC §2 dependency rules, cargo package, the examples, cargo clippy
             /// for macOS and Windows, miri and a leak check (LeakSanitizer) on
             /// uasyncio-core, -queues and -synchro. XTASK_SKIP_MIRI=1 skips the
             /// last two; XTASK_MIRI_TOOLCHAIN (default nightly) picks their

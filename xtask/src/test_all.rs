@@ -111,7 +111,8 @@ const STEPS: &[Step] = &[
     ),
     step(
         "other-platforms",
-        "cargo check --workspace --all-targets for x86_64-apple-darwin and x86_64-pc-windows-gnu",
+        "cargo clippy --workspace --all-targets for x86_64-apple-darwin and x86_64-pc-windows-gnu \
+         (type-checks, deny-level lints)",
         other_platforms,
     ),
     step(
@@ -488,10 +489,9 @@ fn package(ctx: &Ctx) -> Result<Outcome> {
 // ---------------------------------------------------------------------------
 // other platforms
 
-/// `cargo check` of every target of every crate for macOS and Windows, so
-/// nothing Linux-only slips into a library (tests that need Linux say so
-/// with `cfg`). Their standard libraries come from `rustup target add`
-/// (a no-op once installed); where that fails, the step is skipped.
+/// Every target of every crate type-checks for macOS and Windows, so nothing Linux-only slips into a
+/// library (tests that need Linux say so with `cfg`); through clippy, so code only they compile meets
+/// the deny-level lints too. Targets come from `rustup target add` (a no-op once installed), else skip.
 fn other_platforms(c: &Ctx) -> Result<Outcome> {
     let add = cmd!(c.sh, "rustup target add {OTHER_TARGETS...}");
     if let Err(e) = run_with_timeout(add, INSTALL_TIME_LIMIT) {
@@ -503,7 +503,7 @@ fn other_platforms(c: &Ctx) -> Result<Outcome> {
         return Ok(Outcome::Skipped(why));
     }
     let targets = OTHER_TARGETS.iter().flat_map(|t| ["--target", t]);
-    passed(cmd!(c.sh, "cargo check --workspace --all-targets {targets...}"))
+    passed(cmd!(c.sh, "cargo clippy --workspace --all-targets {targets...}"))
 }
 
 // ---------------------------------------------------------------------------
