@@ -1,18 +1,12 @@
-//! `cargo xtask test-all`: everything CI checks, in a fixed order, each step
-//! under a `== step ==` header with its elapsed time, stopping at the first
-//! failure (or going on with `--keep-going`) and naming the step that failed.
-//!
-//! Steps that build share one target directory (the user's, never a fixed
-//! one) and, where they can, one feature set, so later steps reuse earlier
-//! artifacts: the two clippy runs and rustdoc share dependency metadata, and
-//! the crate-alone tests reuse every dependency build of the workspace tests
-//! whose features match. Only what differs on purpose is built again (a
-//! crate without its neighbours' features, the release build of the
-//! examples, the packaged crates, the other platforms' checks, miri's and
-//! the sanitizer's builds).
+//! `cargo xtask test-all`: everything CI checks, in a fixed order, each step under a `== step ==`
+//! header with its elapsed time, stopping at the first failure (or going on with `--keep-going`)
+//! and naming the steps that failed. Steps share the user's target directory and, where they can,
+//! one feature set, so each builds only what differs on purpose (a crate without its neighbours'
+//! features, the release examples, the packaged crates, the other platforms, miri, the sanitizer).
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::cmd::{Cmd, Error, Result, Shell, cargo_on, cmd, format_duration, run_with_timeout, shell};
@@ -430,8 +424,8 @@ fn check_package_list(package: &Package, listing: &str, license_files: &[String]
 }
 
 /// License-like files (`LICENSE`, `LICENSE-MIT`, `COPYING`, ...) directly in `dir`.
-fn license_files(dir: &std::path::Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+fn license_files(dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
     };
     let mut found: Vec<String> = entries
@@ -447,6 +441,44 @@ fn license_files(dir: &std::path::Path) -> Vec<String> {
     found
 }
 
+/// Cargo verifies packaged crates against each other through a local overlay registry, and takes a
+/// registry crate of one version as unchanging: it never unpacks it again (into
+/// `$CARGO_HOME/registry/src/-HASH/`) nor rebuilds it, so a later run on changed code verified against
+/// the first run's sources. The verification builds in its own target directory; our crates' unpacked
+/// copies, and their builds there, go first.
+fn forget_verified_copies(crates: &[&Package], verify_dir: &Path) {
+    let list = |dir: PathBuf| {
+        fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+    };
+    let home = std::env::var_os("CARGO_HOME").map(PathBuf::from);
+    let home = home.or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    let local = home
+        .into_iter()
+        .flat_map(|h| list(h.join("registry/src")))
+        .filter(|r| name(r).starts_with('-'));
+    let built = ["debug/.fingerprint", "debug/deps"].map(|d| verify_dir.join(d));
+    for path in local.flat_map(list).chain(built.into_iter().flat_map(list)) {
+        let unit = name(&path).replace('_', "-");
+        if crates.iter().any(|p| {
+            unit.trim_start_matches("lib")
+                .starts_with(&format!("{}-", p.name))
+        }) {
+            let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
+        }
+    }
+}
+
+fn name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
 fn package(ctx: &Ctx) -> Result<Outcome> {
     let crates: Vec<&Package> = ctx.ws.publishable().collect();
     if crates.is_empty() {
@@ -456,8 +488,14 @@ fn package(ctx: &Ctx) -> Result<Outcome> {
     // and resolves unpublished siblings from a local overlay registry, then
     // builds each packaged crate on its own. `--allow-dirty` because test-all
     // runs on work in progress; `cargo xtask publish` insists on a clean tree.
+    let verify_dir = ctx.ws.target_dir.join("package-verify");
+    forget_verified_copies(&crates, &verify_dir);
     let names = crates.iter().flat_map(|p| ["-p", &p.name]);
-    cmd!(ctx.sh, "cargo package --allow-dirty {names...}").run()?;
+    cmd!(
+        ctx.sh,
+        "cargo package --allow-dirty --target-dir {verify_dir} {names...}"
+    )
+    .run()?;
     let mut problems = Vec::new();
     for package in &crates {
         let listing = cmd!(ctx.sh, "cargo package --list --allow-dirty -p")

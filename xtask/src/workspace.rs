@@ -344,13 +344,9 @@ pub(crate) mod tests {
     #[test]
     fn bad_run_examples_name_the_manifest() {
         let bad = METADATA.replace(r#""run-examples":["tour"]"#, r#""run-examples":"tour""#);
-        let err = Workspace::from_metadata(&bad).unwrap_err();
-        assert!(
-            err.to_string().contains("/w/uasyncio-streams/Cargo.toml"),
-            "{err}"
-        );
-        assert!(Workspace::from_metadata("{}").is_err());
-        assert!(Workspace::from_metadata("not json").is_err());
+        let err = Workspace::from_metadata(&bad).unwrap_err().to_string();
+        assert!(err.contains("/w/uasyncio-streams/Cargo.toml"), "{err}");
+        assert!(Workspace::from_metadata("{}").is_err() && Workspace::from_metadata("not json").is_err());
     }
 
     #[test]
