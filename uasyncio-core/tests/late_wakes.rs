@@ -3,6 +3,8 @@
 //! frees everything: no descriptor and no memory of the dead loop stays
 //! behind (the remote-wake path holds no reference cycle).
 
+#![cfg(unix)] // UnixStream pairs stand for the poller's descriptors
+
 use std::any::Any;
 use std::cell::Cell;
 use std::future::poll_fn;
