@@ -153,7 +153,7 @@ impl State {
         }
         st.permits -= 1;
         Some(SemaphoreGuard {
-            state: Rc::clone(this),
+            state: Some(Rc::clone(this)),
         })
     }
 
@@ -392,7 +392,9 @@ impl fmt::Debug for BoundedSemaphore {
 /// ```
 #[must_use = "the permit is given back as soon as the guard is dropped"]
 pub struct SemaphoreGuard {
-    state: Rc<RefCell<State>>,
+    /// `None` once [`forget`](SemaphoreGuard::forget) let go of the
+    /// semaphore: the permit stays taken and nothing is given back.
+    state: Option<Rc<RefCell<State>>>,
 }
 
 impl SemaphoreGuard {
@@ -419,14 +421,17 @@ impl SemaphoreGuard {
     /// sem.release();
     /// assert_eq!(sem.available(), 1);
     /// ```
-    pub fn forget(self) {
-        std::mem::forget(self);
+    pub fn forget(mut self) {
+        // Drop the handle (not the whole guard, as `mem::forget` would, which
+        // leaked the semaphore's state) without giving the permit back.
+        self.state = None;
     }
 }
 
 impl Drop for SemaphoreGuard {
     fn drop(&mut self) {
-        if release(&self.state).is_err() {
+        let Some(state) = self.state.take() else { return };
+        if release(&state).is_err() {
             log::error!(
                 "SemaphoreGuard dropped while its BoundedSemaphore already had all its permits \
                  (released by hand too often): the extra permit is discarded"
@@ -437,7 +442,10 @@ impl Drop for SemaphoreGuard {
 
 impl fmt::Debug for SemaphoreGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.state.borrow().fmt("SemaphoreGuard", f)
+        match &self.state {
+            Some(state) => state.borrow().fmt("SemaphoreGuard", f),
+            None => f.write_str("SemaphoreGuard(forgotten)"),
+        }
     }
 }
 
@@ -473,7 +481,7 @@ impl Future for Acquire<'_> {
                     st.permits -= 1;
                     drop(st);
                     return Poll::Ready(SemaphoreGuard {
-                        state: Rc::clone(state),
+                        state: Some(Rc::clone(state)),
                     });
                 }
                 self.key = Some(st.waiters.push_back(cx.waker().clone(), ()));
@@ -485,7 +493,7 @@ impl Future for Acquire<'_> {
                 // Popped: a permit was handed to us.
                 self.key = None;
                 Poll::Ready(SemaphoreGuard {
-                    state: Rc::clone(state),
+                    state: Some(Rc::clone(state)),
                 })
             }
         }
@@ -629,6 +637,26 @@ mod tests {
     #[should_panic(expected = "released more times than acquired")]
     fn bounded_release_panics_on_over_release() {
         BoundedSemaphore::new(1).release();
+    }
+
+    #[test]
+    fn forget_keeps_the_permit_and_lets_go_of_the_semaphore() {
+        let sem = Semaphore::new(1);
+        let weak = Rc::downgrade(&sem.state);
+        sem.try_acquire().unwrap().forget();
+        assert_eq!(sem.available(), 0, "the permit stays taken");
+        assert_eq!(
+            Rc::strong_count(&sem.state),
+            1,
+            "the forgotten guard holds no handle"
+        );
+        sem.release();
+        assert_eq!(sem.available(), 1);
+        drop(sem);
+        assert!(weak.upgrade().is_none(), "the semaphore's state is freed");
+        let bounded = BoundedSemaphore::new(1);
+        bounded.try_acquire().unwrap().forget();
+        assert_eq!(Rc::strong_count(&bounded.state), 1);
     }
 
     #[test]
