@@ -50,6 +50,15 @@ const PREALLOC_LIMIT: usize = 1024;
 /// more than `n` items in all. [`qsize`](Queue::qsize) counts the items that
 /// are available to a `get`.
 ///
+/// # Wakers that panic
+///
+/// Wakers are woken after the queue's state is settled, so a waker that
+/// panics (a broken executor) leaves the queue consistent, and the other
+/// wakers of the same call are still woken before the panic goes on to the
+/// caller. If the panic cuts short a `get` that was handing over its item,
+/// the item goes back to the front of the queue instead of being lost; the
+/// queue may then hold one item more than `maxsize` until the next `get`.
+///
 /// # Threads
 ///
 /// A `Queue` is `!Send` and `!Sync`: it belongs to one thread's event loop and
@@ -103,12 +112,40 @@ struct Wakes(Option<Waker>, Option<Waker>);
 
 impl Wakes {
     #[inline]
-    fn wake(self) {
-        if let Some(w) = self.0 {
+    fn wake(mut self) {
+        if let Some(w) = self.0.take() {
             w.wake();
         }
-        if let Some(w) = self.1 {
+        if let Some(w) = self.1.take() {
             w.wake();
+        }
+    }
+}
+
+impl Drop for Wakes {
+    /// Finds a waker left only if the one before it panicked: it is woken
+    /// all the same, so a broken waker strands nobody else.
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(w) = self.1.take() {
+            w.wake();
+        }
+    }
+}
+
+/// An item on its way out of the queue while the wakes its removal caused
+/// run. If one of them panics, the item goes back to the front of the queue
+/// (or to the first waiting getter) instead of being lost with the panic.
+struct Leaving<'a, T> {
+    queue: &'a Queue<T>,
+    item: Option<T>,
+}
+
+impl<T> Drop for Leaving<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(item) = self.item.take() {
+            self.queue.put_back(item);
         }
     }
 }
@@ -172,10 +209,9 @@ impl<T> State<T> {
         }
     }
 
-    /// An item handed to a getter that is going away: give it to the next
-    /// getter, or back to the front of the buffer.
-    fn hand_back(&mut self, item: T) -> Option<Waker> {
-        self.handed -= 1;
+    /// An item that was on its way out goes back: to the first waiting
+    /// getter, or to the front of the buffer.
+    fn put_back(&mut self, item: T) -> Option<Waker> {
         match self.getters.pop_front() {
             Some((slot, waker)) => {
                 *slot = Some(item);
@@ -322,8 +358,35 @@ impl<T> Queue<T> {
         let mut st = self.state.borrow_mut();
         let (item, wakes) = st.take().ok_or(QueueEmpty)?;
         drop(st);
+        Ok(self.deliver(item, wakes))
+    }
+
+    /// Runs `wakes`, then gives `item` (just taken out of the queue) to the
+    /// caller. If a wake panics, the item goes back instead of being lost.
+    #[inline]
+    fn deliver(&self, item: T, wakes: Wakes) -> T {
+        if wakes.0.is_none() && wakes.1.is_none() {
+            return item; // nothing runs: nothing can panic
+        }
+        let mut leaving = Leaving {
+            queue: self,
+            item: Some(item),
+        };
         wakes.wake();
-        Ok(item)
+        match leaving.item.take() {
+            Some(item) => item,
+            None => unreachable!("only `Leaving::drop` takes the item"),
+        }
+    }
+
+    /// An item that was leaving goes back (a waker panicked meanwhile).
+    #[cold]
+    #[inline(never)]
+    fn put_back(&self, item: T) {
+        let next = self.state.borrow_mut().put_back(item);
+        if let Some(w) = next {
+            w.wake();
+        }
     }
 
     /// Number of items available to [`get`](Queue::get).
@@ -445,8 +508,7 @@ impl<T> Future for Get<'_, T> {
                 // buffer is empty: `put` hands items to them directly.)
                 if let Some((item, wakes)) = st.take() {
                     drop(st);
-                    wakes.wake();
-                    return Poll::Ready(item);
+                    return Poll::Ready(queue.deliver(item, wakes));
                 }
                 self.key = Some(st.getters.push_back(cx.waker().clone(), None));
                 Poll::Pending
@@ -463,10 +525,9 @@ impl<T> Future for Get<'_, T> {
                 st.handed -= 1;
                 let wakes = st.freed_one();
                 drop(st);
-                drop(own_waker);
                 self.key = None;
-                wakes.wake();
-                Poll::Ready(item)
+                drop(own_waker);
+                Poll::Ready(queue.deliver(item, wakes))
             }
         }
     }
@@ -479,7 +540,10 @@ impl<T> Drop for Get<'_, T> {
         let linked = st.getters.is_linked(key);
         let (slot, waker) = st.getters.remove(key);
         let next = match slot {
-            Some(item) if !linked => st.hand_back(item),
+            Some(item) if !linked => {
+                st.handed -= 1;
+                st.put_back(item)
+            }
             _ => None,
         };
         drop(st);
@@ -843,6 +907,50 @@ mod tests {
         assert_eq!(SEEN.take(), Some(0));
         assert_eq!(Pin::new(&mut g2).poll(&mut cx), Poll::Ready(4));
         QUEUE.with(|slot| slot.borrow_mut().take());
+    }
+
+    /// A waker that panics when woken (a broken executor).
+    struct PanicOnWake;
+    impl std::task::Wake for PanicOnWake {
+        fn wake(self: Arc<Self>) {
+            panic!("this waker panics");
+        }
+    }
+
+    #[test]
+    fn a_putter_waker_that_panics_strands_no_getter_and_loses_no_item() {
+        use std::panic::{AssertUnwindSafe, catch_unwind};
+        let q = Queue::new(1);
+        let mut g1 = poll_fn_by_hand(q.get());
+        let mut g2 = poll_fn_by_hand(q.get());
+        assert_pending!(g1.poll());
+        assert_pending!(g2.poll());
+        q.put_nowait('a').unwrap(); // handed to g1: the queue is full
+        let panicky = Waker::from(Arc::new(PanicOnWake));
+        let mut p = q.put('b');
+        assert_pending!(Pin::new(&mut p).poll(&mut Context::from_waker(&panicky)));
+        // g1 collects 'a', which lets 'b' in, straight to g2: the putter's
+        // waker panics, g2's is woken all the same.
+        let collect = catch_unwind(AssertUnwindSafe(|| g1.poll()));
+        assert!(collect.is_err(), "the panic reaches g1's poll");
+        assert_eq!(g2.wake_count(), 1);
+        assert_ready_eq!(g2.poll(), 'b');
+        // g1's item was not lost with its panicking poll: back in front.
+        assert_eq!(q.get_nowait(), Ok('a'));
+        assert_eq!(
+            Pin::new(&mut p).poll(&mut Context::from_waker(&panicky)),
+            Poll::Ready(())
+        );
+
+        // The same through get_nowait: the item taken is not lost either.
+        q.put_nowait('c').unwrap();
+        let mut p = q.put('d');
+        assert_pending!(Pin::new(&mut p).poll(&mut Context::from_waker(&panicky)));
+        assert!(catch_unwind(AssertUnwindSafe(|| q.get_nowait())).is_err());
+        assert_eq!(q.get_nowait(), Ok('c'));
+        assert_eq!(q.get_nowait(), Ok('d'));
+        drop(p);
+        assert!(q.empty());
     }
 
     #[test]

@@ -212,11 +212,7 @@ impl Condition {
     /// Condition::new().notify(1); // nobody waits: nothing happens
     /// ```
     pub fn notify(&self, n: usize) {
-        for _ in 0..n {
-            if !self.notify_one() {
-                break;
-            }
-        }
+        waiters::wake_first(&self.waiters, |list| list, n);
     }
 
     /// Wakes every waiting task.
@@ -226,21 +222,7 @@ impl Condition {
     /// Condition::new().notify_all(); // nobody waits: nothing happens
     /// ```
     pub fn notify_all(&self) {
-        while self.notify_one() {}
-    }
-
-    /// Notifies the first waiter; false if nobody waits.
-    fn notify_one(&self) -> bool {
-        let popped = self.waiters.borrow_mut().pop_front().map(|((), waker)| waker);
-        match popped {
-            Some(waker) => {
-                if let Some(w) = waker {
-                    w.wake();
-                }
-                true
-            }
-            None => false,
-        }
+        self.notify(usize::MAX);
     }
 }
 
@@ -336,7 +318,7 @@ impl Drop for Wait<'_> {
         }
         if notified {
             // We will not use the notification: pass it on.
-            self.cond.notify_one();
+            self.cond.notify(1);
         }
     }
 }
@@ -518,6 +500,42 @@ mod tests {
         let g = assert_ready!(f.poll());
         assert!(cond.locked());
         drop(g);
+    }
+
+    /// A waker that panics when woken (a broken executor).
+    struct PanicOnWake;
+    impl std::task::Wake for PanicOnWake {
+        fn wake(self: std::sync::Arc<Self>) {
+            panic!("this waker panics");
+        }
+    }
+
+    #[test]
+    fn a_waker_that_panics_does_not_strand_the_waiters_after_it() {
+        let cond = Condition::new();
+        let panicky = std::task::Waker::from(std::sync::Arc::new(PanicOnWake));
+        let mut a = cond.wait(cond.lock().try_acquire().unwrap());
+        assert_pending!(Pin::new(&mut a).poll(&mut Context::from_waker(&panicky)));
+        let mut b = poll_fn_by_hand(cond.wait(cond.lock().try_acquire().unwrap()));
+        assert_pending!(b.poll());
+        let mut c = poll_fn_by_hand(cond.wait(cond.lock().try_acquire().unwrap()));
+        assert_pending!(c.poll());
+        // notify(2): a's waker panics; b still gets the second notification.
+        assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cond.notify(2))).is_err());
+        assert_eq!((b.wake_count(), c.wake_count()), (1, 0));
+        // notify_all: everyone left is woken.
+        let mut d = cond.wait(cond.lock().try_acquire().unwrap());
+        assert_pending!(Pin::new(&mut d).poll(&mut Context::from_waker(&panicky)));
+        let mut e = poll_fn_by_hand(cond.wait(cond.lock().try_acquire().unwrap()));
+        assert_pending!(e.poll());
+        assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cond.notify_all())).is_err());
+        assert_eq!((c.wake_count(), e.wake_count()), (1, 1));
+        assert_eq!(cond.waiters.borrow().len(), 0);
+        drop((a, d));
+        for f in [&mut b, &mut c, &mut e] {
+            drop(assert_ready!(f.poll()));
+        }
+        assert!(!cond.locked());
     }
 
     #[test]

@@ -80,15 +80,7 @@ impl Event {
             st.set = true;
         }
         // One waiter at a time, waking outside the borrow.
-        loop {
-            let waker = match self.state.borrow_mut().waiters.pop_front() {
-                Some(((), waker)) => waker,
-                None => break,
-            };
-            if let Some(w) = waker {
-                w.wake();
-            }
-        }
+        waiters::wake_first(&self.state, |st| &mut st.waiters, usize::MAX);
     }
 
     /// Clears the flag; later calls to [`wait`](Event::wait) wait again.
@@ -264,6 +256,38 @@ mod tests {
         // Dropped after being woken: nothing to pass on.
         let mut c = ev.wait();
         assert_ready!(Pin::new(&mut c).poll(&mut Context::from_waker(&w1)));
+    }
+
+    /// A waker that panics when woken (a broken executor).
+    struct PanicOnWake;
+    impl std::task::Wake for PanicOnWake {
+        fn wake(self: Arc<Self>) {
+            panic!("this waker panics");
+        }
+    }
+
+    #[test]
+    fn a_waker_that_panics_does_not_strand_the_waiters_after_it() {
+        let ev = Event::new();
+        let mut a = poll_fn_by_hand(ev.wait());
+        let panicky = std::task::Waker::from(Arc::new(PanicOnWake));
+        let mut b = ev.wait();
+        let mut c = poll_fn_by_hand(ev.wait());
+        assert_pending!(a.poll());
+        assert_pending!(Pin::new(&mut b).poll(&mut Context::from_waker(&panicky)));
+        assert_pending!(c.poll());
+        let set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ev.set()));
+        assert!(set.is_err(), "the panic reaches the caller of set");
+        assert!(ev.is_set());
+        assert_eq!(
+            (a.wake_count(), c.wake_count()),
+            (1, 1),
+            "c is woken all the same"
+        );
+        assert_ready!(a.poll());
+        assert_ready!(c.poll());
+        assert_ready!(Pin::new(&mut b).poll(&mut Context::from_waker(&panicky)));
+        assert_eq!(ev.state.borrow().waiters.len(), 0);
     }
 
     #[test]

@@ -430,8 +430,8 @@ impl SemaphoreGuard {
 
 impl Drop for SemaphoreGuard {
     fn drop(&mut self) {
-        let Some(state) = self.state.take() else { return };
-        if release(&state).is_err() {
+        let Some(state) = &self.state else { return };
+        if release(state).is_err() {
             log::error!(
                 "SemaphoreGuard dropped while its BoundedSemaphore already had all its permits \
                  (released by hand too often): the extra permit is discarded"

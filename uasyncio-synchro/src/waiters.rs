@@ -2,7 +2,7 @@
 //! wait list: polled again (still waiting, or handed what it waited for?)
 //! and dropped while it holds a node (pass on what it was handed).
 
-use std::cell::RefMut;
+use std::cell::{RefCell, RefMut};
 use std::task::{Poll, Waker};
 
 use uasyncio_queues::WaitList;
@@ -54,4 +54,39 @@ pub(crate) fn leave<T>(
     if let Some(w) = next {
         w.wake();
     }
+}
+
+/// Pops up to `n` waiters of the wait list `list(state)` one at a time, each
+/// under a short borrow of `state`, and wakes each once the borrow is
+/// released. Returns how many it popped.
+///
+/// A waker that panics strands nobody after it: the rest (up to `n`) are
+/// still popped and woken before the panic goes on to the caller (a second
+/// panic while doing so aborts, as in any destructor during unwinding).
+pub(crate) fn wake_first<T>(state: &RefCell<T>, list: fn(&mut T) -> &mut WaitList<()>, n: usize) -> usize {
+    /// Wakes the `left` waiters still owed if a wake panics.
+    struct Rest<'a, T> {
+        state: &'a RefCell<T>,
+        list: fn(&mut T) -> &mut WaitList<()>,
+        left: usize,
+    }
+    impl<T> Drop for Rest<'_, T> {
+        fn drop(&mut self) {
+            if self.left > 0 {
+                wake_first(self.state, self.list, self.left);
+            }
+        }
+    }
+    let mut rest = Rest { state, list, left: n };
+    while rest.left > 0 {
+        let popped = list(&mut state.borrow_mut()).pop_front().map(|((), w)| w);
+        let Some(waker) = popped else { break };
+        rest.left -= 1;
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+    let popped = n - rest.left;
+    rest.left = 0;
+    popped
 }
