@@ -6,7 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 
 use crate::error::{QueueEmpty, QueueFull};
 use crate::waiters::WaitList;
@@ -105,9 +105,9 @@ struct State<T> {
     putters: WaitList<Option<T>>,
 }
 
-/// Wakers collected under the borrow and woken after it is released, so a
-/// waker that runs code (or drops a task) can never re-enter a borrowed queue.
-#[derive(Default)]
+/// The wakers of a putter let in and of the getter its item went to,
+/// collected under the borrow and woken after it is released, so a waker
+/// that runs code (or drops a task) can never re-enter a borrowed queue.
 struct Wakes(Option<Waker>, Option<Waker>);
 
 impl Wakes {
@@ -155,14 +155,32 @@ impl<T> State<T> {
         self.maxsize != 0 && self.buf.len() + self.handed >= self.maxsize
     }
 
+    /// The one way in, behind both [`Queue::put_nowait`] and a [`Put`]'s
+    /// first poll: adds `item` if there is room and no putter waits (no
+    /// barging), else gives it back. Returns the waker of a getter it was
+    /// handed to.
+    #[inline]
+    fn try_put(&mut self, item: T) -> Result<Option<Waker>, T> {
+        if self.full() || !self.putters.is_empty() {
+            return Err(item);
+        }
+        Ok(self.enqueue(item))
+    }
+
+    /// The one way out, behind both [`Queue::get_nowait`] and a [`Get`]'s
+    /// first poll: takes the first available item, letting a waiting putter
+    /// in. (If getters wait, the buffer is empty: `put` hands items to them
+    /// directly.)
+    #[inline]
+    fn try_get(&mut self) -> Option<(T, Option<Wakes>)> {
+        let item = self.buf.pop_front()?;
+        Some((item, self.freed_one()))
+    }
+
     /// Adds an item to a queue that has room: straight to the first waiting
     /// getter if there is one, else to the back of the buffer.
     #[inline]
     fn enqueue(&mut self, item: T) -> Option<Waker> {
-        if self.getters.is_empty() {
-            self.buf.push_back(item);
-            return None;
-        }
         match self.getters.pop_front() {
             Some((slot, waker)) => {
                 *slot = Some(item);
@@ -176,37 +194,44 @@ impl<T> State<T> {
         }
     }
 
-    /// Called after one place was freed: lets the first waiting putter in.
-    #[cold]
-    #[inline(never)]
-    fn admit_putter(&mut self) -> Wakes {
-        if self.full() {
-            return Wakes::default();
-        }
-        let Some((slot, putter)) = self.putters.pop_front() else {
-            return Wakes::default();
-        };
-        let item = slot.take().expect("a waiting putter holds its item");
-        let getter = self.enqueue(item);
-        Wakes(putter, getter)
-    }
-
-    /// Takes the first available item, letting a waiting putter in.
-    #[inline]
-    fn take(&mut self) -> Option<(T, Wakes)> {
-        let item = self.buf.pop_front()?;
-        Some((item, self.freed_one()))
-    }
-
     /// One place was freed: lets a waiting putter in, if any. Tests for
-    /// putters inline, so the common case costs one comparison.
+    /// putters inline, so the common case costs one comparison and returns
+    /// `None` (nothing to wake).
     #[inline]
-    fn freed_one(&mut self) -> Wakes {
+    fn freed_one(&mut self) -> Option<Wakes> {
         if self.putters.is_empty() {
-            Wakes::default()
+            None
         } else {
             self.admit_putter()
         }
+    }
+
+    /// Called after one place was freed: lets the first waiting putter in.
+    #[inline(never)]
+    fn admit_putter(&mut self) -> Option<Wakes> {
+        if self.full() {
+            return None;
+        }
+        let (slot, putter) = self.putters.pop_front()?;
+        let item = slot.take().expect("a waiting putter holds its item");
+        let getter = self.enqueue(item);
+        Some(Wakes(putter, getter))
+    }
+
+    /// A popped getter collects the item it was handed (the `take` of its
+    /// [`WaitList::repoll`]), which frees a place.
+    #[inline]
+    fn collect(&mut self, slot: Option<T>) -> (T, Option<Wakes>) {
+        self.handed -= 1;
+        let item = slot.expect("a popped getter holds its item");
+        (item, self.freed_one())
+    }
+
+    /// A popped getter that is going away passes its item on (the `pass_on`
+    /// of its [`WaitList::leave`]): to the next getter, or back to the front.
+    fn pass_on(&mut self, slot: Option<T>) -> Option<Waker> {
+        self.handed -= 1;
+        self.put_back(slot.expect("a popped getter holds its item"))
     }
 
     /// An item that was on its way out goes back: to the first waiting
@@ -329,12 +354,7 @@ impl<T> Queue<T> {
     /// assert!(matches!(q.put_nowait(2), Err(QueueFull(2))));
     /// ```
     pub fn put_nowait(&self, item: T) -> Result<(), QueueFull<T>> {
-        let mut st = self.state.borrow_mut();
-        if st.full() || !st.putters.is_empty() {
-            return Err(QueueFull(item));
-        }
-        let waker = st.enqueue(item);
-        drop(st);
+        let waker = self.state.borrow_mut().try_put(item).map_err(QueueFull)?;
         if let Some(w) = waker {
             w.wake();
         }
@@ -355,19 +375,24 @@ impl<T> Queue<T> {
     /// assert_eq!(q.get_nowait(), Err(QueueEmpty));
     /// ```
     pub fn get_nowait(&self) -> Result<T, QueueEmpty> {
-        let mut st = self.state.borrow_mut();
-        let (item, wakes) = st.take().ok_or(QueueEmpty)?;
-        drop(st);
+        let taken = self.state.borrow_mut().try_get();
+        let (item, wakes) = taken.ok_or(QueueEmpty)?;
         Ok(self.deliver(item, wakes))
     }
 
-    /// Runs `wakes`, then gives `item` (just taken out of the queue) to the
-    /// caller. If a wake panics, the item goes back instead of being lost.
+    /// Gives `item`, just taken out of the queue, to the caller, once the
+    /// `wakes` its removal caused have run.
     #[inline]
-    fn deliver(&self, item: T, wakes: Wakes) -> T {
-        if wakes.0.is_none() && wakes.1.is_none() {
-            return item; // nothing runs: nothing can panic
+    fn deliver(&self, item: T, wakes: Option<Wakes>) -> T {
+        match wakes {
+            None => item, // nothing runs: nothing can panic
+            Some(wakes) => self.deliver_waking(item, wakes),
         }
+    }
+
+    /// [`deliver`](Queue::deliver) with wakers to run: if one panics, the
+    /// item goes back instead of being lost with the panic.
+    fn deliver_waking(&self, item: T, wakes: Wakes) -> T {
         let mut leaving = Leaving {
             queue: self,
             item: Some(item),
@@ -502,55 +527,31 @@ impl<T> Future for Get<'_, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let queue = self.queue;
         let mut st = queue.state.borrow_mut();
-        match self.key {
-            None => {
-                // Fast path: an item is there. (If getters are waiting, the
-                // buffer is empty: `put` hands items to them directly.)
-                if let Some((item, wakes)) = st.take() {
-                    drop(st);
-                    return Poll::Ready(queue.deliver(item, wakes));
-                }
-                self.key = Some(st.getters.push_back(cx.waker().clone(), None));
-                Poll::Pending
-            }
-            Some(key) => {
-                if st.getters.is_linked(key) {
-                    let old = st.getters.update_waker(key, cx.waker());
-                    drop(st);
-                    drop(old);
-                    return Poll::Pending;
-                }
-                let (slot, own_waker) = st.getters.remove(key);
-                let item = slot.expect("a popped getter holds its item");
-                st.handed -= 1;
-                let wakes = st.freed_one();
+        let Some(key) = self.key else {
+            if let Some((item, wakes)) = st.try_get() {
                 drop(st);
-                self.key = None;
-                drop(own_waker);
-                Poll::Ready(queue.deliver(item, wakes))
+                return Poll::Ready(queue.deliver(item, wakes));
             }
-        }
+            self.key = Some(st.getters.push_back(cx.waker().clone(), None));
+            return Poll::Pending;
+        };
+        let (item, wakes) = ready!(WaitList::repoll(
+            st,
+            |st| &mut st.getters,
+            key,
+            cx.waker(),
+            State::collect
+        ));
+        self.key = None;
+        Poll::Ready(queue.deliver(item, wakes))
     }
 }
 
 impl<T> Drop for Get<'_, T> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
-        let mut st = self.queue.state.borrow_mut();
-        let linked = st.getters.is_linked(key);
-        let (slot, waker) = st.getters.remove(key);
-        let next = match slot {
-            Some(item) if !linked => {
-                st.handed -= 1;
-                st.put_back(item)
-            }
-            _ => None,
-        };
-        drop(st);
-        drop(waker);
-        if let Some(w) = next {
-            w.wake();
-        }
+        let st = self.queue.state.borrow_mut();
+        WaitList::leave(st, |st| &mut st.getters, key, State::pass_on);
     }
 }
 
@@ -594,46 +595,42 @@ impl<T> Future for Put<'_, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         let mut st = this.queue.state.borrow_mut();
-        match this.key {
-            None => {
-                let item = this.item.take().expect("`Put` polled after completion");
-                if !st.full() && st.putters.is_empty() {
-                    let waker = st.enqueue(item);
+        let Some(key) = this.key else {
+            let item = this.item.take().expect("`Put` polled after completion");
+            match st.try_put(item) {
+                Ok(waker) => {
                     drop(st);
                     if let Some(w) = waker {
                         w.wake();
                     }
                     return Poll::Ready(());
                 }
-                this.key = Some(st.putters.push_back(cx.waker().clone(), Some(item)));
-                Poll::Pending
-            }
-            Some(key) => {
-                if st.putters.is_linked(key) {
-                    let old = st.putters.update_waker(key, cx.waker());
-                    drop(st);
-                    drop(old);
+                Err(item) => {
+                    this.key = Some(st.putters.push_back(cx.waker().clone(), Some(item)));
                     return Poll::Pending;
                 }
-                let removed = st.putters.remove(key);
-                drop(st);
-                drop(removed);
-                this.key = None;
-                Poll::Ready(())
             }
-        }
+        };
+        // Popped: a `get` moved our item in (our slot is empty).
+        ready!(WaitList::repoll(
+            st,
+            |st| &mut st.putters,
+            key,
+            cx.waker(),
+            |_, _| ()
+        ));
+        this.key = None;
+        Poll::Ready(())
     }
 }
 
 impl<T> Drop for Put<'_, T> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
-        let mut st = self.queue.state.borrow_mut();
-        // Linked: the item was never put and goes down with us. Popped: the
-        // item is already in the queue.
-        let removed = st.putters.remove(key);
-        drop(st);
-        drop(removed);
+        // Linked: the item in our slot was never put and goes down with us
+        // (dropped once the borrow is released). Popped: it is in the queue.
+        let st = self.queue.state.borrow_mut();
+        WaitList::leave(st, |st| &mut st.putters, key, |_, _| None);
     }
 }
 

@@ -5,8 +5,9 @@
 //! list allocates nothing in steady state. Linked nodes form an intrusive
 //! doubly-linked list (indices instead of pointers) in arrival order.
 
+use std::cell::{RefCell, RefMut};
 use std::fmt;
-use std::task::Waker;
+use std::task::{Poll, Waker};
 
 use slab::Slab;
 
@@ -38,6 +39,26 @@ const NIL: usize = usize::MAX;
 /// `remove` return wakers for the caller to wake or drop once it has released
 /// any borrow of the state the list lives in (a waker may run code that
 /// touches that state again).
+///
+/// # The waiter protocol
+///
+/// A primitive keeps its state (its wait lists included) in a `RefCell`, and
+/// its waiting future goes through three steps, each one call here that
+/// takes the borrow of that state and releases it before any waker runs or
+/// is dropped:
+///
+/// 1. **First poll**, once the primitive's fast path found nothing:
+///    `push_back` its waker and keep the key.
+/// 2. **Polled again**: [`WaitList::repoll`] is `Pending` while the waiter is
+///    linked (storing the new waker if it would wake another task), or frees
+///    the node and hands the slot to a closure, still under the borrow, that
+///    takes what the waiter was handed.
+/// 3. **Dropped while waiting** (its task cancelled, or timed out):
+///    [`WaitList::leave`] frees the node and, if the waiter had been handed
+///    something it will now never use, passes it on through a closure.
+///
+/// A notifier hands one thing to the first waiter with `pop_front`, or wakes
+/// up to `n` waiters with [`WaitList::wake_first`].
 ///
 /// Keys are plain `usize` indices. The methods that take a key panic if it
 /// names no node (for instance, one already removed).
@@ -211,6 +232,7 @@ impl<S> WaitList<S> {
     /// assert!(list.pop_front().is_none());
     /// assert_eq!(list.remove(k).0, 7);
     /// ```
+    #[inline]
     pub fn pop_front(&mut self) -> Option<(&mut S, Option<Waker>)> {
         if self.head == NIL {
             return None;
@@ -285,6 +307,7 @@ impl<S> WaitList<S> {
     /// assert!(waker.is_some(), "never popped: the waker is still there");
     /// assert!(list.is_empty());
     /// ```
+    #[inline]
     pub fn remove(&mut self, key: usize) -> (S, Option<Waker>) {
         if self.nodes[key].linked {
             self.unlink(key);
@@ -293,6 +316,193 @@ impl<S> WaitList<S> {
         (node.slot, node.waker)
     }
 
+    /// Step 2 of [the waiter protocol](WaitList#the-waiter-protocol): polls
+    /// again the waiter `key` of the wait list `list(&mut state)`, releasing
+    /// the borrow `state`.
+    ///
+    /// Still linked: stores `waker` unless the stored one would wake the same
+    /// task, and returns `Pending`; the waker replaced is dropped after the
+    /// borrow is released. Popped by a notifier: frees the node, calls
+    /// `take(&mut state, slot)` (still under the borrow, to collect what the
+    /// waiter was handed and update the state), releases the borrow and
+    /// returns `Ready` with what `take` returned. The caller then forgets
+    /// `key`.
+    ///
+    /// # Panics
+    ///
+    /// If `key` names no node of the list.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::task::{Poll, Waker};
+    /// use uasyncio_queues::WaitList;
+    ///
+    /// struct State { handed: u32, waiters: WaitList<Option<u32>> }
+    /// let state = RefCell::new(State { handed: 0, waiters: WaitList::new() });
+    /// let waker = Waker::noop();
+    /// let key = state.borrow_mut().waiters.push_back(waker.clone(), None);
+    ///
+    /// let take = |st: &mut State, slot: Option<u32>| {
+    ///     st.handed -= 1;
+    ///     slot.expect("a popped waiter holds its value")
+    /// };
+    /// let poll = WaitList::repoll(state.borrow_mut(), |st| &mut st.waiters, key, waker, take);
+    /// assert_eq!(poll, Poll::Pending, "nobody handed it anything yet");
+    ///
+    /// // A notifier hands 7 to the first waiter.
+    /// let mut st = state.borrow_mut();
+    /// let (slot, _waker) = st.waiters.pop_front().unwrap();
+    /// *slot = Some(7);
+    /// st.handed += 1;
+    /// drop(st);
+    ///
+    /// let poll = WaitList::repoll(state.borrow_mut(), |st| &mut st.waiters, key, waker, take);
+    /// assert_eq!(poll, Poll::Ready(7));
+    /// assert_eq!(state.borrow().handed, 0);
+    /// ```
+    #[inline]
+    pub fn repoll<T, R>(
+        mut state: RefMut<'_, T>,
+        list: impl FnOnce(&mut T) -> &mut Self,
+        key: usize,
+        waker: &Waker,
+        take: impl FnOnce(&mut T, S) -> R,
+    ) -> Poll<R> {
+        let list = list(&mut state);
+        if list.is_linked(key) {
+            let old = list.update_waker(key, waker);
+            drop(state);
+            drop(old);
+            return Poll::Pending;
+        }
+        // A popped node's waker was taken by `pop_front`: nothing to drop.
+        let (slot, _) = list.remove(key);
+        let taken = take(&mut state, slot);
+        drop(state);
+        Poll::Ready(taken)
+    }
+
+    /// Step 3 of [the waiter protocol](WaitList#the-waiter-protocol): the
+    /// waiter `key` of the wait list `list(&mut state)` is going away before
+    /// it completed (its future is dropped). Frees its node and releases the
+    /// borrow `state`.
+    ///
+    /// If a notifier had popped the node, the waiter was handed something it
+    /// will never use (an item, the lock, a permit, a notification):
+    /// `pass_on(&mut state, slot)` gives it to the next waiter or back to the
+    /// state, under the borrow, and returns the waker of whoever got it. That
+    /// waker is woken once the borrow is released. A still-linked waiter's
+    /// slot and waker are dropped after the borrow is released too.
+    ///
+    /// # Panics
+    ///
+    /// If `key` names no node of the list.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::task::Waker;
+    /// use uasyncio_queues::WaitList;
+    ///
+    /// // A lock: a popped waiter was handed the lock.
+    /// struct State { locked: bool, waiters: WaitList<()> }
+    /// fn release(st: &mut State, (): ()) -> Option<Waker> {
+    ///     match st.waiters.pop_front() {
+    ///         Some(((), waker)) => waker, // handed on: stays locked
+    ///         None => {
+    ///             st.locked = false;
+    ///             None
+    ///         }
+    ///     }
+    /// }
+    /// let state = RefCell::new(State { locked: true, waiters: WaitList::new() });
+    /// let key = state.borrow_mut().waiters.push_back(Waker::noop().clone(), ());
+    /// // The holder releases: the lock goes to our waiter...
+    /// let waker = release(&mut state.borrow_mut(), ());
+    /// assert!(waker.is_some() && state.borrow().locked);
+    /// // ...which is cancelled before it runs: nobody else waits, so it frees the lock.
+    /// WaitList::leave(state.borrow_mut(), |st| &mut st.waiters, key, release);
+    /// assert!(!state.borrow().locked);
+    /// ```
+    pub fn leave<T>(
+        mut state: RefMut<'_, T>,
+        list: impl FnOnce(&mut T) -> &mut Self,
+        key: usize,
+        pass_on: impl FnOnce(&mut T, S) -> Option<Waker>,
+    ) {
+        let list = list(&mut state);
+        let handed = !list.is_linked(key);
+        let (slot, waker) = list.remove(key);
+        if handed {
+            let next = pass_on(&mut state, slot);
+            drop(state);
+            if let Some(w) = next {
+                w.wake();
+            }
+        } else {
+            drop(state);
+            drop((slot, waker));
+        }
+    }
+
+    /// Pops up to `n` waiters of the wait list `list(&mut state)` one at a
+    /// time, each under a short borrow of `state`, and wakes each once that
+    /// borrow is released; returns how many it popped. Their slots are left
+    /// as they are (for `S = ()`: "you were notified").
+    ///
+    /// A waker that panics strands nobody after it: the rest (up to `n`) are
+    /// still popped and woken before the panic goes on to the caller (a
+    /// second panic meanwhile aborts, as in any destructor during unwinding).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::task::Waker;
+    /// use uasyncio_queues::WaitList;
+    ///
+    /// let list = RefCell::new(WaitList::new());
+    /// let keys: Vec<usize> =
+    ///     (0..3).map(|_| list.borrow_mut().push_back(Waker::noop().clone(), ())).collect();
+    /// assert_eq!(WaitList::wake_first(&list, |l| l, 2), 2);
+    /// assert_eq!(list.borrow().len(), 1);
+    /// assert_eq!(WaitList::wake_first(&list, |l| l, usize::MAX), 1);
+    /// for k in keys {
+    ///     list.borrow_mut().remove(k);
+    /// }
+    /// ```
+    pub fn wake_first<T>(state: &RefCell<T>, list: fn(&mut T) -> &mut Self, n: usize) -> usize {
+        /// Wakes the `left` waiters still owed if a wake panics.
+        struct Rest<'a, T, S> {
+            state: &'a RefCell<T>,
+            list: fn(&mut T) -> &mut WaitList<S>,
+            left: usize,
+        }
+        impl<T, S> Drop for Rest<'_, T, S> {
+            fn drop(&mut self) {
+                if self.left > 0 {
+                    WaitList::wake_first(self.state, self.list, self.left);
+                }
+            }
+        }
+        let mut rest = Rest { state, list, left: n };
+        while rest.left > 0 {
+            let popped = list(&mut state.borrow_mut()).pop_front().map(|(_, w)| w);
+            let Some(waker) = popped else { break };
+            rest.left -= 1;
+            if let Some(w) = waker {
+                w.wake();
+            }
+        }
+        let popped = n - rest.left;
+        rest.left = 0;
+        popped
+    }
+
+    #[inline]
     fn unlink(&mut self, key: usize) {
         let (prev, next) = {
             let node = &mut self.nodes[key];

@@ -10,7 +10,6 @@ use std::task::{Context, Poll, ready};
 use uasyncio_queues::WaitList;
 
 use crate::lock::{self, Lock, LockGuard};
-use crate::waiters;
 
 /// A condition variable: tasks wait, holding a [`Lock`], until another task
 /// notifies them (asyncio's `Condition`).
@@ -212,7 +211,7 @@ impl Condition {
     /// Condition::new().notify(1); // nobody waits: nothing happens
     /// ```
     pub fn notify(&self, n: usize) {
-        waiters::wake_first(&self.waiters, |list| list, n);
+        WaitList::wake_first(&self.waiters, |list| list, n);
     }
 
     /// Wakes every waiting task.
@@ -296,7 +295,8 @@ impl Future for Wait<'_> {
                     return Poll::Pending;
                 }
                 Some(key) => {
-                    ready!(waiters::repoll(cond.waiters.borrow_mut(), key, cx.waker()));
+                    let list = cond.waiters.borrow_mut();
+                    ready!(WaitList::repoll(list, |l| l, key, cx.waker(), |_, ()| ()));
                     // Popped: notified.
                     self.key = None;
                     self.reacquire = Some(cond.lock.acquire());
@@ -308,16 +308,14 @@ impl Future for Wait<'_> {
 
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
-        let mut notified = self.reacquire.is_some();
         if let Some(key) = self.key.take() {
-            let mut waiters = self.cond.waiters.borrow_mut();
-            notified = !waiters.is_linked(key);
-            let removed = waiters.remove(key);
-            drop(waiters);
-            drop(removed);
-        }
-        if notified {
-            // We will not use the notification: pass it on.
+            // Notified but never woke up to it: the next waiter gets it.
+            let list = self.cond.waiters.borrow_mut();
+            let notify_next = |l: &mut WaitList<()>, ()| l.pop_front().and_then(|((), w)| w);
+            WaitList::leave(list, |l| l, key, notify_next);
+        } else if self.reacquire.is_some() {
+            // Notified, and dropped while taking the lock again: we will not
+            // use the notification, so pass it on.
             self.cond.notify(1);
         }
     }

@@ -1,6 +1,6 @@
 //! [`Event`] and its future [`Wait`].
 
-use std::cell::{RefCell, RefMut};
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -8,8 +8,6 @@ use std::rc::Rc;
 use std::task::{Context, Poll, ready};
 
 use uasyncio_queues::WaitList;
-
-use crate::waiters;
 
 /// A flag that tasks can wait for, for the tasks of one thread's loop.
 ///
@@ -80,7 +78,7 @@ impl Event {
             st.set = true;
         }
         // One waiter at a time, waking outside the borrow.
-        waiters::wake_first(&self.state, |st| &mut st.waiters, usize::MAX);
+        WaitList::wake_first(&self.state, |st| &mut st.waiters, usize::MAX);
     }
 
     /// Clears the flag; later calls to [`wait`](Event::wait) wait again.
@@ -168,30 +166,32 @@ impl Future for Wait<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let event = self.event;
         let mut st = event.state.borrow_mut();
-        match self.key {
-            None => {
-                if st.set {
-                    return Poll::Ready(());
-                }
-                self.key = Some(st.waiters.push_back(cx.waker().clone(), ()));
-                Poll::Pending
+        let Some(key) = self.key else {
+            if st.set {
+                return Poll::Ready(());
             }
-            Some(key) => {
-                let list = RefMut::map(st, |st| &mut st.waiters);
-                ready!(waiters::repoll(list, key, cx.waker()));
-                // Popped: `set` woke us, whatever the flag says now.
-                self.key = None;
-                Poll::Ready(())
-            }
-        }
+            self.key = Some(st.waiters.push_back(cx.waker().clone(), ()));
+            return Poll::Pending;
+        };
+        // Popped: `set` woke us, whatever the flag says now.
+        ready!(WaitList::repoll(
+            st,
+            |st| &mut st.waiters,
+            key,
+            cx.waker(),
+            |_, ()| ()
+        ));
+        self.key = None;
+        Poll::Ready(())
     }
 }
 
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
-        let removed = self.event.state.borrow_mut().waiters.remove(key);
-        drop(removed);
+        // Woken by `set` or not, there is nothing to pass on.
+        let st = self.event.state.borrow_mut();
+        WaitList::leave(st, |st| &mut st.waiters, key, |_, ()| None);
     }
 }
 

@@ -7,7 +7,6 @@ pub mod event;
 pub mod flag;
 pub mod lock;
 pub mod semaphore;
-mod waiters;
 
 pub use condition::Condition;
 pub use event::Event;

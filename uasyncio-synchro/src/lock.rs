@@ -1,6 +1,6 @@
 //! [`Lock`], its guard [`LockGuard`] and its future [`Acquire`].
 
-use std::cell::{RefCell, RefMut};
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -8,8 +8,6 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker, ready};
 
 use uasyncio_queues::WaitList;
-
-use crate::waiters;
 
 /// A mutual-exclusion lock for the tasks of one thread's event loop.
 ///
@@ -72,6 +70,18 @@ struct State {
 }
 
 impl State {
+    /// The one way to take the lock, behind both [`Lock::try_acquire`] and
+    /// an [`Acquire`]'s first poll: takes it if it is free. (Free implies
+    /// nobody waits: `release` hands a held lock on.)
+    #[inline]
+    fn try_lock(&mut self) -> bool {
+        if self.locked {
+            return false;
+        }
+        self.locked = true;
+        true
+    }
+
     /// Releases the lock: hands it to the first waiter (the lock stays
     /// locked), or frees it. Returns the waker to wake once unborrowed.
     fn release(&mut self) -> Option<Waker> {
@@ -148,14 +158,16 @@ impl Lock {
     /// assert!(lock.try_acquire().is_some());
     /// ```
     pub fn try_acquire(&self) -> Option<LockGuard> {
-        let mut st = self.state.borrow_mut();
-        if st.locked {
-            return None;
-        }
-        st.locked = true;
-        Some(LockGuard {
+        let locked = self.state.borrow_mut().try_lock();
+        locked.then(|| self.guard())
+    }
+
+    /// The guard of a lock just taken.
+    #[inline]
+    fn guard(&self) -> LockGuard {
+        LockGuard {
             state: Rc::clone(&self.state),
-        })
+        }
     }
 
     /// True while some task holds the lock (or it was handed to a waiter
@@ -262,29 +274,24 @@ impl Future for Acquire<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard> {
         let lock = self.lock;
         let mut st = lock.state.borrow_mut();
-        match self.key {
-            None => {
-                // Free implies nobody waits: release hands a held lock on.
-                if !st.locked {
-                    st.locked = true;
-                    drop(st);
-                    return Poll::Ready(LockGuard {
-                        state: Rc::clone(&lock.state),
-                    });
-                }
-                self.key = Some(st.waiters.push_back(cx.waker().clone(), ()));
-                Poll::Pending
+        let Some(key) = self.key else {
+            if st.try_lock() {
+                drop(st);
+                return Poll::Ready(lock.guard());
             }
-            Some(key) => {
-                let list = RefMut::map(st, |st| &mut st.waiters);
-                ready!(waiters::repoll(list, key, cx.waker()));
-                // Popped: the lock was handed to us.
-                self.key = None;
-                Poll::Ready(LockGuard {
-                    state: Rc::clone(&lock.state),
-                })
-            }
-        }
+            self.key = Some(st.waiters.push_back(cx.waker().clone(), ()));
+            return Poll::Pending;
+        };
+        // Popped: the lock was handed to us.
+        ready!(WaitList::repoll(
+            st,
+            |st| &mut st.waiters,
+            key,
+            cx.waker(),
+            |_, ()| ()
+        ));
+        self.key = None;
+        Poll::Ready(lock.guard())
     }
 }
 
@@ -293,7 +300,7 @@ impl Drop for Acquire<'_> {
         let Some(key) = self.key.take() else { return };
         // Handed the lock but never took it: pass it on, or free it.
         let st = self.lock.state.borrow_mut();
-        waiters::leave(st, |st| &mut st.waiters, key, State::release);
+        WaitList::leave(st, |st| &mut st.waiters, key, |st, ()| st.release());
     }
 }
 

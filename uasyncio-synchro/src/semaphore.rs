@@ -1,7 +1,7 @@
 //! [`Semaphore`], [`BoundedSemaphore`], their guard [`SemaphoreGuard`], their
 //! future [`Acquire`] and the error [`ReleaseError`].
 
-use std::cell::{RefCell, RefMut};
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -9,8 +9,6 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker, ready};
 
 use uasyncio_queues::WaitList;
-
-use crate::waiters;
 
 /// A counting semaphore for the tasks of one thread's event loop.
 ///
@@ -60,7 +58,7 @@ use crate::waiters;
 /// ```
 #[derive(Clone)]
 pub struct Semaphore {
-    state: Rc<RefCell<State>>,
+    permits: Permits,
 }
 
 /// A [`Semaphore`] that refuses to be released past its initial count.
@@ -93,8 +91,13 @@ pub struct Semaphore {
 /// ```
 #[derive(Clone)]
 pub struct BoundedSemaphore {
-    state: Rc<RefCell<State>>,
+    permits: Permits,
 }
+
+/// The one implementation behind [`Semaphore`] and [`BoundedSemaphore`]
+/// (whose public methods only name it): a handle to the shared state.
+#[derive(Clone)]
+struct Permits(Rc<RefCell<State>>);
 
 struct State {
     permits: usize,
@@ -122,58 +125,95 @@ struct State {
 pub struct ReleaseError;
 
 impl State {
-    fn new(permits: usize, bound: usize) -> Rc<RefCell<Self>> {
-        Rc::new(RefCell::new(Self {
-            permits,
-            bound,
-            waiters: WaitList::new(),
-        }))
+    /// The one way to take a permit, behind both `try_acquire` and an
+    /// [`Acquire`]'s first poll. (Permits available implies nobody waits: a
+    /// release hands a permit to a waiter before it would add to the count.)
+    #[inline]
+    fn try_take(&mut self) -> bool {
+        if self.permits == 0 {
+            return false;
+        }
+        self.permits -= 1;
+        true
     }
 
-    /// Gives one permit back: to the first waiter, or to the count.
+    /// Gives one permit back: to the first waiter, or to the count; `Err`
+    /// (and no change) past the bound.
+    #[inline]
     fn release(&mut self) -> Result<Option<Waker>, ReleaseError> {
         if self.permits >= self.bound {
             return Err(ReleaseError);
         }
+        if self.waiters.is_empty() {
+            self.permits += 1;
+            return Ok(None);
+        }
+        Ok(self.hand_on())
+    }
+
+    /// Hands a released permit to the first waiter (the count stays at 0).
+    fn hand_on(&mut self) -> Option<Waker> {
         match self.waiters.pop_front() {
-            Some(((), waker)) => Ok(waker),
+            Some(((), waker)) => waker,
             None => {
                 self.permits += 1;
-                Ok(None)
+                None
             }
         }
     }
+}
 
-    fn try_acquire(this: &Rc<RefCell<Self>>) -> Option<SemaphoreGuard> {
-        let mut st = this.borrow_mut();
-        // Permits available implies nobody waits: a release hands a permit
-        // to a waiter before it would add to the count.
-        if st.permits == 0 {
-            return None;
+impl Permits {
+    fn new(permits: usize, bound: usize) -> Self {
+        Self(Rc::new(RefCell::new(State {
+            permits,
+            bound,
+            waiters: WaitList::new(),
+        })))
+    }
+
+    fn acquire(&self) -> Acquire<'_> {
+        Acquire {
+            permits: self,
+            key: None,
         }
-        st.permits -= 1;
-        Some(SemaphoreGuard {
-            state: Some(Rc::clone(this)),
-        })
+    }
+
+    fn try_acquire(&self) -> Option<SemaphoreGuard> {
+        let taken = self.0.borrow_mut().try_take();
+        taken.then(|| self.guard())
+    }
+
+    /// The guard of a permit just taken.
+    #[inline]
+    fn guard(&self) -> SemaphoreGuard {
+        SemaphoreGuard {
+            permits: Some(self.clone()),
+        }
+    }
+
+    /// Releases a permit; `Err` leaves everything as it was.
+    fn release(&self) -> Result<(), ReleaseError> {
+        let waker = self.0.borrow_mut().release()?;
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    fn available(&self) -> usize {
+        self.0.borrow().permits
     }
 
     fn fmt(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.0.borrow();
         let mut d = f.debug_struct(name);
-        d.field("available", &self.permits);
-        if self.bound != usize::MAX {
-            d.field("bound", &self.bound);
+        d.field("available", &st.permits);
+        if st.bound != usize::MAX {
+            d.field("bound", &st.bound);
         }
-        d.field("waiters", &self.waiters.len()).finish()
+        d.field("waiters", &st.waiters.len()).finish()
     }
-}
-
-/// Releases a permit; `Err` leaves everything as it was.
-fn release(state: &RefCell<State>) -> Result<(), ReleaseError> {
-    let waker = state.borrow_mut().release()?;
-    if let Some(w) = waker {
-        w.wake();
-    }
-    Ok(())
 }
 
 impl Semaphore {
@@ -185,7 +225,7 @@ impl Semaphore {
     /// ```
     pub fn new(permits: usize) -> Self {
         Self {
-            state: State::new(permits, usize::MAX),
+            permits: Permits::new(permits, usize::MAX),
         }
     }
 
@@ -214,10 +254,7 @@ impl Semaphore {
     /// });
     /// ```
     pub fn acquire(&self) -> Acquire<'_> {
-        Acquire {
-            state: &self.state,
-            key: None,
-        }
+        self.permits.acquire()
     }
 
     /// Takes a permit if one is available, without waiting.
@@ -231,7 +268,7 @@ impl Semaphore {
     /// assert!(sem.try_acquire().is_some());
     /// ```
     pub fn try_acquire(&self) -> Option<SemaphoreGuard> {
-        State::try_acquire(&self.state)
+        self.permits.try_acquire()
     }
 
     /// Adds a permit, handing it to the first waiter if there is one.
@@ -250,7 +287,9 @@ impl Semaphore {
     /// assert_eq!(sem.available(), 1);
     /// ```
     pub fn release(&self) {
-        release(&self.state).expect("Semaphore permit count overflowed usize");
+        self.permits
+            .release()
+            .expect("Semaphore permit count overflowed usize");
     }
 
     /// Number of permits available now (0 while tasks wait).
@@ -262,13 +301,13 @@ impl Semaphore {
     /// assert_eq!(sem.available(), 2);
     /// ```
     pub fn available(&self) -> usize {
-        self.state.borrow().permits
+        self.permits.available()
     }
 }
 
 impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.state.borrow().fmt("Semaphore", f)
+        self.permits.fmt("Semaphore", f)
     }
 }
 
@@ -282,7 +321,7 @@ impl BoundedSemaphore {
     /// ```
     pub fn new(permits: usize) -> Self {
         Self {
-            state: State::new(permits, permits),
+            permits: Permits::new(permits, permits),
         }
     }
 
@@ -309,10 +348,7 @@ impl BoundedSemaphore {
     /// });
     /// ```
     pub fn acquire(&self) -> Acquire<'_> {
-        Acquire {
-            state: &self.state,
-            key: None,
-        }
+        self.permits.acquire()
     }
 
     /// Takes a permit if one is available, without waiting.
@@ -324,7 +360,7 @@ impl BoundedSemaphore {
     /// assert!(sem.try_acquire().is_none());
     /// ```
     pub fn try_acquire(&self) -> Option<SemaphoreGuard> {
-        State::try_acquire(&self.state)
+        self.permits.try_acquire()
     }
 
     /// Gives a permit back (to the first waiter, if any), or returns
@@ -338,7 +374,7 @@ impl BoundedSemaphore {
     /// assert_eq!(sem.try_release(), Err(ReleaseError));
     /// ```
     pub fn try_release(&self) -> Result<(), ReleaseError> {
-        release(&self.state)
+        self.permits.release()
     }
 
     /// Gives a permit back, like [`try_release`](BoundedSemaphore::try_release).
@@ -354,7 +390,7 @@ impl BoundedSemaphore {
     /// sem.release(); // panics: nothing was acquired
     /// ```
     pub fn release(&self) {
-        if let Err(e) = release(&self.state) {
+        if let Err(e) = self.permits.release() {
             panic!("{e}");
         }
     }
@@ -366,13 +402,13 @@ impl BoundedSemaphore {
     /// assert_eq!(BoundedSemaphore::new(4).available(), 4);
     /// ```
     pub fn available(&self) -> usize {
-        self.state.borrow().permits
+        self.permits.available()
     }
 }
 
 impl fmt::Debug for BoundedSemaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.state.borrow().fmt("BoundedSemaphore", f)
+        self.permits.fmt("BoundedSemaphore", f)
     }
 }
 
@@ -394,7 +430,7 @@ impl fmt::Debug for BoundedSemaphore {
 pub struct SemaphoreGuard {
     /// `None` once [`forget`](SemaphoreGuard::forget) let go of the
     /// semaphore: the permit stays taken and nothing is given back.
-    state: Option<Rc<RefCell<State>>>,
+    permits: Option<Permits>,
 }
 
 impl SemaphoreGuard {
@@ -424,14 +460,14 @@ impl SemaphoreGuard {
     pub fn forget(mut self) {
         // Drop the handle (not the whole guard, as `mem::forget` would, which
         // leaked the semaphore's state) without giving the permit back.
-        self.state = None;
+        self.permits = None;
     }
 }
 
 impl Drop for SemaphoreGuard {
     fn drop(&mut self) {
-        let Some(state) = &self.state else { return };
-        if release(state).is_err() {
+        let Some(permits) = &self.permits else { return };
+        if permits.release().is_err() {
             log::error!(
                 "SemaphoreGuard dropped while its BoundedSemaphore already had all its permits \
                  (released by hand too often): the extra permit is discarded"
@@ -442,8 +478,8 @@ impl Drop for SemaphoreGuard {
 
 impl fmt::Debug for SemaphoreGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.state {
-            Some(state) => state.borrow().fmt("SemaphoreGuard", f),
+        match &self.permits {
+            Some(permits) => permits.fmt("SemaphoreGuard", f),
             None => f.write_str("SemaphoreGuard(forgotten)"),
         }
     }
@@ -465,7 +501,8 @@ impl fmt::Debug for SemaphoreGuard {
 /// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Acquire<'a> {
-    state: &'a Rc<RefCell<State>>,
+    permits: &'a Permits,
+    /// Our node in the wait list, once we wait.
     key: Option<usize>,
 }
 
@@ -473,30 +510,26 @@ impl Future for Acquire<'_> {
     type Output = SemaphoreGuard;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphoreGuard> {
-        let state = self.state;
-        let mut st = state.borrow_mut();
-        match self.key {
-            None => {
-                if st.permits > 0 {
-                    st.permits -= 1;
-                    drop(st);
-                    return Poll::Ready(SemaphoreGuard {
-                        state: Some(Rc::clone(state)),
-                    });
-                }
-                self.key = Some(st.waiters.push_back(cx.waker().clone(), ()));
-                Poll::Pending
+        let permits = self.permits;
+        let mut st = permits.0.borrow_mut();
+        let Some(key) = self.key else {
+            if st.try_take() {
+                drop(st);
+                return Poll::Ready(permits.guard());
             }
-            Some(key) => {
-                let list = RefMut::map(st, |st| &mut st.waiters);
-                ready!(waiters::repoll(list, key, cx.waker()));
-                // Popped: a permit was handed to us.
-                self.key = None;
-                Poll::Ready(SemaphoreGuard {
-                    state: Some(Rc::clone(state)),
-                })
-            }
-        }
+            self.key = Some(st.waiters.push_back(cx.waker().clone(), ()));
+            return Poll::Pending;
+        };
+        // Popped: a permit was handed to us.
+        ready!(WaitList::repoll(
+            st,
+            |st| &mut st.waiters,
+            key,
+            cx.waker(),
+            |_, ()| ()
+        ));
+        self.key = None;
+        Poll::Ready(permits.guard())
     }
 }
 
@@ -504,18 +537,22 @@ impl Drop for Acquire<'_> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
         // Pass a handed permit on. It cannot exceed the bound unless permits
-        // were also released by hand too often; then it is dropped.
-        let pass_on = |st: &mut State| match st.release() {
-            Ok(waker) => waker,
-            Err(ReleaseError) => {
-                log::error!(
-                    "cancelled semaphore acquire could not give back its permit: \
-                     the BoundedSemaphore was released by hand too often; the permit is discarded"
-                );
+        // were also released by hand too often; then it is discarded (and
+        // said so once the borrow is released: a logger is code too).
+        let mut discarded = false;
+        let pass_on = |st: &mut State, ()| {
+            st.release().unwrap_or_else(|ReleaseError| {
+                discarded = true;
                 None
-            }
+            })
         };
-        waiters::leave(self.state.borrow_mut(), |st| &mut st.waiters, key, pass_on);
+        WaitList::leave(self.permits.0.borrow_mut(), |st| &mut st.waiters, key, pass_on);
+        if discarded {
+            log::error!(
+                "cancelled semaphore acquire could not give back its permit: \
+                 the BoundedSemaphore was released by hand too often; the permit is discarded"
+            );
+        }
     }
 }
 
@@ -642,11 +679,11 @@ mod tests {
     #[test]
     fn forget_keeps_the_permit_and_lets_go_of_the_semaphore() {
         let sem = Semaphore::new(1);
-        let weak = Rc::downgrade(&sem.state);
+        let weak = Rc::downgrade(&sem.permits.0);
         sem.try_acquire().unwrap().forget();
         assert_eq!(sem.available(), 0, "the permit stays taken");
         assert_eq!(
-            Rc::strong_count(&sem.state),
+            Rc::strong_count(&sem.permits.0),
             1,
             "the forgotten guard holds no handle"
         );
@@ -656,7 +693,7 @@ mod tests {
         assert!(weak.upgrade().is_none(), "the semaphore's state is freed");
         let bounded = BoundedSemaphore::new(1);
         bounded.try_acquire().unwrap().forget();
-        assert_eq!(Rc::strong_count(&bounded.state), 1);
+        assert_eq!(Rc::strong_count(&bounded.permits.0), 1);
     }
 
     #[test]
