@@ -813,6 +813,22 @@ mod tests {
     }
 
     #[test]
+    fn putter_dropped_after_its_item_went_in_leaves_it_there() {
+        let q = Queue::new(1);
+        q.put_nowait(1).unwrap();
+        let mut p = poll_fn_by_hand(q.put(2));
+        assert_pending!(p.poll());
+        assert_eq!(q.get_nowait(), Ok(1)); // lets 2 in, wakes p
+        assert_eq!(p.wake_count(), 1);
+        drop(p); // cancelled before it ran: 2 is in the queue all the same
+        assert_eq!(q.qsize(), 1);
+        assert!(q.full());
+        assert_eq!(q.get_nowait(), Ok(2));
+        let st = q.state.borrow();
+        assert_eq!((st.handed, st.getters.len(), st.putters.len()), (0, 0, 0));
+    }
+
+    #[test]
     fn cancelled_waiting_getter_leaves_the_list() {
         let q = Queue::new(0);
         let mut g1 = poll_fn_by_hand(q.get());

@@ -662,6 +662,20 @@ mod tests {
     }
 
     #[test]
+    fn cancelled_waiter_handed_a_permit_past_the_bound_discards_it_without_panicking() {
+        let sem = BoundedSemaphore::new(1);
+        sem.try_acquire().unwrap().forget();
+        let mut a = poll_fn_by_hand(sem.acquire());
+        assert_pending!(a.poll());
+        sem.release(); // handed to a
+        sem.release(); // one release too many, by hand: the count is full
+        assert_eq!(sem.available(), 1);
+        drop(a); // cannot give its permit back past the bound: discarded
+        assert_eq!(sem.available(), 1);
+        assert_eq!(sem.try_release(), Err(ReleaseError));
+    }
+
+    #[test]
     fn bounded_zero_never_accepts_a_release() {
         let sem = BoundedSemaphore::new(0);
         let mut a = poll_fn_by_hand(sem.acquire());
