@@ -1,6 +1,6 @@
 //! The errors of the `_nowait` calls.
 
-use std::fmt;
+use core::fmt;
 
 /// [`Queue::put_nowait`](crate::Queue::put_nowait) found the queue full; the
 /// item comes back in field `.0`.

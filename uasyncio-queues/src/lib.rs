@@ -1,6 +1,13 @@
 #![doc = include_str!("../README.md")]
+#![no_std]
 #![forbid(unsafe_code)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
+
+// The queue needs only `core` and `alloc` (the same code with and without
+// the default feature `std`, which only turns on `std` in the dependencies).
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
 
 mod error;
 mod queue;

@@ -1,12 +1,12 @@
 //! [`Queue`], its futures [`Get`] and [`Put`], and the state they share.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker, ready};
+use alloc::collections::VecDeque;
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker, ready};
 
 use crate::error::{QueueEmpty, QueueFull};
 use crate::waiters::WaitList;
@@ -649,6 +649,8 @@ impl<T> fmt::Debug for Put<'_, T> {
 #[cfg(test)]
 mod tests {
     //! The queue state driven by hand, no executor.
+    use std::vec::Vec;
+    use std::{format, thread_local};
 
     use std::sync::Arc;
 

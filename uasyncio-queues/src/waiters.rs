@@ -5,9 +5,9 @@
 //! list allocates nothing in steady state. Linked nodes form an intrusive
 //! doubly-linked list (indices instead of pointers) in arrival order.
 
-use std::cell::{RefCell, RefMut};
-use std::fmt;
-use std::task::{Poll, Waker};
+use core::cell::{RefCell, RefMut};
+use core::fmt;
+use core::task::{Poll, Waker};
 
 use slab::Slab;
 
@@ -290,6 +290,33 @@ impl<S> WaitList<S> {
         }
     }
 
+    /// Like [`update_waker`](WaitList::update_waker), with a waker the
+    /// caller has cloned already (where no clone may run, under a spin lock
+    /// say): stores `waker` for `key` unless the stored one would wake the
+    /// same task. Returns the waker not kept (the old one, or `waker`
+    /// itself), for the caller to drop once every borrow is released.
+    ///
+    /// # Panics
+    ///
+    /// If `key` names no node of this list.
+    ///
+    /// ```
+    /// # use std::task::Waker;
+    /// # use uasyncio_queues::WaitList;
+    /// let mut list = WaitList::new();
+    /// let k = list.push_back(Waker::noop().clone(), ());
+    /// let spare = list.replace_waker(k, Waker::noop().clone());
+    /// assert!(spare.is_some(), "one of the two comes back");
+    /// # list.remove(k);
+    /// ```
+    #[inline]
+    pub fn replace_waker(&mut self, key: usize, waker: Waker) -> Option<Waker> {
+        match &mut self.nodes[key].waker {
+            Some(old) if old.will_wake(&waker) => Some(waker),
+            stored => stored.replace(waker),
+        }
+    }
+
     /// Frees the node `key` (unlinking it first if it is still waiting) and
     /// returns its slot and its waker. The key may then be reused.
     ///
@@ -530,6 +557,8 @@ impl<S> WaitList<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::vec;
+    use std::vec::Vec;
 
     fn keys_in_order<S>(list: &WaitList<S>) -> Vec<usize> {
         let mut out = Vec::new();
