@@ -1,27 +1,51 @@
 //! [`ThreadSafeFlag`] and its future [`Wait`].
 
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use alloc::sync::Arc;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::sync::atomic::{AtomicBool, Ordering};
+use core::task::{Context, Poll};
 
-use slab::Slab;
+#[allow(unsafe_code)] // the crate's only unsafe code; see its module docs
+mod waker_set;
 
-/// How many wakers `set` clones under the mutex before waking them.
-const WAKE_BATCH: usize = 4;
+#[cfg(test)]
+use waker_set::WAKE_BATCH;
+use waker_set::WakerSet;
 
-/// A flag that any thread may set and a task on the loop waits for.
+/// A flag that any thread, or an interrupt handler, may set and a task on
+/// the loop waits for.
 ///
-/// [`set`](ThreadSafeFlag::set) may be called from any thread (or a signal
-/// handling thread, or a callback); it wakes the task waiting in
-/// [`wait`](ThreadSafeFlag::wait) through its [`Waker`], which wakes the
-/// loop's idle wait at once. `wait` returns when the flag is set and clears
-/// it. Several `set` calls before the waiter runs count as one.
+/// [`set`](ThreadSafeFlag::set) may be called from any thread, a signal
+/// handler or an interrupt handler; it wakes the task waiting in
+/// [`wait`](ThreadSafeFlag::wait) through its [`Waker`](core::task::Waker),
+/// which wakes the loop's idle wait at once. `wait` returns when the flag is
+/// set and clears it. Several `set` calls before the waiter runs count as
+/// one.
 ///
 /// Unlike the other primitives of this crate, `ThreadSafeFlag` is
-/// `Clone + Send + Sync`: clone it and move the clone to another thread.
+/// `Clone + Send + Sync`: clone it and move the clone to another thread, or
+/// keep one where an interrupt handler reaches it.
+///
+/// # Interrupt safety
+///
+/// [`set`](ThreadSafeFlag::set), [`clear`](ThreadSafeFlag::clear) and
+/// [`is_set`](ThreadSafeFlag::is_set) use atomics alone (32-bit
+/// read-modify-write operations, which thumbv7m has; nothing 64-bit): they
+/// allocate and free no memory of their own and never wait for a lock, so an
+/// interrupt handler may call them whatever the code it interrupted was
+/// doing, this flag's own methods included. If that code was registering or
+/// unregistering a waiter, `set` leaves the wake-up to it, and it wakes the
+/// waiters as it finishes, right after the handler returns. What `set` does
+/// run is the waiting task's [`Waker::wake`](core::task::Waker::wake), so
+/// that waker must be interrupt-safe too (the executor's business: a waker
+/// that pushes onto a mutex-guarded queue is not).
+///
+/// `wait` and dropping its future belong on the loop (a task), not in an
+/// interrupt handler: a waiter briefly spins while another thread registers.
+/// Neither may an interrupt handler drop the last clone of a flag (that
+/// frees memory): keep a clone alive for it, in a `static` say.
 ///
 /// # One waiter at a time
 ///
@@ -58,15 +82,10 @@ pub struct ThreadSafeFlag {
 struct Inner {
     set: AtomicBool,
     /// The wakers of the waiting tasks (normally one).
-    waiters: Mutex<Slab<Waker>>,
+    waiters: WakerSet,
 }
 
 impl Inner {
-    fn waiters(&self) -> MutexGuard<'_, Slab<Waker>> {
-        // A panic elsewhere cannot leave a slab of wakers inconsistent.
-        self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Clears the flag if it was set; true if it was.
     fn take(&self) -> bool {
         self.set.load(Ordering::Acquire) && self.set.swap(false, Ordering::AcqRel)
@@ -84,7 +103,9 @@ impl ThreadSafeFlag {
         Self::default()
     }
 
-    /// Sets the flag and wakes the waiting task; callable from any thread.
+    /// Sets the flag and wakes the waiting task; callable from any thread,
+    /// and from an interrupt handler (see
+    /// [Interrupt safety](ThreadSafeFlag#interrupt-safety)).
     ///
     /// Setting a flag that is already set does nothing more: its waiter was
     /// woken by the first `set`, or will find the flag set when it comes.
@@ -100,36 +121,12 @@ impl ThreadSafeFlag {
         if self.inner.set.swap(true, Ordering::AcqRel) {
             return;
         }
-        // Wake outside the mutex, a few at a time (normally there is one
-        // waiter), so that a waker which polls or drops a task right away
-        // cannot deadlock on it. A waiter that registers meanwhile checks
-        // the flag after registering, so it cannot miss this set.
-        let mut from = 0;
-        loop {
-            let mut batch: [Option<Waker>; WAKE_BATCH] = Default::default();
-            let mut more = None;
-            {
-                let waiters = self.inner.waiters();
-                let pending = waiters.iter().filter(|(key, _)| *key >= from);
-                for (n, (key, waker)) in pending.enumerate() {
-                    if n == WAKE_BATCH {
-                        more = Some(key);
-                        break;
-                    }
-                    batch[n] = Some(waker.clone());
-                }
-            }
-            for waker in batch.into_iter().flatten() {
-                waker.wake();
-            }
-            match more {
-                Some(key) => from = key,
-                None => break,
-            }
-        }
+        // A waiter that registers meanwhile checks the flag after
+        // registering, so it cannot miss this set.
+        self.inner.waiters.wake_all();
     }
 
-    /// Clears the flag without waiting.
+    /// Clears the flag without waiting. Interrupt-safe.
     ///
     /// ```
     /// # use uasyncio_synchro::ThreadSafeFlag;
@@ -143,6 +140,7 @@ impl ThreadSafeFlag {
     }
 
     /// True if the flag is set (and no `wait` has taken it yet).
+    /// Interrupt-safe.
     ///
     /// ```
     /// # use uasyncio_synchro::ThreadSafeFlag;
@@ -189,7 +187,7 @@ impl fmt::Debug for ThreadSafeFlag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreadSafeFlag")
             .field("set", &self.is_set())
-            .field("waiters", &self.inner.waiters().len())
+            .field("waiters", &self.inner.waiters.waiting())
             .finish()
     }
 }
@@ -211,47 +209,25 @@ impl fmt::Debug for ThreadSafeFlag {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Wait<'a> {
     flag: &'a ThreadSafeFlag,
-    /// Our waker's slot, once registered.
+    /// Our waker's key in the flag's waker set, once registered.
     key: Option<usize>,
-}
-
-impl Wait<'_> {
-    fn unregister(&mut self) {
-        if let Some(key) = self.key.take() {
-            let waker = self.flag.inner.waiters().remove(key);
-            drop(waker);
-        }
-    }
 }
 
 impl Future for Wait<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let flag = self.flag;
-        let inner = &*flag.inner;
+        let this = &mut *self;
+        let inner = &*this.flag.inner;
         if inner.take() {
-            self.unregister();
+            inner.waiters.unregister(&mut this.key);
             return Poll::Ready(());
         }
         // Register, then check again: a `set` between the check above and
-        // the registration finds no waker, so we must see its flag here.
-        let old = {
-            let mut waiters = inner.waiters();
-            match self.key {
-                None => {
-                    self.key = Some(waiters.insert(cx.waker().clone()));
-                    None
-                }
-                Some(key) if !waiters[key].will_wake(cx.waker()) => {
-                    Some(std::mem::replace(&mut waiters[key], cx.waker().clone()))
-                }
-                Some(_) => None,
-            }
-        };
-        drop(old);
+        // the registration found no waker of ours, so we must see its flag.
+        inner.waiters.register(&mut this.key, cx.waker());
         if inner.take() {
-            self.unregister();
+            inner.waiters.unregister(&mut this.key);
             return Poll::Ready(());
         }
         Poll::Pending
@@ -260,7 +236,7 @@ impl Future for Wait<'_> {
 
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
-        self.unregister();
+        self.flag.inner.waiters.unregister(&mut self.key);
     }
 }
 
@@ -275,6 +251,11 @@ impl fmt::Debug for Wait<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::format;
+    use std::task::{Wake, Waker};
+    use std::thread;
+    use std::vec::Vec;
+
     use uasyncio_test::{assert_pending, assert_ready, counting_waker, poll_fn_by_hand};
 
     use super::*;
@@ -444,6 +425,147 @@ mod tests {
         flag.set();
         assert_eq!(touch.1.load(Ordering::SeqCst), 1);
         assert!(Pin::new(&mut f).poll(&mut Context::from_waker(&waker)).is_ready());
+    }
+
+    /// A waker that panics when woken (a broken executor).
+    struct PanicOnWake;
+    impl Wake for PanicOnWake {
+        fn wake(self: Arc<Self>) {
+            panic!("this waker panics");
+        }
+    }
+
+    #[test]
+    fn a_waker_that_panics_does_not_strand_the_waiters_after_it() {
+        let flag = ThreadSafeFlag::new();
+        let panicky = Waker::from(Arc::new(PanicOnWake));
+        let mut a = poll_fn_by_hand(flag.wait());
+        let mut b = flag.wait();
+        let mut c: Vec<_> = (0..WAKE_BATCH + 1)
+            .map(|_| poll_fn_by_hand(flag.wait()))
+            .collect();
+        assert_pending!(a.poll());
+        assert_pending!(Pin::new(&mut b).poll(&mut Context::from_waker(&panicky)));
+        for f in &mut c {
+            assert_pending!(f.poll());
+        }
+        let set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| flag.set()));
+        assert!(set.is_err(), "the panic reaches the caller of set");
+        assert!(flag.is_set());
+        assert_eq!(a.wake_count(), 1);
+        assert!(
+            c.iter().all(|f| f.wake_count() == 1),
+            "all woken, past the batch too"
+        );
+        assert_ready!(c[0].poll());
+        drop(b);
+        assert_eq!(flag.inner.waiters.waiting(), 0);
+    }
+
+    #[test]
+    fn a_set_while_a_waiter_registers_is_finished_by_the_registering_code() {
+        // On a microcontroller, an interrupt handler's `set` may interrupt a
+        // task that is registering its waker. Played here on one thread:
+        // the "task" holds the waker set while the "handler" sets the flag.
+        let flag = ThreadSafeFlag::new();
+        let mut f = poll_fn_by_hand(flag.wait());
+        assert_pending!(f.poll());
+        let waiters = &flag.inner.waiters;
+        let mut other = None;
+        let (w, count) = counting_waker();
+        waiters.register(&mut other, &w);
+        waiters.with_list_for_test(|| {
+            flag.set(); // the handler: returns at once, wakes nobody yet
+            assert!(flag.is_set());
+            assert_eq!((f.wake_count(), count.wakes()), (0, 0));
+        });
+        assert_eq!(
+            (f.wake_count(), count.wakes()),
+            (1, 1),
+            "woken by the interrupted code as it let go"
+        );
+        assert_ready!(f.poll());
+        waiters.unregister(&mut other);
+        assert_eq!(waiters.waiting(), 0);
+    }
+
+    /// Runs `f` to completion on this thread, parking between polls.
+    fn block_on<F: Future>(f: F) -> F::Output {
+        struct Unpark(thread::Thread);
+        impl Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut f = core::pin::pin!(f);
+        loop {
+            if let Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+                return out;
+            }
+            thread::park();
+        }
+    }
+
+    #[test]
+    fn sets_and_waits_on_two_threads_lose_no_wakeup() {
+        // Ping-pong: each set must reach the other thread's wait (a lost
+        // wakeup hangs the test; miri reports it as a deadlock).
+        let rounds = if cfg!(miri) { 30 } else { 2000 };
+        let (ping, pong) = (ThreadSafeFlag::new(), ThreadSafeFlag::new());
+        let (ping2, pong2) = (ping.clone(), pong.clone());
+        let other = thread::spawn(move || {
+            for _ in 0..rounds {
+                block_on(ping2.wait());
+                pong2.set();
+            }
+        });
+        for _ in 0..rounds {
+            ping.set();
+            block_on(pong.wait());
+        }
+        other.join().unwrap();
+        assert!(!ping.is_set() && !pong.is_set());
+        assert_eq!(ping.inner.waiters.waiting(), 0);
+    }
+
+    #[test]
+    fn waiters_on_several_threads_come_and_go_while_another_sets() {
+        // Registering and leaving on two threads at once (the waker set's
+        // spin lock), sets from a third: nothing is corrupted (miri checks
+        // the accesses for data races), and each waiter finally gets a set.
+        let rounds = if cfg!(miri) { 20 } else { 1000 };
+        let flag = ThreadSafeFlag::new();
+        let (w, _count) = counting_waker();
+        let churn: Vec<_> = (0..2)
+            .map(|_| {
+                let (flag, w) = (flag.clone(), w.clone());
+                thread::spawn(move || {
+                    for _ in 0..rounds {
+                        let mut f = flag.wait();
+                        let _ = Pin::new(&mut f).poll(&mut Context::from_waker(&w));
+                        drop(f);
+                    }
+                })
+            })
+            .collect();
+        let setter = {
+            let flag = flag.clone();
+            thread::spawn(move || {
+                for _ in 0..rounds {
+                    flag.set();
+                    thread::yield_now();
+                }
+            })
+        };
+        for t in churn {
+            t.join().unwrap();
+        }
+        setter.join().unwrap();
+        assert_eq!(flag.inner.waiters.waiting(), 0, "every waiter left");
+        flag.set();
+        block_on(flag.wait());
     }
 
     #[test]

@@ -1,6 +1,12 @@
 #![doc = include_str!("../README.md")]
-#![forbid(unsafe_code)]
+// No unsafe code, except in one module that says why: `ThreadSafeFlag`'s
+// interrupt-safe waker set (flag/waker_set.rs), which holds its wakers in an
+// `UnsafeCell` guarded by an atomic word, as no safe type can without a
+// lock that blocks.
+#![deny(unsafe_code)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
+
+extern crate alloc;
 
 pub mod condition;
 pub mod event;
