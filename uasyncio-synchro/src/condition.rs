@@ -1,11 +1,11 @@
 //! [`Condition`] and its futures [`Wait`] and [`WaitFor`].
 
-use std::cell::RefCell;
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, ready};
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, ready};
 
 use uasyncio_queues::WaitList;
 
@@ -395,6 +395,8 @@ impl<P> fmt::Debug for WaitFor<'_, P> {
 
 #[cfg(test)]
 mod tests {
+    use std::format;
+    use std::vec::Vec;
     use uasyncio_test::{assert_pending, assert_ready, poll_fn_by_hand};
 
     use super::*;

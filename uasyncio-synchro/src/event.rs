@@ -1,11 +1,11 @@
 //! [`Event`] and its future [`Wait`].
 
-use std::cell::RefCell;
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, ready};
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, ready};
 
 use uasyncio_queues::WaitList;
 
@@ -206,7 +206,9 @@ impl fmt::Debug for Wait<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::format;
     use std::sync::Arc;
+    use std::vec::Vec;
 
     use uasyncio_test::{assert_pending, assert_ready, counting_waker, poll_fn_by_hand};
 

@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![no_std]
 // No unsafe code, except in one module that says why: `ThreadSafeFlag`'s
 // interrupt-safe waker set (flag/waker_set.rs), which holds its wakers in an
 // `UnsafeCell` guarded by an atomic word, as no safe type can without a
@@ -6,7 +7,12 @@
 #![deny(unsafe_code)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+// The primitives need only `core` and `alloc` (the same code with and
+// without the default feature `std`, which only turns on `std` in the
+// dependencies).
 extern crate alloc;
+#[cfg(test)]
+extern crate std;
 
 pub mod condition;
 pub mod event;

@@ -1,11 +1,11 @@
 //! [`Lock`], its guard [`LockGuard`] and its future [`Acquire`].
 
-use std::cell::RefCell;
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker, ready};
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker, ready};
 
 use uasyncio_queues::WaitList;
 
@@ -315,6 +315,8 @@ impl fmt::Debug for Acquire<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::format;
+    use std::vec::Vec;
     use uasyncio_test::{assert_pending, assert_ready, poll_fn_by_hand};
 
     use super::*;

@@ -1,12 +1,12 @@
 //! [`Semaphore`], [`BoundedSemaphore`], their guard [`SemaphoreGuard`], their
 //! future [`Acquire`] and the error [`ReleaseError`].
 
-use std::cell::RefCell;
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker, ready};
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker, ready};
 
 use uasyncio_queues::WaitList;
 
@@ -566,6 +566,7 @@ impl fmt::Debug for Acquire<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::format;
     use std::sync::Arc;
 
     use uasyncio_test::{assert_pending, assert_ready, counting_waker, poll_fn_by_hand};
