@@ -7,12 +7,9 @@ use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::{Context, Poll};
 
-#[allow(unsafe_code)] // the crate's only unsafe code; see its module docs
-mod waker_set;
-
 #[cfg(test)]
-use waker_set::WAKE_BATCH;
-use waker_set::WakerSet;
+use crate::waker_set::WAKE_BATCH;
+use crate::waker_set::WakerSet;
 
 /// A flag that any thread, or an interrupt handler, may set and a task on
 /// the loop waits for.

@@ -1,9 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
-// No unsafe code, except in one module that says why: `ThreadSafeFlag`'s
-// interrupt-safe waker set (flag/waker_set.rs), which holds its wakers in an
-// `UnsafeCell` guarded by an atomic word, as no safe type can without a
-// lock that blocks.
+// No unsafe code, except in `mod waker_set` below, which says why.
 #![deny(unsafe_code)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
@@ -19,6 +16,11 @@ pub mod event;
 pub mod flag;
 pub mod lock;
 pub mod semaphore;
+// The interrupt-safe waker list behind `ThreadSafeFlag`: wakers in an
+// `UnsafeCell` guarded by one atomic word, as no safe type can hold them
+// without a lock that blocks. The crate's only unsafe code.
+#[allow(unsafe_code)]
+mod waker_set;
 
 pub use condition::Condition;
 pub use event::Event;

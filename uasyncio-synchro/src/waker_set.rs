@@ -37,10 +37,10 @@ const LOCKED: usize = 1;
 const WAKE: usize = 2;
 
 /// How many wakers [`WakerSet::wake_all`] takes out of the list at a time.
-pub(super) const WAKE_BATCH: usize = 4;
+pub(crate) const WAKE_BATCH: usize = 4;
 
 /// The waiting tasks' wakers; see the [module docs](self).
-pub(super) struct WakerSet {
+pub(crate) struct WakerSet {
     /// `LOCKED` and `WAKE`.
     state: AtomicUsize,
     /// How many waiters wait (are linked), for `Debug`: written under the
@@ -78,13 +78,13 @@ impl fmt::Debug for WakerSet {
 impl WakerSet {
     /// How many waiters wait; exact when nothing runs concurrently. Takes no
     /// lock, so it may be called from anywhere.
-    pub(super) fn waiting(&self) -> usize {
+    pub(crate) fn waiting(&self) -> usize {
         self.waiting.load(Relaxed)
     }
 
     /// Stores `waker` for the waiter whose key is in `key` (registering it if
     /// `key` is `None`, or again if a `wake_all` took its waker out).
-    pub(super) fn register(&self, key: &mut Option<usize>, waker: &Waker) {
+    pub(crate) fn register(&self, key: &mut Option<usize>, waker: &Waker) {
         // Cloned before taking the list: a clone is the executor's code.
         let new = waker.clone();
         let spare = self.with_list(|list| match *key {
@@ -104,7 +104,7 @@ impl WakerSet {
     }
 
     /// Takes the waiter `key` out, if it is registered.
-    pub(super) fn unregister(&self, key: &mut Option<usize>) {
+    pub(crate) fn unregister(&self, key: &mut Option<usize>) {
         if let Some(k) = key.take() {
             let (_, waker) = self.with_list(|list| list.remove(k));
             drop(waker);
@@ -118,7 +118,7 @@ impl WakerSet {
     ///
     /// A waker that panics strands nobody: the others are still woken before
     /// the panic goes on (a second panic meanwhile aborts).
-    pub(super) fn wake_all(&self) {
+    pub(crate) fn wake_all(&self) {
         'pass: loop {
             if !self.lock_for_wake() {
                 return; // the holder makes this pass as it lets go
@@ -190,7 +190,7 @@ impl WakerSet {
     /// waiter does (for tests that play an interrupt handler's `set`
     /// arriving just then).
     #[cfg(test)]
-    pub(super) fn with_list_for_test(&self, f: impl FnOnce()) {
+    pub(crate) fn with_list_for_test(&self, f: impl FnOnce()) {
         self.with_list(|_| f());
     }
 
