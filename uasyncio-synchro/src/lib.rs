@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
-// No unsafe code, except in `mod waker_set` below, which says why.
-#![deny(unsafe_code)]
+// No unsafe code (the workspace denies it), except in `mod waker_set`
+// below, which says why.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 // The primitives need only `core` and `alloc` (the same code with and

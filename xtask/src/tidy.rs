@@ -20,9 +20,14 @@ use std::path::Path;
 use crate::cmd::{Error, Result, shell};
 use crate::workspace::{DepKind, Package, Workspace};
 
-/// The one crate allowed `unsafe`, and the module that may hold it.
-const UNSAFE_CRATE: &str = "uasyncio-core";
-const UNSAFE_MODULE: &str = "mod task;";
+/// The crates allowed `unsafe`, each in one module of its root, and why:
+/// core's waker vtable, and synchro's interrupt-safe waker set (wakers in
+/// an `UnsafeCell` guarded by an atomic word: no safe type holds them
+/// without a lock that an interrupt handler could find taken).
+const UNSAFE_MODULES: &[(&str, &str)] = &[
+    ("uasyncio-core", "mod task;"),
+    ("uasyncio-synchro", "mod waker_set;"),
+];
 
 /// Lines of the root manifest's `[workspace.lints]` that the rules above
 /// rest on.
@@ -245,23 +250,24 @@ fn libraries(ws: &Workspace) -> impl Iterator<Item = (&Package, &Path)> {
     ws.publishable().filter_map(|p| Some((p, p.lib_root.as_deref()?)))
 }
 
-/// `unsafe` stays where it is allowed: every library but
-/// [`UNSAFE_CRATE`] has `#![forbid(unsafe_code)]`, and in that one crate
+/// `unsafe` stays where it is allowed: every library not in
+/// [`UNSAFE_MODULES`] has `#![forbid(unsafe_code)]`, and in those that are
 /// the only attribute that names `unsafe_code` is the `allow` right above
-/// `mod task;` in its root (the workspace denies `unsafe_code`).
+/// their module in the crate's root (the workspace denies `unsafe_code`).
 pub(crate) fn unsafe_is_confined(ws: &Workspace) -> Vec<String> {
     let mut violations = Vec::new();
     for (package, lib) in libraries(ws) {
-        if package.name != UNSAFE_CRATE {
+        let Some(&(_, module)) = UNSAFE_MODULES.iter().find(|(name, _)| *name == package.name) else {
             let text = read(ws, lib, "unsafe", &mut violations).unwrap_or_default();
             if !sets_lint(&text, &["forbid"], "unsafe_code") {
                 violations.push(format!(
-                    "{}: unsafe: no `#![forbid(unsafe_code)]`; only {UNSAFE_CRATE} may use unsafe",
+                    "{}: unsafe: no `#![forbid(unsafe_code)]`; only the crates of \
+                     UNSAFE_MODULES (xtask/src/tidy.rs) may use unsafe",
                     ws.rel(lib)
                 ));
             }
             continue;
-        }
+        };
         for path in rust_files(&package.dir().join("src")) {
             let Some(text) = read(ws, &path, "unsafe", &mut violations) else {
                 continue;
@@ -276,12 +282,13 @@ pub(crate) fn unsafe_is_confined(ws: &Workspace) -> Vec<String> {
                     .find(|l| !l.starts_with("//") && !l.starts_with("#["));
                 let is_the_allowed_one = path == lib
                     && line.starts_with("#[allow(unsafe_code)]")
-                    && next_item.is_some_and(|item| item.ends_with(UNSAFE_MODULE));
+                    && next_item.is_some_and(|item| item.ends_with(module));
                 if !is_the_allowed_one {
                     violations.push(format!(
-                        "{}:{}: unsafe: `{line}`: in {UNSAFE_CRATE} only `{UNSAFE_MODULE}` may \
-                         allow unsafe code (the waker's vtable); the workspace denies it elsewhere",
+                        "{}:{}: unsafe: `{line}`: in {} only `{module}` may allow unsafe code; \
+                         the workspace denies it elsewhere",
                         ws.rel(&path),
+                        package.name,
                         n + 1
                     ));
                 }
