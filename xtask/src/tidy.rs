@@ -288,8 +288,8 @@ pub(crate) fn unsafe_is_confined(ws: &Workspace) -> Vec<String> {
                         "{}:{}: unsafe: `{line}`: in {} only `{module}` may allow unsafe code; \
                          the workspace denies it elsewhere",
                         ws.rel(&path),
-                        package.name,
-                        n + 1
+                        n + 1,
+                        package.name
                     ));
                 }
             }
