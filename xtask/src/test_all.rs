@@ -23,6 +23,10 @@ const CORE: &str = "uasyncio-core";
 const NIGHTLY_CRATES: &[&str] = &["uasyncio-core", "uasyncio-queues", "uasyncio-synchro"];
 /// The other platforms every crate and test must type-check for.
 const OTHER_TARGETS: &[&str] = &["x86_64-apple-darwin", "x86_64-pc-windows-gnu"];
+/// SPEC §6: the crates that build without std, and the microcontroller
+/// target they are built for.
+const NO_STD_CRATES: &[&str] = &["uasyncio-queues", "uasyncio-synchro"];
+const EMBEDDED_TARGET: &str = "thumbv7m-none-eabi";
 /// The target the sanitizer build names (it needs an explicit `--target`).
 const SANITIZER_TARGET: &str = "x86_64-unknown-linux-gnu";
 /// The README's demo, run whenever it exists.
@@ -108,6 +112,12 @@ const STEPS: &[Step] = &[
         "cargo clippy --workspace --all-targets for x86_64-apple-darwin and x86_64-pc-windows-gnu \
          (type-checks, deny-level lints)",
         other_platforms,
+    ),
+    step(
+        "no-std",
+        "cargo clippy --no-default-features --target thumbv7m-none-eabi of the no_std crates \
+         (SPEC §6: they build for a Cortex-M3)",
+        no_std,
     ),
     step(
         "miri",
@@ -542,6 +552,20 @@ fn other_platforms(c: &Ctx) -> Result<Outcome> {
     }
     let targets = OTHER_TARGETS.iter().flat_map(|t| ["--target", t]);
     passed(cmd!(c.sh, "cargo clippy --workspace --all-targets {targets...}"))
+}
+
+fn no_std(c: &Ctx) -> Result<Outcome> {
+    let add = cmd!(c.sh, "rustup target add {EMBEDDED_TARGET}");
+    if let Err(e) = run_with_timeout(add, INSTALL_TIME_LIMIT) {
+        let why = format!("the core library for {EMBEDDED_TARGET} cannot be installed: {e}");
+        println!("skipping: {why}");
+        return Ok(Outcome::Skipped(why));
+    }
+    let crates = NO_STD_CRATES.iter().flat_map(|p| ["-p", p]);
+    passed(cmd!(
+        c.sh,
+        "cargo clippy {crates...} --no-default-features --target {EMBEDDED_TARGET} -- -D warnings"
+    ))
 }
 
 // ---------------------------------------------------------------------------
