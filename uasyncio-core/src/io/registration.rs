@@ -30,6 +30,12 @@ use crate::get_event_loop;
 ///   one socket. Every waiter is woken by an event; a dropped waiter leaves
 ///   the list at once.
 ///
+/// Only a running loop waits in the poller that wakes these tasks: a
+/// future that has to wait on a thread where no uasyncio loop is running
+/// (polled by `futures::executor::block_on`, say, or a tokio runtime on
+/// the loop's thread) **panics** with a message naming the fix, instead of
+/// pending forever. An operation that completes at once works anywhere.
+///
 /// Dropping the registration forgets the slot; deregister the source first
 /// with [`deregister`](IoRegistration::deregister) if it outlives the
 /// registration (closing a socket also removes it from epoll/kqueue).
@@ -115,6 +121,11 @@ impl IoRegistration {
     /// through `poll_io`, only the last to poll is woken. Futures that may
     /// wait side by side use an [`IoWaiter`] instead.
     ///
+    /// # Panics
+    ///
+    /// When it has to wait and no uasyncio loop is running on this thread
+    /// (see [`IoRegistration`]).
+    ///
     /// ```
     /// use std::future::poll_fn;
     /// use uasyncio_core::io::{Direction, IoRegistration};
@@ -143,6 +154,11 @@ impl IoRegistration {
     /// [`IoWaiter`]), so any number of tasks may wait in `io` on one
     /// registration at once and each is woken by an event.
     ///
+    /// # Panics
+    ///
+    /// When it has to wait and no uasyncio loop is running on this thread
+    /// (see [`IoRegistration`]).
+    ///
     /// # Cancel safety
     ///
     /// Cancel-safe if `op` is: dropping the future between attempts loses
@@ -170,6 +186,11 @@ impl IoRegistration {
     /// last task to poll is the one woken, as for
     /// [`poll_io`](IoRegistration::poll_io)).
     ///
+    /// # Panics
+    ///
+    /// When it has to wait and no uasyncio loop is running on this thread
+    /// (see [`IoRegistration`]).
+    ///
     /// ```
     /// use std::future::poll_fn;
     /// use uasyncio_core::io::{Direction, IoRegistration};
@@ -185,6 +206,7 @@ impl IoRegistration {
         if self.io.is_ready(dir) {
             Poll::Ready(self.io.readiness())
         } else {
+            assert_loop_running();
             self.io.register_poll(dir, cx.waker());
             Poll::Pending
         }
@@ -259,6 +281,30 @@ impl IoRegistration {
         self.io.clear(dir);
     }
 
+    /// Marks both directions closed, as a hang-up event would (the closed
+    /// bits are final), and wakes every waiter of both directions at once:
+    /// for a socket the program has shut down itself, so that a task
+    /// waiting on it (a reader in another task, say) tries again now and
+    /// meets the end, whatever the operating system reports and whenever.
+    ///
+    /// ```
+    /// use uasyncio_core::io::{Direction, IoRegistration};
+    /// uasyncio_core::run(async {
+    ///     let mut s = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    ///     let reg = IoRegistration::new(&mut s).unwrap();
+    ///     reg.clear_ready(Direction::Read);
+    ///     reg.set_closed();
+    ///     let r = reg.readiness();
+    ///     assert!(r.is_read_closed() && r.is_write_closed() && r.is_readable());
+    ///     reg.clear_ready(Direction::Read); // the closed bit stays: reads are still tried
+    ///     assert!(reg.readiness().is_read_closed());
+    ///     reg.deregister(&mut s).unwrap();
+    /// });
+    /// ```
+    pub fn set_closed(&self) {
+        self.io.close();
+    }
+
     /// Removes `source` from the operating system's poller. The registration
     /// itself is forgotten when dropped.
     ///
@@ -307,8 +353,36 @@ fn poll_with<R>(
             }
         }
     }
+    assert_loop_running();
     register(io, cx.waker());
     Poll::Pending
+}
+
+/// Panics unless a uasyncio event loop is running on the calling thread.
+///
+/// Called where an I/O future is about to wait (and only there: an
+/// operation that completes at once pays nothing). Only a running loop
+/// waits in the poller that would wake the task, and a registration is
+/// `!Send`, so the thread polling it is the loop's: under another executor
+/// on this thread (`futures::executor::block_on`, a tokio runtime) the
+/// future would pend forever. Saying so is better than hanging.
+#[inline]
+fn assert_loop_running() {
+    if !crate::get_event_loop().is_running() {
+        io_polled_without_a_running_loop();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn io_polled_without_a_running_loop() -> ! {
+    panic!(
+        "uasyncio: a socket future (uasyncio-udp or uasyncio-streams) had to wait on a thread \
+         where no uasyncio event loop is running, e.g. under futures::executor::block_on or a \
+         tokio runtime: only a running uasyncio loop polls its sockets, so it would wait forever. \
+         Run it on the loop: uasyncio_core::run(fut), EventLoop::run_until_complete(fut), or \
+         create_task(fut) from inside a running loop"
+    )
 }
 
 /// A future's own place in one direction's wait list of an
@@ -362,6 +436,11 @@ impl IoWaiter<'_> {
     /// tries `op` unless the direction is known not ready; on `WouldBlock`
     /// waits in the slot and returns `Pending`.
     ///
+    /// # Panics
+    ///
+    /// When it has to wait and no uasyncio loop is running on this thread
+    /// (see [`IoRegistration`]).
+    ///
     /// ```
     /// use std::future::poll_fn;
     /// use uasyncio_core::io::{Direction, IoRegistration};
@@ -389,6 +468,11 @@ impl IoWaiter<'_> {
     /// As [`IoRegistration::poll_ready`], but waits in this waiter's own
     /// slot.
     ///
+    /// # Panics
+    ///
+    /// When it has to wait and no uasyncio loop is running on this thread
+    /// (see [`IoRegistration`]).
+    ///
     /// ```
     /// use std::future::poll_fn;
     /// use uasyncio_core::io::{Direction, IoRegistration};
@@ -406,6 +490,7 @@ impl IoWaiter<'_> {
         if io.is_ready(self.dir) {
             Poll::Ready(io.readiness())
         } else {
+            assert_loop_running();
             io.register_keyed(self.dir, &mut self.key, cx.waker());
             Poll::Pending
         }

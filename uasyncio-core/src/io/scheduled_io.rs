@@ -447,6 +447,14 @@ impl ScheduledIo {
         drop(waker); // outside the borrow
     }
 
+    /// Sets both closed bits (final, as a hang-up event would) and wakes
+    /// every waiter of both directions.
+    pub(crate) fn close(&self) {
+        self.on_event(
+            Readiness::READABLE | Readiness::WRITABLE | Readiness::READ_CLOSED | Readiness::WRITE_CLOSED,
+        );
+    }
+
     /// Sets the bits of an event and wakes the waiters of the directions it
     /// concerns.
     #[inline]
