@@ -704,6 +704,72 @@ impl UdpSocket {
         self.sock.set_multicast_ttl_v4(ttl)
     }
 
+    /// Sets the size of the receive buffer (`SO_RCVBUF`), as
+    /// [`UdpSocketBuilder::recv_buffer_size`] does before binding.
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::InvalidInput`] for 0 or a size past `i32::MAX`;
+    /// otherwise what `setsockopt(2)` reports.
+    ///
+    /// ```
+    /// let s = uasyncio_udp::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// s.set_recv_buffer_size(16 * 1024).unwrap();
+    /// assert!(s.recv_buffer_size().unwrap() >= 16 * 1024);
+    /// assert!(s.set_recv_buffer_size(0).is_err());
+    /// ```
+    pub fn set_recv_buffer_size(&self, bytes: usize) -> io::Result<()> {
+        let size = checked_buffer_size("a receive buffer (SO_RCVBUF)", bytes)?;
+        socket2::SockRef::from(&self.sock).set_recv_buffer_size(size)
+    }
+
+    /// The size of the receive buffer (`SO_RCVBUF`) as the kernel applied
+    /// it (Linux reports twice what was asked, within its limits).
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` reports.
+    ///
+    /// ```
+    /// let s = uasyncio_udp::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert!(s.recv_buffer_size().unwrap() > 0);
+    /// ```
+    pub fn recv_buffer_size(&self) -> io::Result<usize> {
+        socket2::SockRef::from(&self.sock).recv_buffer_size()
+    }
+
+    /// Sets the size of the send buffer (`SO_SNDBUF`), as
+    /// [`UdpSocketBuilder::send_buffer_size`] does before binding.
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::InvalidInput`] for 0 or a size past `i32::MAX`;
+    /// otherwise what `setsockopt(2)` reports.
+    ///
+    /// ```
+    /// let s = uasyncio_udp::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// s.set_send_buffer_size(16 * 1024).unwrap();
+    /// assert!(s.send_buffer_size().unwrap() >= 16 * 1024);
+    /// ```
+    pub fn set_send_buffer_size(&self, bytes: usize) -> io::Result<()> {
+        let size = checked_buffer_size("a send buffer (SO_SNDBUF)", bytes)?;
+        socket2::SockRef::from(&self.sock).set_send_buffer_size(size)
+    }
+
+    /// The size of the send buffer (`SO_SNDBUF`) as the kernel applied it.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` reports.
+    ///
+    /// ```
+    /// let s = uasyncio_udp::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert!(s.send_buffer_size().unwrap() > 0);
+    /// ```
+    pub fn send_buffer_size(&self) -> io::Result<usize> {
+        socket2::SockRef::from(&self.sock).send_buffer_size()
+    }
+
     /// Takes the socket's pending error (`SO_ERROR`), if any.
     ///
     /// # Errors
@@ -719,8 +785,26 @@ impl UdpSocket {
     }
 }
 
+/// Checks a socket buffer size asked for by the program: the operating
+/// system takes an `int` and quietly rounds 0 up to its minimum, so 0 and
+/// sizes past `i32::MAX` are refused here, by name.
+fn checked_buffer_size(what: &str, size: usize) -> io::Result<usize> {
+    if size == 0 || size > i32::MAX as usize {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{what} of {size} bytes: give a size from 1 to {} bytes (the kernel clamps it to \
+                 its own limits, e.g. net.core.rmem_max / wmem_max on Linux, and may double it)",
+                i32::MAX
+            ),
+        ));
+    }
+    Ok(size)
+}
+
 /// Makes a [`UdpSocket`] with options that must be set before binding
-/// (`SO_REUSEADDR`, `SO_REUSEPORT`, `IPV6_V6ONLY`, `SO_BROADCAST`), through
+/// (`SO_REUSEADDR`, `SO_REUSEPORT`, `IPV6_V6ONLY`, `SO_BROADCAST`) or are
+/// best set before the first datagram (`SO_RCVBUF`, `SO_SNDBUF`), through
 /// socket2.
 ///
 /// ```
@@ -739,6 +823,8 @@ pub struct UdpSocketBuilder {
     reuse_port: bool,
     only_v6: Option<bool>,
     broadcast: bool,
+    recv_buffer_size: Option<usize>,
+    send_buffer_size: Option<usize>,
 }
 
 impl UdpSocketBuilder {
@@ -799,6 +885,49 @@ impl UdpSocketBuilder {
         self
     }
 
+    /// Sets the size of the socket's receive buffer (`SO_RCVBUF`): how many
+    /// bytes of datagrams the kernel keeps for the socket while no task
+    /// receives them (past it, new datagrams are dropped). Linux doubles
+    /// the value (for its bookkeeping) and caps it at `net.core.rmem_max`;
+    /// [`UdpSocket::recv_buffer_size`] tells what was applied.
+    ///
+    /// Checked at [`bind`](UdpSocketBuilder::bind): 0 or a size past
+    /// `i32::MAX` is an [`io::ErrorKind::InvalidInput`] error there.
+    ///
+    /// ```
+    /// let s = uasyncio_udp::UdpSocketBuilder::new()
+    ///     .recv_buffer_size(64 * 1024)
+    ///     .bind("127.0.0.1:0")
+    ///     .unwrap();
+    /// assert!(s.recv_buffer_size().unwrap() >= 64 * 1024);
+    /// assert!(uasyncio_udp::UdpSocketBuilder::new().recv_buffer_size(0).bind("127.0.0.1:0").is_err());
+    /// ```
+    pub fn recv_buffer_size(mut self, bytes: usize) -> Self {
+        self.recv_buffer_size = Some(bytes);
+        self
+    }
+
+    /// Sets the size of the socket's send buffer (`SO_SNDBUF`): how many
+    /// bytes of datagrams may wait in the kernel to go out (past it, a send
+    /// waits for room). Linux doubles the value and caps it at
+    /// `net.core.wmem_max`; [`UdpSocket::send_buffer_size`] tells what was
+    /// applied.
+    ///
+    /// Checked at [`bind`](UdpSocketBuilder::bind), as
+    /// [`recv_buffer_size`](UdpSocketBuilder::recv_buffer_size).
+    ///
+    /// ```
+    /// let s = uasyncio_udp::UdpSocketBuilder::new()
+    ///     .send_buffer_size(32 * 1024)
+    ///     .bind("127.0.0.1:0")
+    ///     .unwrap();
+    /// assert!(s.send_buffer_size().unwrap() >= 32 * 1024);
+    /// ```
+    pub fn send_buffer_size(mut self, bytes: usize) -> Self {
+        self.send_buffer_size = Some(bytes);
+        self
+    }
+
     /// Makes the socket and binds it to the first address of `addr` that
     /// works. Name resolution, for a host that is not an IP literal, is
     /// blocking.
@@ -806,13 +935,20 @@ impl UdpSocketBuilder {
     /// # Errors
     ///
     /// When `addr` resolves to nothing or no address can be bound; the
-    /// message names the last address tried.
+    /// message names the last address tried. [`io::ErrorKind::InvalidInput`]
+    /// for a buffer size out of range, before any socket is made.
     ///
     /// ```
     /// let s = uasyncio_udp::UdpSocketBuilder::new().bind(("127.0.0.1", 0)).unwrap();
     /// # drop(s);
     /// ```
     pub fn bind(&self, addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        if let Some(size) = self.recv_buffer_size {
+            checked_buffer_size("a receive buffer (SO_RCVBUF)", size)?;
+        }
+        if let Some(size) = self.send_buffer_size {
+            checked_buffer_size("a send buffer (SO_SNDBUF)", size)?;
+        }
         let addrs = addr
             .to_socket_addrs()
             .map_err(|e| annotate(e, format_args!("cannot resolve the UDP bind address")))?;
@@ -847,6 +983,14 @@ impl UdpSocketBuilder {
         }
         if self.broadcast {
             s.set_broadcast(true)?;
+        }
+        if let Some(size) = self.recv_buffer_size {
+            s.set_recv_buffer_size(size)
+                .map_err(|e| annotate(e, format_args!("cannot set SO_RCVBUF to {size} bytes")))?;
+        }
+        if let Some(size) = self.send_buffer_size {
+            s.set_send_buffer_size(size)
+                .map_err(|e| annotate(e, format_args!("cannot set SO_SNDBUF to {size} bytes")))?;
         }
         s.bind(&addr.into())
             .map_err(|e| annotate(e, format_args!("cannot bind a UDP socket to {addr}")))?;
