@@ -1,5 +1,6 @@
 //! [`Conn`]: one TCP connection on the loop, shared by its reader and writer.
 
+use std::cell::Cell;
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
@@ -16,6 +17,10 @@ use crate::writer::StreamWriter;
 pub(crate) struct Conn {
     pub(crate) stream: mio::net::TcpStream,
     pub(crate) reg: IoRegistration,
+    /// Set by [`StreamWriter::close`]: the connection is shut down in both
+    /// directions, and the reader returns only what it has buffered, then
+    /// EOF (whatever the kernel still holds or reports).
+    closed: Cell<bool>,
 }
 
 impl fmt::Debug for Conn {
@@ -24,6 +29,7 @@ impl fmt::Debug for Conn {
             .field("local", &self.stream.local_addr().ok())
             .field("peer", &self.stream.peer_addr().ok())
             .field("readiness", &self.reg.readiness())
+            .field("closed", &self.closed.get())
             .finish()
     }
 }
@@ -32,7 +38,11 @@ impl Conn {
     /// Registers `stream` with the calling thread's loop.
     pub(crate) fn new(mut stream: mio::net::TcpStream) -> io::Result<Conn> {
         let reg = IoRegistration::new(&mut stream)?;
-        Ok(Conn { stream, reg })
+        Ok(Conn {
+            stream,
+            reg,
+            closed: Cell::new(false),
+        })
     }
 
     /// Splits a registered connection into its reader and writer.
@@ -47,6 +57,25 @@ impl Conn {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
             r => r,
         }
+    }
+
+    /// Shuts the connection down in both directions (the peer reads EOF
+    /// after what the kernel already has to send) and wakes every waiter,
+    /// so that a reader waiting in another task meets EOF at once.
+    pub(crate) fn shutdown_both(&self) -> io::Result<()> {
+        self.closed.set(true);
+        let r = match self.stream.shutdown(Shutdown::Both) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            r => r,
+        };
+        self.reg.set_closed();
+        r
+    }
+
+    /// Whether [`shutdown_both`](Conn::shutdown_both) was called.
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.get()
     }
 
     pub(crate) fn extra_info(&self, name: &str) -> Option<SocketAddr> {

@@ -72,6 +72,50 @@ pub async fn open_connection(host: &str, port: u16) -> io::Result<(StreamReader,
     Err(last.unwrap_or_else(|| no_address(host, port)))
 }
 
+/// Puts a connected standard TCP stream on the calling thread's event loop
+/// and returns its reader and writer: for a connection made elsewhere
+/// (accepted by a `std::net::TcpListener`, connected with options
+/// `open_connection` does not offer, handed over by another thread before
+/// this one's loop takes it).
+///
+/// The stream is switched to non-blocking mode and registered with the
+/// loop of the calling thread, which the halves then belong to. Its socket
+/// options are kept as they are (`open_connection` and `start_server` set
+/// `TCP_NODELAY`; here, [`StreamWriter::set_nodelay`] does).
+///
+/// # Errors
+///
+/// When the stream cannot be made non-blocking or registered with the
+/// loop's poller.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// uasyncio_core::run(async {
+///     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+///     let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+///     let (ours, _) = listener.accept().unwrap();
+///     let (mut r, mut w) = uasyncio_streams::from_std(ours).unwrap();
+///     peer.write_all(b"ping\n").unwrap();
+///     assert_eq!(r.readline().await.unwrap(), b"ping\n");
+///     w.write(b"pong");
+///     w.drain().await.unwrap();
+///     let mut got = [0; 4];
+///     peer.read_exact(&mut got).unwrap();
+///     assert_eq!(&got, b"pong");
+///     assert_eq!(w.peer_addr().unwrap(), peer.local_addr().unwrap());
+/// });
+/// ```
+pub fn from_std(stream: std::net::TcpStream) -> io::Result<(StreamReader, StreamWriter)> {
+    stream.set_nonblocking(true)?;
+    let conn = Conn::new(mio::net::TcpStream::from_std(stream)).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot register the TCP stream with the event loop: {e}"),
+        )
+    })?;
+    Ok(conn.split())
+}
+
 fn no_address(host: &str, port: u16) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,

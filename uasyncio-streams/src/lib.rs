@@ -11,7 +11,15 @@
 //! so each waits in its direction's single poll slot (no list, nothing to
 //! clean up when a read is cancelled); the two may wait in different tasks
 //! at once. HUP and ERR wake both directions, and the next operation returns
-//! EOF or the error: nothing spins and nothing hangs.
+//! EOF or the error: nothing spins and nothing hangs. `StreamWriter::close`
+//! shuts the socket down in both directions and marks the connection
+//! closed, which wakes a reader waiting in another task; the reader then
+//! returns what it had buffered and EOF.
+//!
+//! The writer's v3 buffer (`write`, `drain`) is a `Vec` with a send offset:
+//! `drain` advances the offset as the kernel takes bytes, so a cancelled
+//! drain leaves exactly the unsent tail; `awrite` and friends drain it
+//! before their own bytes, which keeps the order.
 //!
 //! [`start_server`] binds and listens synchronously, then runs an accept
 //! task (core's `create_task`); each accepted connection runs the client
@@ -24,14 +32,17 @@
 //! # Memory
 //!
 //! An idle connection costs its two handles and the shared socket state
-//! (about 200 bytes), one slot in the poller, the task of the client
+//! (about 400 bytes: reader 72, writer 104, the connection and its
+//! readiness state ~200), one slot in the poller, the task of the client
 //! callback, and the reader's buffer once `read`, `readline` or
 //! `readexactly` has used it (8 KiB; it grows only when it is full of
 //! unreturned bytes — for a `readexactly` or a line longer than that — by
 //! doubling with the bytes that arrive, never to a size a peer announced,
 //! and a grown buffer is freed when it empties). A
 //! handler that reads with `read_into` into a buffer of its own makes the
-//! reader allocate nothing.
+//! reader allocate nothing. The writer's `write` buffer costs nothing until
+//! `write` is used, holds at most the write limit (1 MiB by default), and
+//! is freed after a drain once it has grown past 64 KiB.
 //!
 //! The crate re-exports nothing from `uasyncio-core`; use both side by side.
 #![forbid(unsafe_code)]
@@ -43,7 +54,7 @@ mod reader;
 mod server;
 mod writer;
 
-pub use connect::open_connection;
+pub use connect::{from_std, open_connection};
 pub use reader::{DEFAULT_LINE_LIMIT, ReadExactly, ReadFut, ReadInto, ReadLine, ReadLineInto, StreamReader};
 pub use server::{Server, ServerOptions, start_server};
-pub use writer::{AWrite, StreamWriter};
+pub use writer::{AWrite, DEFAULT_WRITE_LIMIT, Drain, StreamWriter};

@@ -62,7 +62,10 @@ macro_rules! ready {
 /// `'static` values: they may be moved to two different tasks and wait at
 /// the same time (the seed README's half-duplex restriction does not apply).
 /// The connection's descriptor closes when both are dropped. A reader is
-/// `!Send`: it belongs to the loop of the thread that made it.
+/// `!Send`: it belongs to the loop of the thread that made it. After the
+/// writer's [`close`](crate::StreamWriter::close), the reader returns what
+/// it had already buffered, then EOF (a read waiting in another task is
+/// woken with it).
 ///
 /// ```
 /// use uasyncio_streams::{open_connection, start_server};
@@ -391,6 +394,44 @@ impl StreamReader {
         self.conn.extra_info(name)
     }
 
+    /// The address of the peer.
+    ///
+    /// # Errors
+    ///
+    /// What `getpeername(2)` reports (`NotConnected` once the connection
+    /// is gone).
+    ///
+    /// ```
+    /// use uasyncio_streams::{open_connection, start_server};
+    /// uasyncio_core::run(async {
+    ///     let srv = start_server(|_r, _w| async {}, "127.0.0.1", 0, 8).await.unwrap();
+    ///     let (r, w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
+    ///     assert_eq!(r.peer_addr().unwrap(), srv.local_addr());
+    ///     assert_eq!(r.local_addr().unwrap(), w.local_addr().unwrap());
+    /// });
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.conn.stream.peer_addr()
+    }
+
+    /// Our address on the connection.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockname(2)` reports.
+    ///
+    /// ```
+    /// use uasyncio_streams::{open_connection, start_server};
+    /// uasyncio_core::run(async {
+    ///     let srv = start_server(|_r, _w| async {}, "127.0.0.1", 0, 8).await.unwrap();
+    ///     let (r, _w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
+    ///     assert!(r.local_addr().unwrap().ip().is_loopback());
+    /// });
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.conn.stream.local_addr()
+    }
+
     /// Polls [`read`](StreamReader::read): the building block for
     /// hand-written futures.
     ///
@@ -434,11 +475,12 @@ impl StreamReader {
             return Poll::Ready(Ok(0));
         }
         if self.start == self.end {
-            if self.eof {
+            let conn = &*self.conn;
+            if self.eof || conn.is_closed() {
+                self.eof = true;
                 return Poll::Ready(Ok(0));
             }
             // Nothing buffered: read straight into the caller's buffer.
-            let conn = &*self.conn;
             let n = ready!(conn.reg.poll_io(Direction::Read, cx, || (&conn.stream).read(buf)))?;
             if n == 0 {
                 self.eof = true;
@@ -608,7 +650,9 @@ impl StreamReader {
     /// one more byte (growing toward `want` buffered bytes if the buffer is
     /// full). Returns how many bytes came; 0 is EOF (remembered).
     fn poll_fill(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<usize>> {
-        if self.eof {
+        if self.eof || self.conn.is_closed() {
+            // After `StreamWriter::close`, nothing more is read: EOF.
+            self.eof = true;
             return Poll::Ready(Ok(0));
         }
         self.reserve(want)?;

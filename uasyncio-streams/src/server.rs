@@ -488,6 +488,11 @@ impl Server {
     /// for as long as the server runs: `server.wait_closed().await` is how a
     /// program serves forever.
     ///
+    /// # Panics
+    ///
+    /// When it has to wait on a thread where no uasyncio loop is running
+    /// (under another executor): it would wait forever.
+    ///
     /// # Cancel safety
     ///
     /// Cancel-safe: it only waits.
@@ -537,8 +542,25 @@ impl ClosedWait<'_> {
             }
         };
         drop(replaced); // outside the borrow
+        if !uasyncio_core::get_event_loop().is_running() {
+            no_running_loop();
+        }
         Poll::Pending
     }
+}
+
+/// `wait_closed` waits for the accept task, which only a running loop runs:
+/// elsewhere it would wait forever.
+#[cold]
+#[inline(never)]
+fn no_running_loop() -> ! {
+    panic!(
+        "uasyncio: Server::wait_closed() had to wait on a thread where no uasyncio event loop is \
+         running, e.g. under futures::executor::block_on or a tokio runtime: only a running \
+         uasyncio loop closes a server, so it would wait forever. Run it on the loop: \
+         uasyncio_core::run(fut), EventLoop::run_until_complete(fut), or create_task(fut) from \
+         inside a running loop"
+    )
 }
 
 impl Drop for ClosedWait<'_> {
