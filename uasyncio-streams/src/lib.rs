@@ -50,11 +50,15 @@
 
 mod conn;
 mod connect;
+#[cfg(feature = "futures-io")]
+mod duplex;
 mod reader;
 mod server;
 mod writer;
 
 pub use connect::{from_std, open_connection};
+#[cfg(feature = "futures-io")]
+pub use duplex::Duplex;
 pub use reader::{DEFAULT_LINE_LIMIT, ReadExactly, ReadFut, ReadInto, ReadLine, ReadLineInto, StreamReader};
 pub use server::{Server, ServerOptions, start_server};
 pub use writer::{AWrite, DEFAULT_WRITE_LIMIT, Drain, StreamWriter};

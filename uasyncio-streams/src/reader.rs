@@ -67,6 +67,10 @@ macro_rules! ready {
 /// it had already buffered, then EOF (a read waiting in another task is
 /// woken with it).
 ///
+/// With the `futures-io` feature the reader is `AsyncRead` and
+/// `AsyncBufRead` (its own buffer is the `BufRead` buffer, so the v2 calls
+/// and a `futures-io` consumer can take turns).
+///
 /// ```
 /// use uasyncio_streams::{open_connection, start_server};
 /// uasyncio_core::run(async {
@@ -819,5 +823,69 @@ impl Future for ReadInto<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         this.r.poll_read_into(cx, this.buf)
+    }
+}
+
+/// With the `futures-io` feature: reads as
+/// [`read_into`](StreamReader::read_into) does (buffered bytes first, else
+/// one read from the socket straight into `buf`; `Ok(0)` is EOF).
+///
+/// ```
+/// use futures_io::AsyncRead;
+/// use std::{future::poll_fn, pin::Pin};
+/// use uasyncio_streams::{open_connection, start_server};
+/// uasyncio_core::run(async {
+///     let srv = start_server(|_r, mut w| async move { w.awrite(b"hi").await.unwrap() },
+///         "127.0.0.1", 0, 8).await.unwrap();
+///     let (mut r, _w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
+///     let mut buf = [0; 8];
+///     let n = poll_fn(|cx| AsyncRead::poll_read(Pin::new(&mut r), cx, &mut buf)).await.unwrap();
+///     assert_eq!(&buf[..n], b"hi");
+/// });
+/// ```
+#[cfg(feature = "futures-io")]
+impl futures_io::AsyncRead for StreamReader {
+    #[inline]
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_read_into(cx, buf)
+    }
+}
+
+/// With the `futures-io` feature: the reader's own buffer, filled by one
+/// read from the socket when it is empty (an empty slice is EOF). Lines,
+/// frames and TLS records parsed through it stay in the reader, so
+/// `readline`, `readexactly` and `read` go on from where a
+/// `futures-io` consumer stopped, and the other way round.
+///
+/// ```
+/// use futures_io::AsyncBufRead;
+/// use std::{future::poll_fn, pin::Pin};
+/// use uasyncio_streams::{open_connection, start_server};
+/// uasyncio_core::run(async {
+///     let srv = start_server(|_r, mut w| async move { w.awrite(b"abc\ndef").await.unwrap() },
+///         "127.0.0.1", 0, 8).await.unwrap();
+///     let (mut r, _w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
+///     let got = poll_fn(|cx| {
+///         Pin::new(&mut r).poll_fill_buf(cx).map(|b| b.map(|b| b.to_vec()))
+///     }).await.unwrap();
+///     assert!(got.starts_with(b"abc"));
+///     Pin::new(&mut r).consume(4); // "abc\n"
+///     assert_eq!(r.readexactly(3).await.unwrap(), b"def"); // the v2 call goes on
+/// });
+/// ```
+#[cfg(feature = "futures-io")]
+impl futures_io::AsyncBufRead for StreamReader {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        if this.start == this.end {
+            ready!(this.poll_fill(cx, BUF_SIZE))?;
+        }
+        Poll::Ready(Ok(&this.buf[this.start..this.end]))
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        let amt = amt.min(this.end - this.start);
+        this.consume(amt);
     }
 }

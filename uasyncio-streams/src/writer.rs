@@ -62,8 +62,8 @@ macro_rules! ready {
 ///   when it was dropped stays buffered, in order, for the next `drain`.
 ///
 /// The two mix freely and keep their order: `awrite`, `awriteiter`,
-/// [`poll_write`](StreamWriter::poll_write) send what `write` buffered
-/// first.
+/// [`poll_write`](StreamWriter::poll_write) (and `AsyncWrite` with the
+/// `futures-io` feature) send what `write` buffered first.
 ///
 /// **Back-pressure** is `drain`'s job: `write` never waits, so a program
 /// that writes faster than the peer reads must `drain` (as the v3 idiom
@@ -862,5 +862,50 @@ impl Future for Drain<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.get_mut().w.poll_drain(cx)
+    }
+}
+
+/// With the `futures-io` feature: `poll_write` is
+/// [`StreamWriter::poll_write`] (what [`write`](StreamWriter::write)
+/// buffered goes first, then one write attempt), `poll_flush` is
+/// [`drain`](StreamWriter::drain), and `poll_close` drains, then shuts
+/// down the sending direction (the half-close of
+/// [`aclose`](StreamWriter::aclose): the peer reads EOF, our reader stays
+/// readable).
+///
+/// ```
+/// use futures_io::AsyncWrite;
+/// use std::{future::poll_fn, pin::Pin};
+/// use uasyncio_streams::{open_connection, start_server};
+/// uasyncio_core::run(async {
+///     let srv = start_server(|mut r, mut w| async move {
+///         let got = r.readexactly(5).await.unwrap();
+///         assert_eq!(r.read(8).await.unwrap(), b""); // EOF: the client closed its side
+///         w.awrite(&got).await.unwrap();
+///     }, "127.0.0.1", 0, 8).await.unwrap();
+///     let (mut r, mut w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
+///     w.write(b"he");
+///     let n = poll_fn(|cx| Pin::new(&mut w).poll_write(cx, b"llo")).await.unwrap();
+///     assert_eq!(n, 3);
+///     poll_fn(|cx| Pin::new(&mut w).poll_flush(cx)).await.unwrap();
+///     poll_fn(|cx| Pin::new(&mut w).poll_close(cx)).await.unwrap();
+///     assert_eq!(r.readexactly(5).await.unwrap(), b"hello"); // still readable
+/// });
+/// ```
+#[cfg(feature = "futures-io")]
+impl futures_io::AsyncWrite for StreamWriter {
+    #[inline]
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_drain(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        Poll::Ready(this.conn.shutdown_write())
     }
 }
