@@ -98,7 +98,12 @@ impl Conn {
                 Ok(n) => {
                     let ok = match &mut self.http {
                         Some(h) => match h.received(n) {
-                            Some(resp) => Conn::send(&mut self.stream, &mut self.out, resp),
+                            // A request that closes: close once the response is out
+                            // (the own load never asks for it).
+                            Some(resp) => {
+                                Conn::send(&mut self.stream, &mut self.out, resp)
+                                    && !(h.closing() && self.out.is_empty())
+                            }
                             None => false,
                         },
                         None => Conn::send(&mut self.stream, &mut self.out, &buf[..n]),

@@ -1,10 +1,22 @@
 //! The HTTP/1.1 "hello world" every server of the HTTP rows runs, whatever
 //! the runtime: a tiny sans-I/O request parser and responder (read until
-//! `"\r\n\r\n"`, answer with one fixed response, keep the connection
-//! alive), plus the client side the load generator uses.
+//! `"\r\n\r\n"`, answer with one fixed response), plus the client side the
+//! load generator uses.
+//!
+//! Keep-alive as real clients expect it: HTTP/1.1's default, and HTTP/1.0's
+//! on `Connection: keep-alive` (answered with `Connection: keep-alive`, which
+//! `ab -k` looks for); an HTTP/1.0 request without it, or any request with
+//! `Connection: close`, gets `Connection: close` and the server closes the
+//! connection after the response ([`HttpConn::closing`]).
 
-/// The one response, to every request.
+/// The response to an HTTP/1.1 request that keeps the connection.
 pub const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nHello world\n";
+/// The response to an HTTP/1.0 request that asked for keep-alive.
+const RESPONSE_KEEP_ALIVE: &[u8] =
+    b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 12\r\n\r\nHello world\n";
+/// The response after which the server closes the connection.
+const RESPONSE_CLOSE: &[u8] =
+    b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 12\r\n\r\nHello world\n";
 
 /// The request the load generator sends (wrk sends its own, alike).
 pub const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
@@ -26,9 +38,37 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
+/// The answer a request head asks for, and whether the connection closes
+/// after it.
+fn response_for(head: &[u8]) -> (&'static [u8], bool) {
+    let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let request_line = head[..line_end].strip_suffix(b"\r").unwrap_or(&head[..line_end]);
+    let http10 = request_line.ends_with(b" HTTP/1.0");
+    let mut keep = !http10;
+    for line in head[line_end..].split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        const NAME: &[u8] = b"connection:";
+        if line.len() > NAME.len() && line[..NAME.len()].eq_ignore_ascii_case(NAME) {
+            let value = &line[NAME.len()..];
+            let has = |word: &[u8]| value.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word));
+            if has(b"close") {
+                keep = false;
+            } else if has(b"keep-alive") {
+                keep = true;
+            }
+        }
+    }
+    match (keep, http10) {
+        (false, _) => (RESPONSE_CLOSE, true),
+        (true, true) => (RESPONSE_KEEP_ALIVE, false),
+        (true, false) => (RESPONSE, false),
+    }
+}
+
 /// The server side of one connection: bytes in, responses out. The runtime
 /// reads into [`spare`](HttpConn::spare), reports the count to
-/// [`received`](HttpConn::received) and writes what that returns.
+/// [`received`](HttpConn::received), writes what that returns, and closes
+/// the connection after it when [`closing`](HttpConn::closing) says so.
 pub struct HttpConn {
     buf: Box<[u8]>,
     filled: usize,
@@ -36,6 +76,8 @@ pub struct HttpConn {
     scanned: usize,
     /// Responses to several pipelined requests, sent together.
     out: Vec<u8>,
+    /// The last response answered a request that closes the connection.
+    closing: bool,
 }
 
 impl HttpConn {
@@ -45,7 +87,14 @@ impl HttpConn {
             filled: 0,
             scanned: 0,
             out: Vec::new(),
+            closing: false,
         }
+    }
+
+    /// Whether the connection must be closed once the last responses are
+    /// written (the request asked for it, or HTTP/1.0 without keep-alive).
+    pub fn closing(&self) -> bool {
+        self.closing
     }
 
     /// Where the next read goes.
@@ -56,14 +105,35 @@ impl HttpConn {
     /// Takes `n` bytes read into [`spare`](HttpConn::spare) and returns the
     /// responses to every request now complete (empty: none yet), or `None`
     /// when a request head does not fit (close the connection).
+    ///
+    /// After a request that closes the connection, the rest of the input
+    /// is ignored.
     pub fn received(&mut self, n: usize) -> Option<&[u8]> {
+        if self.closing {
+            return Some(&[]);
+        }
         self.filled += n;
         let (mut start, mut k) = (0, 0);
+        let mut single: &'static [u8] = &[];
         let mut from = self.scanned.saturating_sub(3);
         while let Some(i) = find_head_end(&self.buf[from..self.filled]) {
+            let (resp, closes) = response_for(&self.buf[start..from + i]);
             start = from + i + 4;
             from = start;
             k += 1;
+            if k == 1 {
+                single = resp;
+            } else {
+                if k == 2 {
+                    self.out.clear();
+                    self.out.extend_from_slice(single);
+                }
+                self.out.extend_from_slice(resp);
+            }
+            if closes {
+                self.closing = true;
+                break;
+            }
         }
         if start > 0 {
             self.buf.copy_within(start..self.filled, 0);
@@ -75,14 +145,8 @@ impl HttpConn {
         }
         Some(match k {
             0 => &[],
-            1 => RESPONSE,
-            _ => {
-                self.out.clear();
-                for _ in 0..k {
-                    self.out.extend_from_slice(RESPONSE);
-                }
-                &self.out
-            }
+            1 => single,
+            _ => &self.out,
         })
     }
 }

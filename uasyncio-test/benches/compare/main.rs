@@ -11,6 +11,7 @@
 #![allow(missing_docs, unreachable_pub, clippy::print_stdout, clippy::print_stderr)]
 
 mod affinity;
+mod clients;
 mod floor;
 mod http;
 mod idle;
@@ -190,6 +191,9 @@ fn main() {
     if args.wants(net::WRK_ROW) && loadgen::wrk_path().is_none() {
         println!("# {}: wrk not installed: skipped", net::WRK_ROW);
         println!();
+    }
+    if args.wants(clients::ROW) {
+        clients::report(&args);
     }
     if args.wants("timers") {
         timers::report(&args);

@@ -15,8 +15,10 @@
 //! `UdpSocket` (`recvfrom_into` + `sendto`); tokio `TcpListener` + `spawn`
 //! with `AsyncReadExt`/`AsyncWriteExt`; smol `smol::net` +
 //! `LocalExecutor::spawn`. The HTTP servers all run the same parser and
-//! responder ([`HttpConn`]). The floor is the same servers on bare mio
-//! (`floor`).
+//! responder ([`HttpConn`]), and close a connection after a response when
+//! it says so (HTTP/1.0 without keep-alive, `Connection: close`; the own
+//! load never asks). The floor is the same servers on bare mio (`floor`).
+//! Real clients (ab, wrk, h2load) run against them in `clients`.
 //!
 //! Work: TCP 50 connections x 20k round trips of 64 B, UDP 16 clients x 20k
 //! round trips of 64 B, HTTP 64 connections x 3000 requests (our load), each
@@ -377,7 +379,7 @@ fn wrk_floor(a: &Args) -> f64 {
 
 /// A TCP server on this thread's uasyncio loop: `start_server`, a task per
 /// connection running `conn`.
-fn serve_ours<F, Fut>(ready: Sender<SocketAddr>, stop: &Countdown, conn: F)
+pub fn serve_ours<F, Fut>(ready: Sender<SocketAddr>, stop: &Countdown, conn: F)
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
@@ -430,6 +432,10 @@ pub async fn http_conn_ours(mut r: StreamReader, mut w: StreamWriter) {
         if !out.is_empty() && w.awrite(out).await.is_err() {
             return;
         }
+        if http.closing() {
+            let _ = w.aclose().await;
+            return;
+        }
     }
 }
 
@@ -455,7 +461,7 @@ fn udp_serve_ours(ready: Sender<SocketAddr>, stop: &Countdown) {
 // ---------------------------------------------------------------------------
 // tokio (current-thread runtime)
 
-fn serve_tokio<F, Fut>(ready: Sender<SocketAddr>, stop: &Countdown, conn: F)
+pub fn serve_tokio<F, Fut>(ready: Sender<SocketAddr>, stop: &Countdown, conn: F)
 where
     F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -506,6 +512,10 @@ pub async fn http_conn_tokio(mut s: tokio::net::TcpStream) {
         };
         let Some(out) = http.received(n) else { return };
         if !out.is_empty() && s.write_all(out).await.is_err() {
+            return;
+        }
+        if http.closing() {
+            let _ = s.shutdown().await;
             return;
         }
     }
@@ -589,6 +599,10 @@ async fn http_conn_smol(mut s: smol::net::TcpStream) {
         };
         let Some(out) = http.received(n) else { return };
         if !out.is_empty() && s.write_all(out).await.is_err() {
+            return;
+        }
+        if http.closing() {
+            let _ = s.close().await;
             return;
         }
     }
