@@ -542,25 +542,11 @@ impl ClosedWait<'_> {
             }
         };
         drop(replaced); // outside the borrow
-        if !uasyncio_core::get_event_loop().is_running() {
-            no_running_loop();
-        }
+        // Only a running loop closes a server: elsewhere this would wait
+        // forever, so say so (SPEC §4, no silent hangs).
+        uasyncio_core::running_loop("Server::wait_closed()");
         Poll::Pending
     }
-}
-
-/// `wait_closed` waits for the accept task, which only a running loop runs:
-/// elsewhere it would wait forever.
-#[cold]
-#[inline(never)]
-fn no_running_loop() -> ! {
-    panic!(
-        "uasyncio: Server::wait_closed() had to wait on a thread where no uasyncio event loop is \
-         running, e.g. under futures::executor::block_on or a tokio runtime: only a running \
-         uasyncio loop closes a server, so it would wait forever. Run it on the loop: \
-         uasyncio_core::run(fut), EventLoop::run_until_complete(fut), or create_task(fut) from \
-         inside a running loop"
-    )
 }
 
 impl Drop for ClosedWait<'_> {

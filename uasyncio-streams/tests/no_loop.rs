@@ -13,7 +13,7 @@ use uasyncio_streams::start_server;
 use util::{block_on, panic_message, pattern, std_pair};
 
 fn assert_names_cause_and_fix(msg: &str) {
-    assert!(msg.contains("no uasyncio event loop is running"), "{msg}");
+    assert!(msg.contains("polled outside a running uasyncio loop"), "{msg}");
     assert!(msg.contains("block_on") && msg.contains("tokio"), "{msg}");
     assert!(msg.contains("uasyncio_core::run"), "{msg}");
 }

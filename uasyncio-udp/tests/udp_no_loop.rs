@@ -43,7 +43,7 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 }
 
 fn assert_names_cause_and_fix(msg: &str) {
-    assert!(msg.contains("no uasyncio event loop is running"), "{msg}");
+    assert!(msg.contains("polled outside a running uasyncio loop"), "{msg}");
     assert!(msg.contains("block_on") && msg.contains("tokio"), "{msg}");
     assert!(msg.contains("uasyncio_core::run"), "{msg}");
 }

@@ -358,31 +358,12 @@ fn poll_with<R>(
     Poll::Pending
 }
 
-/// Panics unless a uasyncio event loop is running on the calling thread.
-///
-/// Called where an I/O future is about to wait (and only there: an
-/// operation that completes at once pays nothing). Only a running loop
-/// waits in the poller that would wake the task, and a registration is
-/// `!Send`, so the thread polling it is the loop's: under another executor
-/// on this thread (`futures::executor::block_on`, a tokio runtime) the
-/// future would pend forever. Saying so is better than hanging.
+/// Panics unless this thread's uasyncio loop is running: a socket of a
+/// loop that does not run would wait forever (SPEC §4, no silent hangs).
 #[inline]
+#[track_caller]
 fn assert_loop_running() {
-    if !crate::get_event_loop().is_running() {
-        io_polled_without_a_running_loop();
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn io_polled_without_a_running_loop() -> ! {
-    panic!(
-        "uasyncio: a socket future (uasyncio-udp or uasyncio-streams) had to wait on a thread \
-         where no uasyncio event loop is running, e.g. under futures::executor::block_on or a \
-         tokio runtime: only a running uasyncio loop polls its sockets, so it would wait forever. \
-         Run it on the loop: uasyncio_core::run(fut), EventLoop::run_until_complete(fut), or \
-         create_task(fut) from inside a running loop"
-    )
+    crate::current::expect_running("a socket future (uasyncio-udp or uasyncio-streams)");
 }
 
 /// A future's own place in one direction's wait list of an
