@@ -15,6 +15,9 @@ use crate::workspace::{Package, Workspace};
 /// SPEC §2: the only runtime dependencies a library crate may have (besides
 /// the workspace's own crates).
 const ALLOWED_RUNTIME_DEPS: &[&str] = &["mio", "socket2", "slab", "log", "thiserror"];
+/// SPEC §2's one exception: an optional dependency of one crate, behind a
+/// feature of the same name, that adds itself alone to the tree.
+const OPTIONAL_RUNTIME_DEP: (&str, &str) = ("uasyncio-streams", "futures-io");
 /// SPEC §2: crates that must not pull in any I/O.
 const NO_IO_CRATES: &[&str] = &["uasyncio-queues", "uasyncio-synchro"];
 /// SPEC §2: the core, whose default build must not pull mio.
@@ -301,6 +304,7 @@ fn check_direct_deps(krate: &str, tree: &str, internal: &BTreeSet<&str>) -> Opti
         .filter(|name| {
             name != krate
                 && !ALLOWED_RUNTIME_DEPS.contains(&name.as_str())
+                && (krate, name.as_str()) != OPTIONAL_RUNTIME_DEP
                 && !internal.contains(name.as_str())
         })
         .collect();
@@ -313,6 +317,36 @@ fn check_direct_deps(krate: &str, tree: &str, internal: &BTreeSet<&str>) -> Opti
             indent(tree)
         )
     })
+}
+
+/// Rule (d): the optional dependency is absent from the default tree of its
+/// crate, and the feature adds exactly it: `with` (the tree with the feature
+/// on) names what `default` (the default tree) names, plus the dependency.
+fn check_optional(default: &str, with: &str) -> Option<String> {
+    let (krate, dep) = OPTIONAL_RUNTIME_DEP;
+    let without = tree_names(default);
+    let mut expected = without.clone();
+    expected.insert(dep.to_owned());
+    let found = tree_names(with);
+    if without.contains(dep) {
+        Some(format!(
+            "{krate} (default features): {dep} is in its normal dependency tree; SPEC §2 allows it \
+             only behind the optional feature `{dep}`:\n{}",
+            indent(default)
+        ))
+    } else if found != expected {
+        let extra: Vec<&str> = found.difference(&expected).map(String::as_str).collect();
+        let missing: Vec<&str> = expected.difference(&found).map(String::as_str).collect();
+        Some(format!(
+            "{krate} (feature `{dep}`): the feature must add {dep} alone to the default tree; \
+             extra: [{}], missing: [{}]\n{}",
+            extra.join(", "),
+            missing.join(", "),
+            indent(with)
+        ))
+    } else {
+        None
+    }
 }
 
 /// Rules (b) and (c): none of `forbidden` in `tree`, the normal dependency
@@ -374,6 +408,8 @@ fn deps(ctx: &Ctx) -> Result<Outcome> {
     };
     let present: Vec<&str> = NO_IO_CRATES.iter().copied().filter(|n| require(n)).collect();
     let core_present = require(CORE);
+    let (optional_crate, dep) = OPTIONAL_RUNTIME_DEP;
+    let optional_present = require(optional_crate);
     println!("(b) no mio and no socket2 in {}", NO_IO_CRATES.join(" or "));
     for name in present {
         for (how, flags) in [
@@ -395,6 +431,13 @@ fn deps(ctx: &Ctx) -> Result<Outcome> {
             checked += 1;
             problems.extend(check_absent(CORE, how, &tree, &["mio"]));
         }
+    }
+    println!("(d) {dep} only behind {optional_crate}'s feature `{dep}`, and alone");
+    if optional_present {
+        let default = cargo_tree(&ctx.sh, optional_crate, &["-e", "normal"])?;
+        let with = cargo_tree(&ctx.sh, optional_crate, &["-e", "normal", "--features", dep])?;
+        checked += 2;
+        problems.extend(check_optional(&default, &with));
     }
     if problems.is_empty() {
         println!("{checked} dependency trees checked: all within SPEC §2");
@@ -828,6 +871,24 @@ mod tests {
             message.contains("\n    tokio v1.48.0"),
             "the tree is shown: {message}"
         );
+    }
+
+    #[test]
+    fn optional_dependency_rule() {
+        let default = "uasyncio-streams v0.1.0 (/w/s)\nmio v1.2.5\nsocket2 v0.6.5\n";
+        let with = format!("{default}futures-io v0.3.31\n");
+        assert_eq!(check_optional(default, &with), None);
+        let in_default = check_optional(&with, &with).unwrap();
+        assert!(
+            in_default.starts_with("uasyncio-streams (default features): futures-io is in"),
+            "{in_default}"
+        );
+        let more = format!("{with}memchr v2.7.4\n");
+        let message = check_optional(default, &more).unwrap();
+        assert!(message.contains("extra: [memchr], missing: []"), "{message}");
+        let internal: BTreeSet<&str> = BTreeSet::new();
+        assert_eq!(check_direct_deps("uasyncio-streams", &with, &internal), None);
+        assert!(check_direct_deps("uasyncio-udp", "futures-io v0.3.31\n", &internal).is_some());
     }
 
     #[test]
