@@ -11,19 +11,38 @@
 //! client that trusts that certificate, sends a few lines, prints what
 //! comes back and exits. `--serve-secs S` keeps the server up for `S`
 //! seconds afterwards, for `openssl s_client -connect 127.0.0.1:PORT`.
+//!
+//! The TLS stack (rustls with the ring provider) is a dev-dependency of
+//! this workspace on Linux only, where CI builds its C and assembly parts;
+//! in your own project `futures-rustls` works wherever `ring` builds.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[cfg(target_os = "linux")]
 #[path = "support/tls.rs"]
 mod tls;
 
 use std::io;
 
+#[cfg(target_os = "linux")]
 use futures_util::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+#[cfg(target_os = "linux")]
 use futures_util::{AsyncReadExt, StreamExt};
+#[cfg(target_os = "linux")]
 use uasyncio_core::{run, sleep_ms};
+#[cfg(target_os = "linux")]
 use uasyncio_streams::{Duplex, StreamReader, StreamWriter, start_server};
 
+/// This workspace has the TLS stack on Linux only (see the top of the file).
+#[cfg(not(target_os = "linux"))]
+fn main() -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "tls_echo: this workspace builds rustls/ring as a dev-dependency on Linux only",
+    ))
+}
+
 /// One TLS connection of the server: echo every line until EOF.
+#[cfg(target_os = "linux")]
 async fn serve(acceptor: futures_rustls::TlsAcceptor, r: StreamReader, w: StreamWriter) -> io::Result<()> {
     let peer = w.peer_addr()?;
     // A TLS session reads and writes one object: `Duplex` is the two halves as one.
@@ -40,6 +59,7 @@ async fn serve(acceptor: futures_rustls::TlsAcceptor, r: StreamReader, w: Stream
     Ok(())
 }
 
+#[cfg(target_os = "linux")]
 fn main() -> io::Result<()> {
     let mut serve_secs: u32 = 0;
     let mut args = std::env::args().skip(1);

@@ -1,6 +1,10 @@
 //! Feature `futures-io`, proven with a third-party protocol crate: TLS
 //! (rustls through futures-rustls, the ring provider, a certificate made at
 //! run time with rcgen) over `StreamReader`/`StreamWriter` on loopback.
+//!
+//! Linux only: the TLS stack is a Linux-only dev-dependency (its C and
+//! assembly parts need a C compiler for the target).
+#![cfg(target_os = "linux")]
 
 mod util;
 
