@@ -5,13 +5,16 @@
 //! # How it works
 //!
 //! A spawned future runs as an ordinary task of the loop, in one box, as
-//! `create_task`'s do. The box holds a [`Joined`]: the future, room for its
-//! outcome, and the waker of the code awaiting the handle. The handle holds
-//! only the task's id and reaches the box through the loop's task table:
+//! `create_task`'s do. The box holds a [`Joined`]: the future (whose place
+//! its output takes when it finishes), and the waker of the code awaiting
+//! the handle (whose place a panic takes). The handle holds only the task's
+//! id and reaches the box through the loop's task table:
 //!
-//! * **Finished** while the handle lives: the output goes into the box, the
-//!   handle's waker is woken, and the table keeps the box (the slot is no
-//!   longer alive) until the handle takes the output or is dropped.
+//! * **Finished** while the handle lives: the future is dropped as it
+//!   returns, inside its task's poll (a panic of its destructor is the
+//!   task's panic), its output takes its place, the handle's waker is woken,
+//!   and the table keeps the box (the slot is no longer alive) until the
+//!   handle takes the output or is dropped.
 //! * **Panicked**: the loop catches the panic as for any task, does its
 //!   bookkeeping, then hands the payload to the kept box instead of the
 //!   exception handler. The future that panicked is dropped later with the
@@ -26,7 +29,7 @@
 //!   "Task exception was never retrieved".
 //!
 //! So a spawn costs what a `create_task` costs plus a few words in the same
-//! box, and `create_task` pays nothing for handles: its future is boxed as
+//! box (the larger of the future and its output, and a waker), and `create_task` pays nothing for handles: its future is boxed as
 //! it is (the blanket [`TaskFuture`] impl), and its slot and run-queue entry
 //! keep their size.
 
@@ -34,6 +37,7 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::mem;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -70,47 +74,81 @@ pub enum TaskError {
     Panicked(String),
 }
 
-/// How a spawned task ended, kept in its box for the handle.
+/// How a spawned task ended, as its handle takes it.
 pub(crate) enum Outcome<T> {
     Done(T),
-    /// The panic of the task with this id.
+    Panicked(Box<dyn Any + Send>),
+}
+
+/// A spawned future's life in its box: running (structurally pinned), its
+/// output kept for the handle, or the output taken. The output takes the
+/// future's place, so a box is no bigger than the larger of the two.
+enum Stage<F: Future> {
+    Running(F),
+    Done(F::Output),
+    Taken,
+}
+
+impl<F: Future> Stage<F> {
+    /// The running future, pinned.
+    #[inline]
+    fn running(self: Pin<&mut Self>) -> Option<Pin<&mut F>> {
+        // SAFETY: `Running`'s future is structurally pinned: it is only ever
+        // dropped in place (by `Pin::set` in `poll_task`, or with the box),
+        // never moved; `take_done` moves only a `Done` stage, which holds
+        // no future.
+        unsafe {
+            match self.get_unchecked_mut() {
+                Stage::Running(f) => Some(Pin::new_unchecked(f)),
+                _ => None,
+            }
+        }
+    }
+
+    /// Moves a finished task's output out, leaving `Taken`.
+    fn take_done(self: Pin<&mut Self>) -> Option<F::Output> {
+        // SAFETY: nothing is moved unless the stage is `Done`, which holds
+        // no pinned future (only the output, which is not pinned).
+        let this = unsafe { self.get_unchecked_mut() };
+        if !matches!(this, Stage::Done(_)) {
+            return None;
+        }
+        match mem::replace(this, Stage::Taken) {
+            Stage::Done(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// The handle's side of a spawned task's box: the waker of the code
+/// awaiting the handle, or the task's panic kept for it.
+enum JoinSide {
+    Waiting(Option<Waker>),
+    /// The panic of the task with this id. (The future that panicked stays
+    /// in its `Stage::Running`, to be dropped with the box, through the
+    /// loop.)
     Panicked(TaskId, Box<dyn Any + Send>),
 }
 
-/// A spawned task's box: the future, its outcome once it has one, and the
-/// waker of the code awaiting the handle.
+/// A spawned task's box: the future (then its output) and the join side.
 pub(crate) struct Joined<F: Future> {
-    /// Structurally pinned: see [`Joined::project`].
-    fut: F,
-    outcome: Option<Outcome<F::Output>>,
-    waker: Option<Waker>,
-}
-
-/// [`Joined`]'s fields through a pinned reference.
-struct JoinedMut<'a, F: Future> {
-    fut: Pin<&'a mut F>,
-    outcome: &'a mut Option<Outcome<F::Output>>,
-    waker: &'a mut Option<Waker>,
+    /// Structurally pinned: see [`Stage::running`].
+    stage: Stage<F>,
+    join: JoinSide,
 }
 
 impl<F: Future> Joined<F> {
-    /// Pin projection: the pinned future, and plain references to the rest.
+    /// Pin projection: the pinned stage, and a plain reference to the join
+    /// side.
     #[inline]
-    fn project(self: Pin<&mut Self>) -> JoinedMut<'_, F> {
-        // SAFETY: `fut` is structurally pinned and the other fields are not.
-        // Nothing moves `fut` out of a `Joined`: no method returns, swaps or
-        // replaces it, `Drop` touches only `outcome` and `waker`, and there
-        // is no `Unpin` impl beyond the automatic one (which needs `F:
-        // Unpin`). So the `Pin<&mut F>` made here stays valid until `fut` is
-        // dropped in place with the box. `outcome` and `waker` are never
-        // pinned: handing out `&mut` to them is fine.
+    fn project(self: Pin<&mut Self>) -> (Pin<&mut Stage<F>>, &mut JoinSide) {
+        // SAFETY: `stage` is structurally pinned (see `Stage::running` for
+        // how its future is kept in place) and `join` is not. `Drop` touches
+        // only `join`, and there is no `Unpin` impl beyond the automatic
+        // one (which needs `F: Unpin`).
         unsafe {
             let this = self.get_unchecked_mut();
-            JoinedMut {
-                fut: Pin::new_unchecked(&mut this.fut),
-                outcome: &mut this.outcome,
-                waker: &mut this.waker,
-            }
+            (Pin::new_unchecked(&mut this.stage), &mut this.join)
         }
     }
 }
@@ -118,24 +156,27 @@ impl<F: Future> Joined<F> {
 impl<F: Future + 'static> TaskFuture for Joined<F> {
     #[inline]
     fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
-        match this.fut.poll(cx) {
-            Poll::Ready(v) => {
-                *this.outcome = Some(Outcome::Done(v));
-                if let Some(w) = this.waker.take() {
-                    wake(w);
-                }
-                Poll::Ready(())
-            }
-            Poll::Pending => Poll::Pending,
+        let (mut stage, join) = self.project();
+        let Some(fut) = stage.as_mut().running() else {
+            return Poll::Ready(()); // never polled again once over
+        };
+        let Poll::Ready(v) = fut.poll(cx) else {
+            return Poll::Pending;
+        };
+        // The future is dropped here, inside its task's poll: a panic of its
+        // destructor is the task's panic, and goes to the handle as one.
+        stage.set(Stage::Done(v));
+        if let JoinSide::Waiting(w @ Some(_)) = join {
+            wake(w.take());
         }
+        Poll::Ready(())
     }
 
     fn set_join_waker(self: Pin<&mut Self>, new: &Waker) -> Option<Waker> {
-        let waker = self.project().waker;
-        match waker {
-            Some(w) if w.will_wake(new) => None,
-            _ => waker.replace(new.clone()),
+        match self.project().1 {
+            JoinSide::Waiting(Some(w)) if w.will_wake(new) => None,
+            JoinSide::Waiting(w) => w.replace(new.clone()),
+            JoinSide::Panicked(..) => None, // over: the handle finds it so
         }
     }
 
@@ -144,15 +185,22 @@ impl<F: Future + 'static> TaskFuture for Joined<F> {
         id: TaskId,
         payload: Box<dyn Any + Send>,
     ) -> Result<Option<Waker>, Box<dyn Any + Send>> {
-        let this = self.project();
-        *this.outcome = Some(Outcome::Panicked(id, payload));
-        Ok(this.waker.take())
+        let join = self.project().1;
+        match mem::replace(join, JoinSide::Panicked(id, payload)) {
+            JoinSide::Waiting(w) => Ok(w),
+            JoinSide::Panicked(..) => Ok(None),
+        }
     }
 
     fn take_outcome(self: Pin<&mut Self>, out: &mut dyn Any) {
-        if let Some(out) = out.downcast_mut::<Option<Outcome<F::Output>>>() {
-            *out = self.project().outcome.take();
-        }
+        let Some(out) = out.downcast_mut::<Option<Outcome<F::Output>>>() else {
+            return;
+        };
+        let (stage, join) = self.project();
+        *out = match mem::replace(join, JoinSide::Waiting(None)) {
+            JoinSide::Panicked(_, payload) => Some(Outcome::Panicked(payload)),
+            JoinSide::Waiting(_) => stage.take_done().map(Outcome::Done),
+        };
     }
 }
 
@@ -161,7 +209,7 @@ impl<F: Future> Drop for Joined<F> {
     fn drop(&mut self) {
         // Usually neither: a detached task's box, or one whose handle took
         // the outcome.
-        if self.waker.is_some() || matches!(self.outcome, Some(Outcome::Panicked(..))) {
+        if !matches!(self.join, JoinSide::Waiting(None)) {
             self.drop_slow();
         }
     }
@@ -171,13 +219,13 @@ impl<F: Future> Joined<F> {
     #[cold]
     #[inline(never)]
     fn drop_slow(&mut self) {
-        // Cancelled or closed: the handle finds its task gone when it polls.
-        if let Some(w) = self.waker.take() {
-            w.wake();
-        }
-        // A panic the handle never took is not lost.
-        if let Some(Outcome::Panicked(id, payload)) = self.outcome.take() {
-            current::report_task_panic(id, payload);
+        match mem::replace(&mut self.join, JoinSide::Waiting(None)) {
+            // Cancelled or closed: the handle finds its task gone when it
+            // polls.
+            JoinSide::Waiting(Some(w)) => w.wake(),
+            JoinSide::Waiting(None) => {}
+            // A panic the handle never took is not lost.
+            JoinSide::Panicked(id, payload) => current::report_task_panic(id, payload),
         }
     }
 }
@@ -186,8 +234,10 @@ impl<F: Future> Joined<F> {
 /// no waker, is the one to keep small).
 #[cold]
 #[inline(never)]
-fn wake(waker: Waker) {
-    waker.wake();
+fn wake(waker: Option<Waker>) {
+    if let Some(w) = waker {
+        w.wake();
+    }
 }
 
 /// Spawns `fut` on the loop `lp`.
@@ -196,9 +246,8 @@ where
     F: Future + 'static,
 {
     let id = lp.spawn_joined(Box::pin(Joined {
-        fut,
-        outcome: None,
-        waker: None,
+        stage: Stage::Running(fut),
+        join: JoinSide::Waiting(None),
     }));
     Task {
         id,
@@ -365,7 +414,7 @@ impl<T: 'static> Future for Task<T> {
         this.taken = true;
         Poll::Ready(match outcome {
             Some(Outcome::Done(v)) => Ok(v),
-            Some(Outcome::Panicked(_, payload)) => {
+            Some(Outcome::Panicked(payload)) => {
                 let message = payload_message(&*payload).to_owned();
                 drop_payload(payload);
                 Err(TaskError::Panicked(message))
@@ -459,6 +508,44 @@ mod tests {
         assert_eq!(drops.get(), 3, "the output, once taken, is the caller's");
         assert_eq!(lp.task_count(), 0);
         lp.close();
+    }
+
+    /// Returns `Ready(())` at once and panics when dropped.
+    struct PanicsOnDrop;
+
+    impl Future for PanicsOnDrop {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            Poll::Ready(())
+        }
+    }
+
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("drop of a finished future");
+        }
+    }
+
+    #[test]
+    fn a_finished_future_is_dropped_in_its_poll_and_its_destructors_panic_is_the_tasks() {
+        let lp = new_event_loop();
+        let reported = Rc::new(Cell::new(0));
+        let r = reported.clone();
+        lp.set_exception_handler(move |_| r.set(r.get() + 1));
+        let t = lp.spawn(PanicsOnDrop);
+        let out = lp.run_until_complete(t);
+        assert_eq!(out, Err(TaskError::Panicked("drop of a finished future".into())));
+        assert_eq!(reported.get(), 0, "the handle took it");
+        assert_eq!(lp.task_count(), 0);
+        lp.close();
+    }
+
+    #[test]
+    fn a_box_is_no_bigger_than_the_larger_of_future_and_output_plus_the_join_side() {
+        let fut = async { [0u8; 64] };
+        let joined = size_of::<Joined<std::future::Ready<[u8; 64]>>>();
+        assert!(joined <= 64 + size_of::<JoinSide>() + 8, "{joined}");
+        assert!(size_of_val(&fut) <= 72);
     }
 
     #[test]
