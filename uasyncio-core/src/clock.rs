@@ -101,16 +101,32 @@ fn epoch() -> &'static Epoch {
 }
 
 /// The error for a malformed `UASYNCIO_TICKS_START`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{TICKS_START_ENV}={value:?} is not a tick value: use a decimal integer in 0..={TICKS_MAX}, \
-     e.g. {TICKS_START_ENV}={example} to start 500 ms before the wrap",
-    example = TICKS_MAX - 500
-)]
+///
+/// ```
+/// use uasyncio_core::parse_ticks_start;
+/// let e = parse_ticks_start("soon").unwrap_err();
+/// assert_eq!(e.value, "soon");
+/// assert!(e.to_string().starts_with("UASYNCIO_TICKS_START=\"soon\" is not a tick value"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicksStartError {
     /// The rejected value.
     pub value: String,
 }
+
+impl std::fmt::Display for TicksStartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{TICKS_START_ENV}={:?} is not a tick value: use a decimal integer in 0..={TICKS_MAX}, \
+             e.g. {TICKS_START_ENV}={} to start 500 ms before the wrap",
+            self.value,
+            TICKS_MAX - 500
+        )
+    }
+}
+
+impl std::error::Error for TicksStartError {}
 
 /// Parses a `UASYNCIO_TICKS_START` value: a decimal integer in `0..=TICKS_MAX`
 /// (surrounding whitespace is ignored).

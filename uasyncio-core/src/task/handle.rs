@@ -62,17 +62,26 @@ use crate::exception::{drop_payload, payload_message};
 ///     assert_eq!(e.to_string(), "the task was cancelled before it finished");
 /// });
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskError {
     /// The task was cancelled ([`Task::cancel`], [`cancel`](crate::cancel))
     /// or its loop was closed before it finished.
-    #[error("the task was cancelled before it finished")]
     Cancelled,
     /// The task panicked, with this message (`"<non-string panic payload>"`
     /// when it had none). The exception handler was not called.
-    #[error("the task panicked: {0}")]
     Panicked(String),
 }
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Cancelled => f.write_str("the task was cancelled before it finished"),
+            TaskError::Panicked(message) => write!(f, "the task panicked: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
 
 /// How a spawned task ended, as its handle takes it.
 pub(crate) enum Outcome<T> {
@@ -508,6 +517,16 @@ mod tests {
         assert_eq!(drops.get(), 3, "the output, once taken, is the caller's");
         assert_eq!(lp.task_count(), 0);
         lp.close();
+    }
+
+    #[test]
+    fn task_errors_say_what_happened() {
+        assert_eq!(
+            TaskError::Panicked("boom".into()).to_string(),
+            "the task panicked: boom"
+        );
+        let e: Box<dyn std::error::Error> = Box::new(TaskError::Cancelled);
+        assert_eq!(e.to_string(), "the task was cancelled before it finished");
     }
 
     /// Returns `Ready(())` at once and panics when dropped.
