@@ -1,12 +1,18 @@
 //! [`EventLoopBuilder`]: a loop with chosen capacities, clock or poller,
 //! installed as the calling thread's loop.
 
-use std::fmt;
+use alloc::boxed::Box;
+use core::fmt;
+use core::time::Duration;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
+#[cfg(feature = "std")]
+use crate::clock::SystemClock;
 use crate::current;
 use crate::event_loop::EventLoop;
-use crate::io::{IoPoller, default_poller};
+use crate::io::IoPoller;
+#[cfg(feature = "std")]
+use crate::io::default_poller;
 
 /// The run queue's pre-allocated room when no capacity is given.
 pub(crate) const DEFAULT_RUNQ_LEN: usize = 64;
@@ -32,6 +38,7 @@ pub struct EventLoopBuilder {
     waitq_len: usize,
     clock: Option<Box<dyn Clock>>,
     poller: Option<Box<dyn IoPoller>>,
+    ticks_start: Option<u32>,
 }
 
 impl fmt::Debug for EventLoopBuilder {
@@ -41,6 +48,7 @@ impl fmt::Debug for EventLoopBuilder {
             .field("waitq_len", &self.waitq_len)
             .field("custom_clock", &self.clock.is_some())
             .field("custom_poller", &self.poller.is_some())
+            .field("ticks_start", &self.ticks_start)
             .finish()
     }
 }
@@ -60,30 +68,71 @@ impl EventLoopBuilder {
         self
     }
 
-    /// Uses `clock` instead of the process clock ([`SystemClock`]).
+    /// Uses `clock` instead of the process clock (`SystemClock`). Without
+    /// `std` there is no process clock: the board gives its own (a SysTick
+    /// counter, say).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Some(Box::new(clock));
         self
     }
 
-    /// Uses `poller` instead of [`default_poller`].
+    /// Uses `poller` instead of the default one (`default_poller()`).
+    /// Without `std` there is none: the board gives its own (one whose `wait`
+    /// sleeps the CPU until an interrupt, say).
     pub fn poller(mut self, poller: impl IoPoller) -> Self {
         self.poller = Some(Box::new(poller));
         self
     }
 
-    /// Makes the loop and installs it as the calling thread's loop. A loop
-    /// that was installed before is closed: its pending tasks and callbacks
-    /// are dropped.
+    /// Starts the loop's clock at tick `ticks` (taken modulo
+    /// [`TICKS_PERIOD`](crate::TICKS_PERIOD)): the loop reads its clock plus
+    /// an offset that makes the first reading `ticks`, so that a program can
+    /// be run across the tick wrap (`ticks_start(TICKS_MAX - 500)`).
+    ///
+    /// This is the way to do it without `std`, where the environment
+    /// variable `UASYNCIO_TICKS_START` is not read; there
+    /// [`ticks_ms`](crate::ticks_ms) reads the loop's clock and so starts at
+    /// `ticks` too. With `std`, `ticks_ms` reads the process clock
+    /// (`UASYNCIO_TICKS_START`), and this option moves the loop's clock
+    /// alone ([`EventLoop::time`], its timers).
+    ///
+    /// ```
+    /// use uasyncio_core::{EventLoop, TICKS_MAX, ticks_diff};
+    /// let lp = EventLoop::builder().ticks_start(TICKS_MAX - 500).install();
+    /// assert!(ticks_diff(lp.time(), TICKS_MAX - 500) >= 0);
+    /// assert!(ticks_diff(lp.time(), TICKS_MAX - 500) < 10_000);
+    /// ```
+    pub fn ticks_start(mut self, ticks: u32) -> Self {
+        self.ticks_start = Some(ticks & crate::TICKS_MAX);
+        self
+    }
+
+    /// Makes the loop and installs it as the calling thread's loop (without
+    /// `std`: the program's loop). A loop that was installed before is
+    /// closed: its pending tasks and callbacks are dropped.
     ///
     /// # Panics
     ///
     /// If called while the thread's current loop is running (from inside a
-    /// task or callback).
+    /// task or callback). Without `std`, also if no [`clock`](Self::clock)
+    /// or no [`poller`](Self::poller) was given: there are no defaults.
     pub fn install(self) -> EventLoop {
         current::install(|| {
+            #[cfg(feature = "std")]
             let poller = self.poller.unwrap_or_else(default_poller);
+            #[cfg(feature = "std")]
             let clock = self.clock.unwrap_or_else(|| Box::new(SystemClock));
+            #[cfg(not(feature = "std"))]
+            let (Some(clock), Some(poller)) = (self.clock, self.poller) else {
+                panic!(
+                    "uasyncio: without std a loop needs a clock and a poller from the board: \
+                     EventLoop::builder().clock(..).poller(..).install()"
+                )
+            };
+            let clock = match self.ticks_start {
+                Some(start) => StartAt::boxed(clock, start),
+                None => clock,
+            };
             EventLoop::new(self.runq_len, self.waitq_len, clock, poller)
         })
     }
@@ -103,6 +152,43 @@ impl EventLoop {
             waitq_len: DEFAULT_WAITQ_LEN,
             clock: None,
             poller: None,
+            ticks_start: None,
+        }
+    }
+}
+
+/// A clock moved to start at a chosen tick: see
+/// [`EventLoopBuilder::ticks_start`].
+struct StartAt {
+    clock: Box<dyn Clock>,
+    /// Added to every reading of `clock`.
+    offset: u64,
+}
+
+impl StartAt {
+    fn boxed(clock: Box<dyn Clock>, start: u32) -> Box<dyn Clock> {
+        // The offset that makes the first reading `start` ticks, on a
+        // timeline that never goes below zero.
+        let now = clock.now_ms();
+        let period = u64::from(crate::TICKS_PERIOD);
+        let offset = (u64::from(start) + period - now % period) % period;
+        Box::new(StartAt { clock, offset })
+    }
+}
+
+impl Clock for StartAt {
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms() + self.offset
+    }
+
+    fn now_ms_ceil(&self) -> u64 {
+        self.clock.now_ms_ceil() + self.offset
+    }
+
+    fn until(&self, deadline_ms: u64) -> Duration {
+        match deadline_ms.checked_sub(self.offset) {
+            Some(d) => self.clock.until(d),
+            None => Duration::ZERO,
         }
     }
 }

@@ -9,13 +9,18 @@
 //! A loop can be given another [`Clock`] (a virtual one, in `uasyncio-test`)
 //! through [`EventLoopBuilder::clock`](crate::EventLoopBuilder::clock).
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use core::time::Duration;
+#[cfg(feature = "std")]
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+#[cfg(feature = "std")]
+use std::time::Instant;
 
 use crate::TICKS_MAX;
 
 /// The name of the environment variable that sets the tick the process clock
-/// starts at.
+/// starts at (read with `std` only).
 pub const TICKS_START_ENV: &str = "UASYNCIO_TICKS_START";
 
 /// A source of time for an event loop.
@@ -74,17 +79,21 @@ pub trait Clock: 'static {
 /// let c = SystemClock;
 /// assert!(c.now_ms_ceil() >= c.now_ms());
 /// ```
+#[cfg(feature = "std")]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
+#[cfg(feature = "std")]
 #[derive(Debug)]
 struct Epoch {
     instant: Instant,
     start_ms: u64,
 }
 
+#[cfg(feature = "std")]
 static EPOCH: OnceLock<Epoch> = OnceLock::new();
 
+#[cfg(feature = "std")]
 fn epoch() -> &'static Epoch {
     EPOCH.get_or_init(|| {
         // A value that is not UTF-8 is rejected like any other bad value.
@@ -114,8 +123,8 @@ pub struct TicksStartError {
     pub value: String,
 }
 
-impl std::fmt::Display for TicksStartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for TicksStartError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(
             f,
             "{TICKS_START_ENV}={:?} is not a tick value: use a decimal integer in 0..={TICKS_MAX}, \
@@ -126,7 +135,7 @@ impl std::fmt::Display for TicksStartError {
     }
 }
 
-impl std::error::Error for TicksStartError {}
+impl core::error::Error for TicksStartError {}
 
 /// Parses a `UASYNCIO_TICKS_START` value: a decimal integer in `0..=TICKS_MAX`
 /// (surrounding whitespace is ignored).
@@ -146,10 +155,12 @@ pub fn parse_ticks_start(value: &str) -> Result<u32, TicksStartError> {
     }
 }
 
+#[cfg(feature = "std")]
 fn duration_ms_floor(d: Duration) -> u64 {
     d.as_secs() * 1000 + u64::from(d.subsec_millis())
 }
 
+#[cfg(feature = "std")]
 fn duration_ms_ceil(d: Duration) -> u64 {
     let floor = duration_ms_floor(d);
     if d.subsec_nanos().is_multiple_of(1_000_000) {
@@ -160,11 +171,13 @@ fn duration_ms_ceil(d: Duration) -> u64 {
 }
 
 /// The process clock's monotonic millisecond count.
+#[cfg(feature = "std")]
 pub(crate) fn process_now_ms() -> u64 {
     let e = epoch();
     e.start_ms + duration_ms_floor(e.instant.elapsed())
 }
 
+#[cfg(feature = "std")]
 impl Clock for SystemClock {
     fn now_ms(&self) -> u64 {
         process_now_ms()
@@ -192,15 +205,18 @@ pub(crate) fn secs_to_ms_ceil(secs: f64) -> u64 {
     if secs.is_nan() || secs <= 0.0 {
         return 0;
     }
-    let ms = (secs * 1000.0).ceil();
-    if ms >= u64::MAX as f64 {
-        u64::MAX
+    // `f64::ceil` is not in `core`: round up by hand (`as` truncates
+    // towards zero and saturates at `u64::MAX`).
+    let ms = secs * 1000.0;
+    let whole = ms as u64;
+    if (whole as f64) < ms {
+        whole.saturating_add(1)
     } else {
-        ms as u64
+        whole
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

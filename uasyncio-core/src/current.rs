@@ -9,19 +9,47 @@
 //! (`task/waker.rs`); this module only answers "which loop is on this
 //! thread" and hands over its run queue.
 
-use std::any::Any;
-use std::cell::RefCell;
-use std::panic::{self, AssertUnwindSafe};
-use std::rc::Rc;
-use std::sync::Weak;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::sync::Weak;
+use core::any::Any;
+use core::cell::RefCell;
 
 use crate::builder::{DEFAULT_RUNQ_LEN, DEFAULT_WAITQ_LEN};
 use crate::event_loop::{EventLoop, Inner};
-use crate::exception::{drop_payload, payload_message, report_default, report_line};
+use crate::exception::{catch, drop_payload, payload_message, report_default, report_line};
 use crate::task::{Shared, TaskId, TaskKey};
 
+#[cfg(feature = "std")]
 thread_local! {
     static CURRENT: Current = const { Current(RefCell::new(None)) };
+}
+
+/// Without `std`, the program's one loop slot: a `static` with the same
+/// `try_with` as a thread-local's, so that the code below is the same.
+#[cfg(not(feature = "std"))]
+static CURRENT: Global = Global(Current(RefCell::new(None)));
+
+#[cfg(not(feature = "std"))]
+struct Global(Current);
+
+// SAFETY: without `std` the crate's contract (lib.rs, "Without std") is one
+// thread of execution for the loop: only the main program calls the
+// functions that reach this slot, never an interrupt handler and never a
+// second thread (a wake, the one thing an interrupt handler may do, does not
+// touch it: `wake_local` below is `false` without `std`). So the `RefCell`
+// and the `Rc`s in it are never accessed concurrently.
+#[cfg(not(feature = "std"))]
+#[allow(unsafe_code)]
+unsafe impl Sync for Global {}
+
+#[cfg(not(feature = "std"))]
+impl Global {
+    /// `LocalKey::try_with`'s shape; the slot of a `static` is never gone.
+    #[inline(always)]
+    fn try_with<R>(&'static self, f: impl FnOnce(&Current) -> R) -> Result<R, core::convert::Infallible> {
+        Ok(f(&self.0))
+    }
 }
 
 /// The thread's loop slot. At thread exit its destructor drops the loop with
@@ -53,7 +81,7 @@ impl Drop for Installed {
 /// replacing a loop nor a thread's exit ever panics or aborts.
 fn drop_installed(old: Installed) {
     let id = old.0.inner.id();
-    if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(old))) {
+    if let Err(p) = catch(move || drop(old)) {
         report_line(format_args!(
             "uasyncio: a destructor panicked while event loop {id} was dropped: {}",
             payload_message(&*p)
@@ -81,13 +109,15 @@ pub(crate) fn install(make: impl FnOnce() -> EventLoop) -> EventLoop {
     }
     let lp = make();
     log::debug!("uasyncio: event loop {} installed", lp.inner.id());
-    let old = CURRENT.with(|c| match c.0.try_borrow_mut() {
-        Ok(mut c) => c.replace(Installed(lp.clone())),
-        Err(_) => panic!(
-            "uasyncio: cannot install a new event loop from inside a call that is using the \
-             current one (a destructor run by create_task/cancel?)"
-        ),
-    });
+    let old = CURRENT
+        .try_with(|c| match c.0.try_borrow_mut() {
+            Ok(mut c) => c.replace(Installed(lp.clone())),
+            Err(_) => panic!(
+                "uasyncio: cannot install a new event loop from inside a call that is using the \
+                 current one (a destructor run by create_task/cancel?)"
+            ),
+        })
+        .expect("uasyncio: cannot install an event loop while the thread is exiting");
     if let Some(old) = old {
         drop_installed(old); // closes the previous loop, outside the borrow
     }
@@ -100,6 +130,7 @@ pub(crate) fn install(make: impl FnOnce() -> EventLoop) -> EventLoop {
 /// that loop's run queue, and returns true. Returns false when this thread's
 /// loop is another loop, or none, or its run queue is busy: the caller then
 /// takes the remote path.
+#[cfg(feature = "std")]
 #[inline]
 pub(crate) fn wake_local(shared: &Weak<Shared>, key: impl FnOnce() -> Option<TaskKey>) -> bool {
     CURRENT
@@ -111,6 +142,15 @@ pub(crate) fn wake_local(shared: &Weak<Shared>, key: impl FnOnce() -> Option<Tas
             }
         })
         .unwrap_or(false)
+}
+
+/// Without `std` every wake takes the lock-free path (`task/waker.rs`): a
+/// wake may come from an interrupt handler, which must not touch the loop's
+/// slot, and nothing tells an interrupt handler from the main program.
+#[cfg(not(feature = "std"))]
+#[inline(always)]
+pub(crate) fn wake_local(_shared: &Weak<Shared>, _key: impl FnOnce() -> Option<TaskKey>) -> bool {
+    false
 }
 
 /// Runs `f` with the current thread's loop, creating it on first use.
@@ -324,16 +364,36 @@ pub fn get_event_loop_with(runq_len: usize, waitq_len: usize) -> EventLoop {
     if let Some(lp) = current_loop() {
         return lp;
     }
+    #[cfg(not(feature = "std"))]
+    {
+        let _ = (runq_len, waitq_len);
+        no_loop_installed()
+    }
+    #[cfg(feature = "std")]
     assert!(
         CURRENT.try_with(|_| ()).is_ok(),
         "uasyncio: get_event_loop() called while the thread is exiting"
     );
+    #[cfg(feature = "std")]
     EventLoop::builder()
         .runq_len(runq_len)
         .waitq_len(waitq_len)
         .install()
 }
 
+/// Without `std` there is no default clock or poller to make a loop with.
+#[cfg(not(feature = "std"))]
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn no_loop_installed() -> ! {
+    panic!(
+        "uasyncio: no event loop is installed; without std, install the program's loop first with \
+         EventLoop::builder().clock(..).poller(..).install()"
+    )
+}
+
+#[cfg(feature = "std")]
 /// Replaces the calling thread's loop with a new one (the old loop's pending
 /// tasks, callbacks and timers are dropped) and returns it.
 ///

@@ -24,6 +24,7 @@ impl core::fmt::Display for TimeoutError {
 
 impl core::error::Error for TimeoutError {}
 
+#[cfg(feature = "std")]
 impl From<TimeoutError> for std::io::Error {
     fn from(e: TimeoutError) -> Self {
         std::io::Error::new(std::io::ErrorKind::TimedOut, e)

@@ -18,23 +18,26 @@
 //! Which loop is the thread's is `current.rs`'s business, building one
 //! `builder.rs`'s, and what a contained panic becomes `exception.rs`'s.
 
-use std::any::Any;
-use std::cell::{Cell, RefCell, RefMut};
-use std::collections::VecDeque;
-use std::fmt;
-use std::future::Future;
-use std::io;
-use std::panic::{self, AssertUnwindSafe};
-use std::pin::pin;
-use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
-use std::task::{Context, Poll};
-use std::time::Duration;
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::rc::Rc;
+use alloc::sync::Arc;
+#[cfg(feature = "std")]
+use alloc::sync::Weak;
+use alloc::vec::Vec;
+use core::any::Any;
+use core::cell::{Cell, RefCell, RefMut};
+use core::fmt;
+use core::future::Future;
+use core::pin::pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
 
 use crate::clock::{Clock, secs_to_ms_ceil};
 use crate::current;
-use crate::exception::{ExceptionContext, Handler, Report, drop_payload, payload_message, report_line};
+use crate::exception::{
+    ExceptionContext, Handler, Report, catch, drop_payload, payload_message, report_line,
+};
 use crate::io::{IoPoller, find};
 use crate::task::{
     Arena, BoxFuture, CancelOutcome, Header, JoinPoll, Shared, Task, TaskId, TaskKey, WakerRef, spawn_on,
@@ -55,7 +58,22 @@ use crate::time::queue::{TimerAction, TimerKey, TimerQueue};
 /// runnable always asks, and sleeps there.
 pub const IO_POLL_INTERVAL: u32 = 61;
 
-static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(1);
+/// The ids of loops, for [`TaskId`]s. thumbv7m has no 64-bit atomics: there
+/// the counter is 32 bits (a program makes one loop).
+#[cfg(target_has_atomic = "64")]
+static NEXT_LOOP_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+#[cfg(not(target_has_atomic = "64"))]
+static NEXT_LOOP_ID: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(1);
+
+#[cfg(target_has_atomic = "64")]
+fn next_loop_id() -> u64 {
+    NEXT_LOOP_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+}
+
+#[cfg(not(target_has_atomic = "64"))]
+fn next_loop_id() -> u64 {
+    u64::from(NEXT_LOOP_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed))
+}
 
 /// Something the run queue can run.
 enum Runnable {
@@ -82,6 +100,7 @@ pub(crate) struct Inner {
     shared: Arc<Shared>,
     /// A `Weak` to `shared`, as its tasks' headers hold: a wake on this thread
     /// compares the two by address ([`Inner::queue_local`]).
+    #[cfg(feature = "std")]
     shared_weak: Weak<Shared>,
     running: Cell<bool>,
     stopping: Cell<bool>,
@@ -160,7 +179,7 @@ impl EventLoop {
         clock: Box<dyn Clock>,
         poller: Box<dyn IoPoller>,
     ) -> Self {
-        let id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
+        let id = next_loop_id();
         let shared = Arc::new(Shared::new(poller.notifier()));
         let now = clock.now_ms();
         EventLoop {
@@ -172,6 +191,7 @@ impl EventLoop {
                 now: Cell::new(now),
                 clock,
                 poller: RefCell::new(poller),
+                #[cfg(feature = "std")]
                 shared_weak: Arc::downgrade(&shared),
                 shared,
                 running: Cell::new(false),
@@ -565,6 +585,7 @@ impl Inner {
     /// allocation, so the address is never a newer loop's), pushes the key
     /// `key` returns, if any, and returns true. False for another loop's
     /// waker, or while the run queue is borrowed.
+    #[cfg(feature = "std")]
     #[inline]
     pub(crate) fn queue_local(&self, shared: &Weak<Shared>, key: impl FnOnce() -> Option<TaskKey>) -> bool {
         if !Weak::ptr_eq(&self.shared_weak, shared) {
@@ -597,7 +618,7 @@ impl Inner {
     /// A handle's poll: see [`Arena::poll_join`]. What it returns is dropped
     /// or woken by the caller, outside the borrow.
     #[inline]
-    pub(crate) fn poll_join(&self, key: TaskKey, waker: &std::task::Waker) -> JoinPoll {
+    pub(crate) fn poll_join(&self, key: TaskKey, waker: &core::task::Waker) -> JoinPoll {
         self.tasks.borrow_mut().poll_join(key, waker)
     }
 
@@ -687,7 +708,7 @@ impl Inner {
                     _ => self.poll_task(id),
                 },
                 Runnable::Callback(cb) => {
-                    if let Err(p) = panic::catch_unwind(AssertUnwindSafe(cb)) {
+                    if let Err(p) = catch(cb) {
                         self.report_panic(None, p);
                     }
                 }
@@ -714,7 +735,7 @@ impl Inner {
         let result = {
             let waker = WakerRef::new(&header);
             let mut cx = Context::from_waker(&waker);
-            panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll_task(&mut cx)))
+            catch(|| fut.as_mut().poll_task(&mut cx))
         };
         self.current.set(None);
         let (finished, panicked) = match result {
@@ -763,7 +784,7 @@ impl Inner {
     /// panicking destructor is reported to the exception handler, never
     /// propagated.
     fn drop_contained<T>(&self, key: Option<TaskKey>, value: T) {
-        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        if let Err(p) = catch(move || drop(value)) {
             self.report_panic(key, p);
         }
     }
@@ -793,7 +814,7 @@ impl Inner {
             Some(h) => {
                 // The clone is dropped inside too: if the handler replaced
                 // itself, that drop runs its captures' destructors.
-                if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || h(&ctx))) {
+                if let Err(p) = catch(move || h(&ctx)) {
                     report_line(format_args!(
                         "uasyncio: the exception handler panicked ({}) while handling: {}",
                         payload_message(&*p),
@@ -815,7 +836,7 @@ impl Inner {
         log::debug!("uasyncio: loop {} closed", self.id);
         // Dropping futures may schedule more work; repeat until empty.
         for _ in 0..1000 {
-            let runq = std::mem::take(&mut *self.runq.borrow_mut());
+            let runq = core::mem::take(&mut *self.runq.borrow_mut());
             let timers = self.timers.borrow_mut().take_all();
             let mut dropped = !runq.is_empty() || timers.len() > 0;
             for r in runq {
@@ -892,7 +913,7 @@ impl Inner {
         match self.poller.borrow_mut().wait(timeout) {
             Ok(()) => {}
             // A signal ended the wait early: the next iteration waits again.
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if interrupted(&e) => {}
             Err(e) => panic!("uasyncio: the poller failed and the loop cannot wait: {e}"),
         }
         self.drain_remote();
@@ -902,7 +923,20 @@ impl Inner {
     }
 }
 
-#[cfg(test)]
+/// Whether a poller's error only says a signal ended the wait early.
+#[cfg(feature = "std")]
+fn interrupted(e: &crate::io::WaitError) -> bool {
+    e.kind() == std::io::ErrorKind::Interrupted
+}
+
+/// Without `std` there are no signals: every error of the board's poller
+/// is one the loop cannot go on from.
+#[cfg(not(feature = "std"))]
+fn interrupted(_: &crate::io::WaitError) -> bool {
+    false
+}
+
+#[cfg(all(test, feature = "std"))]
 mod tests {
     //! A small tour of the loop's unsafe-adjacent paths (borrowed wakers,
     //! header reuse, remote wakes), sized to run under miri too.

@@ -6,11 +6,15 @@
 //! done before any user code runs) is in `event_loop.rs`; this module only
 //! says what a contained panic becomes.
 
-use std::any::Any;
-use std::fmt;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::string::String;
+use core::any::Any;
+use core::fmt;
+#[cfg(feature = "std")]
 use std::io::{self, Write as _};
+#[cfg(feature = "std")]
 use std::panic::{self, AssertUnwindSafe};
-use std::rc::Rc;
 
 use crate::task::TaskId;
 
@@ -36,7 +40,7 @@ use crate::task::TaskId;
 #[derive(Debug)]
 pub struct ExceptionContext<'a> {
     pub(crate) task: Option<TaskId>,
-    pub(crate) payload: &'a (dyn std::any::Any + Send),
+    pub(crate) payload: &'a (dyn core::any::Any + Send),
 }
 
 impl ExceptionContext<'_> {
@@ -52,7 +56,7 @@ impl ExceptionContext<'_> {
     }
 
     /// The raw panic payload.
-    pub fn payload(&self) -> &(dyn std::any::Any + Send) {
+    pub fn payload(&self) -> &(dyn core::any::Any + Send) {
         self.payload
     }
 }
@@ -90,17 +94,37 @@ impl fmt::Display for Report<'_> {
 /// or "logging switched off altogether" — in both cases a record would
 /// vanish. (`log::log_enabled!` would also ask the logger about our target,
 /// and so override a user's choice to filter uasyncio out.)
+#[cfg(feature = "std")]
 fn logger_takes_errors(max: log::LevelFilter) -> bool {
     log::Level::Error <= max && log::Level::Error <= log::STATIC_MAX_LEVEL
+}
+
+/// A panic's payload, as `catch_unwind` gives it.
+pub(crate) type Payload = Box<dyn Any + Send>;
+
+/// Runs `f`, containing a panic: `std::panic::catch_unwind`. Without `std`
+/// nothing unwinds (a panic aborts through the `#[panic_handler]`), so this
+/// is `f()`.
+#[inline(always)]
+pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Payload> {
+    #[cfg(feature = "std")]
+    {
+        panic::catch_unwind(AssertUnwindSafe(f))
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        Ok(f())
+    }
 }
 
 /// Reports a line about a panic the loop contained: through `log::error!`,
 /// or, when no logger would receive it, as one line on stderr. Never panics
 /// (a panicking logger falls back to stderr too).
 #[cold]
+#[cfg(feature = "std")]
 pub(crate) fn report_line(line: fmt::Arguments<'_>) {
     if logger_takes_errors(log::max_level()) {
-        match panic::catch_unwind(AssertUnwindSafe(|| log::error!("{line}"))) {
+        match catch(|| log::error!("{line}")) {
             Ok(()) => return,
             Err(p) => drop_payload(p), // a panicking logger: stderr then
         }
@@ -112,6 +136,13 @@ pub(crate) fn report_line(line: fmt::Arguments<'_>) {
     // `writeln!`, not `eprintln!`: a closed stderr must not turn a report
     // into a panic. (`Stderr::write_fmt` holds the lock for the whole line.)
     let _ = writeln!(io::stderr(), "{line}");
+}
+
+/// Without `std` there is no stderr: the line goes to `log::error!` alone.
+#[cfg(not(feature = "std"))]
+#[cold]
+pub(crate) fn report_line(line: fmt::Arguments<'_>) {
+    log::error!("{line}");
 }
 
 /// The default report of a contained panic, for a loop without an exception
@@ -130,8 +161,8 @@ pub(crate) fn report_default(task: Option<TaskId>, payload: Box<dyn Any + Send>)
 /// Drops a panic payload; a payload whose own destructor panics is
 /// forgotten, never propagated.
 pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
-    if let Err(again) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-        std::mem::forget(again);
+    if let Err(again) = catch(move || drop(payload)) {
+        core::mem::forget(again);
     }
 }
 
@@ -139,7 +170,7 @@ pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
 /// [`EventLoop::set_exception_handler`](crate::EventLoop::set_exception_handler).
 pub(crate) type Handler = Rc<dyn Fn(&ExceptionContext<'_>)>;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use crate::task::TaskKey;

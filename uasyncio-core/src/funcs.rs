@@ -5,12 +5,20 @@
 //! `gather`, `race` and `join` are plain combinators: they work on any
 //! executor.
 
-use std::fmt;
-use std::future::{Future, poll_fn};
-use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Wake, Waker};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::future::{Future, poll_fn};
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll};
+#[cfg(feature = "std")]
+use {
+    alloc::sync::Arc,
+    alloc::task::Wake,
+    core::fmt,
+    core::sync::atomic::{AtomicBool, Ordering},
+    core::task::Waker,
+    std::sync::{Mutex, PoisonError},
+};
 
 use crate::clock::secs_to_ms_ceil;
 use crate::current::{self, get_event_loop, with_current};
@@ -251,7 +259,7 @@ async fn with_timeout<F: Future>(f: F, mut timer: Sleep) -> Result<F::Output, Ti
 
 /// Runs all futures at once and returns their outputs in the order given.
 /// An empty input gives an empty `Vec` at once. Only the futures that were
-/// woken are polled again.
+/// woken are polled again (without `std`: every unfinished one).
 ///
 /// # Cancel safety
 ///
@@ -272,10 +280,34 @@ pub async fn gather<F: Future>(fs: impl IntoIterator<Item = F>) -> Vec<F::Output
     if n == 0 {
         return Vec::new();
     }
+    // Without std: every unfinished future is polled at each poll (a
+    // child's own waker would need a lock-free parent slot; polling them all
+    // is what `join` does too).
+    #[cfg(not(feature = "std"))]
+    let mut remaining = n;
+    #[cfg(not(feature = "std"))]
+    poll_fn(|cx| {
+        for child in children.iter_mut() {
+            if let Child::Pending(f) = child
+                && let Poll::Ready(v) = f.as_mut().poll(cx)
+            {
+                *child = Child::Done(v);
+                remaining -= 1;
+            }
+        }
+        if remaining == 0 {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    #[cfg(feature = "std")]
     let shared = Arc::new(GatherShared {
         woken: (0..n).map(|_| AtomicBool::new(true)).collect(),
         parent: Mutex::new(None),
     });
+    #[cfg(feature = "std")]
     let wakers: Vec<Waker> = (0..n)
         .map(|index| {
             Waker::from(Arc::new(ChildWaker {
@@ -284,7 +316,9 @@ pub async fn gather<F: Future>(fs: impl IntoIterator<Item = F>) -> Vec<F::Output
             }))
         })
         .collect();
+    #[cfg(feature = "std")]
     let mut remaining = n;
+    #[cfg(feature = "std")]
     poll_fn(|cx| {
         shared.set_parent(cx.waker());
         for (i, child) in children.iter_mut().enumerate() {
@@ -407,11 +441,13 @@ enum Child<F: Future> {
     Done(F::Output),
 }
 
+#[cfg(feature = "std")]
 struct GatherShared {
     woken: Vec<AtomicBool>,
     parent: Mutex<Option<Waker>>,
 }
 
+#[cfg(feature = "std")]
 impl GatherShared {
     fn set_parent(&self, w: &Waker) {
         let mut p = self.parent.lock().unwrap_or_else(PoisonError::into_inner);
@@ -422,17 +458,20 @@ impl GatherShared {
     }
 }
 
+#[cfg(feature = "std")]
 struct ChildWaker {
     shared: Arc<GatherShared>,
     index: usize,
 }
 
+#[cfg(feature = "std")]
 impl fmt::Debug for ChildWaker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChildWaker").field("index", &self.index).finish()
     }
 }
 
+#[cfg(feature = "std")]
 impl Wake for ChildWaker {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();

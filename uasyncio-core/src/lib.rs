@@ -49,6 +49,43 @@
 //!   is done before any user code that may panic runs, and a panicking
 //!   handler or destructor is caught and reported, never an abort.
 //!
+//! # Without std (a microcontroller)
+//!
+//! The default feature `std` holds what needs an operating system: one loop
+//! per thread made on first use, [`SystemClock`], [`ParkPoller`], containing
+//! panics with `catch_unwind`, and `UASYNCIO_TICKS_START`. Without it
+//! (`default-features = false`) the crate is `#![no_std]` + `alloc` and
+//! builds for `thumbv7m-none-eabi`; the rest of the API is the same: ticks,
+//! the loop, tasks, timers, callbacks, `wait_for_ms`, `gather`/`race`/`join`,
+//! `cancel`, `run`. What changes:
+//!
+//! * **One loop per program**, installed once by the board with
+//!   [`EventLoop::builder`]`.clock(..).poller(..).install()`: there is no
+//!   default clock or poller, so [`get_event_loop`] (and everything that
+//!   uses it: [`run`], [`create_task`], [`ticks_ms`]) panics until a loop is
+//!   installed. The loop lives in a `static`; it, and every function of this
+//!   crate but a [`Waker`](core::task::Waker)'s `wake`, must be used from one
+//!   thread of execution only (the main program, never an interrupt
+//!   handler).
+//! * **Time** is the installed loop's [`Clock`] (a 1 kHz SysTick, say):
+//!   [`ticks_ms`] reads it. The start tick is a builder option,
+//!   [`EventLoopBuilder::ticks_start`], instead of the environment variable.
+//! * **Panics abort**: nothing catches them (no `catch_unwind`), so a task's
+//!   panic ends the program through the board's `#[panic_handler]`; the
+//!   exception handler and [`TaskError::Panicked`] are never reached.
+//!
+//! ## Interrupt-safety contract
+//!
+//! An interrupt handler may wake a task: any [`Waker`](core::task::Waker) of
+//! this crate's tasks (and `uasyncio_synchro::ThreadSafeFlag::set`). Such a
+//! wake uses 32-bit atomics alone: it allocates and frees nothing and takes
+//! no lock, so it is safe whatever the interrupted code was doing, the loop
+//! included. It pushes the task onto the loop's lock-free wake list and
+//! fires the poller's [`Notify`] handle, which the board implements without
+//! locks too (set an atomic flag, pend an interrupt). The handler must not
+//! drop the last `Waker` of a task (keep it, or `wake_by_ref` it), and must
+//! call nothing else of this crate.
+//!
 //! # Example
 //!
 //! ```
@@ -72,7 +109,15 @@
 //! assert!(out);
 //! assert_eq!(*log.borrow(), ["callback", "task woke", "timed out"]);
 //! ```
+#![cfg_attr(not(feature = "std"), no_std)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
+
+// The loop needs only `core` and `alloc`; the default feature `std` adds
+// what needs an operating system (see "Without std" above).
+extern crate alloc;
+#[cfg(all(test, not(feature = "std")))]
+#[macro_use]
+extern crate std;
 
 mod builder;
 pub mod clock;
@@ -88,8 +133,12 @@ mod ticks;
 mod time;
 
 pub use builder::EventLoopBuilder;
-pub use clock::{Clock, SystemClock, TicksStartError, parse_ticks_start};
-pub use current::{get_event_loop, get_event_loop_with, new_event_loop, running_loop};
+#[cfg(feature = "std")]
+pub use clock::SystemClock;
+pub use clock::{Clock, TicksStartError, parse_ticks_start};
+#[cfg(feature = "std")]
+pub use current::new_event_loop;
+pub use current::{get_event_loop, get_event_loop_with, running_loop};
 pub use error::TimeoutError;
 pub use event_loop::{EventLoop, IO_POLL_INTERVAL};
 pub use exception::ExceptionContext;
@@ -97,10 +146,15 @@ pub use funcs::{
     YieldNow, cancel, create_task, cur_task, ensure_future, gather, join, race, run, spawn, wait_for,
     wait_for_ms, yield_now,
 };
-pub use io::{IoPoller, Notify, ParkPoller, default_poller};
+pub use io::{IoPoller, Notify, WaitError};
+#[cfg(feature = "std")]
+pub use io::{ParkPoller, default_poller};
 pub use task::{Task, TaskError, TaskId};
 pub use ticks::{TICKS_MAX, TICKS_PERIOD, ticks_add, ticks_diff, ticks_ms};
 pub use time::{Sleep, sleep, sleep_ms};
+
+#[cfg(all(test, not(feature = "std")))]
+mod no_std_tests;
 
 /// The README's example, compiled and run as a doctest so it never drifts.
 #[cfg(doctest)]

@@ -7,6 +7,7 @@
 //! ordered. Inside the loop, time is a monotonic `u64` millisecond count that
 //! never wraps (see [`crate::clock`]); ticks are only produced at the API edge.
 
+#[cfg(feature = "std")]
 use crate::clock;
 
 /// The period of the tick counter: ticks wrap to 0 after `TICKS_PERIOD - 1`.
@@ -32,6 +33,11 @@ const HALF_PERIOD: i64 = (TICKS_PERIOD / 2) as i64;
 /// environment variable `UASYNCIO_TICKS_START` (an integer in
 /// `0..=TICKS_MAX`), which lets any program be run across the wrap.
 ///
+/// Without `std` it is the installed loop's clock (the board's, a SysTick
+/// count say), started where
+/// [`EventLoopBuilder::ticks_start`](crate::EventLoopBuilder::ticks_start)
+/// says; it panics if no loop is installed yet.
+///
 /// ```
 /// use uasyncio_core::{ticks_diff, ticks_ms};
 /// let t0 = ticks_ms();
@@ -39,7 +45,14 @@ const HALF_PERIOD: i64 = (TICKS_PERIOD / 2) as i64;
 /// assert!(ticks_diff(ticks_ms(), t0) >= 5);
 /// ```
 pub fn ticks_ms() -> u32 {
-    to_ticks(clock::process_now_ms())
+    #[cfg(feature = "std")]
+    let now = clock::process_now_ms();
+    #[cfg(not(feature = "std"))]
+    let now = match crate::current::current_loop() {
+        Some(lp) => lp.now_ms(),
+        None => crate::current::no_loop_installed(),
+    };
+    to_ticks(now)
 }
 
 /// Adds `delta` milliseconds (which may be negative) to `ticks`, wrapping.

@@ -13,12 +13,15 @@
 //! the default poller is [`MioPoller`], which drives sockets through epoll or
 //! kqueue; I/O crates reach it with [`IoRegistration`].
 
-use std::any::Any;
-use std::io;
-use std::sync::Arc;
-use std::time::Duration;
+#[cfg(feature = "std")]
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use core::any::Any;
+use core::time::Duration;
 
+#[cfg(feature = "std")]
 mod park;
+#[cfg(feature = "std")]
 pub use park::ParkPoller;
 
 #[cfg(feature = "mio")]
@@ -34,10 +37,54 @@ pub use registration::{IoRegistration, IoWaiter};
 #[cfg(feature = "mio")]
 pub use scheduled_io::{Direction, Readiness};
 
+/// The error of a failed [`IoPoller::wait`]: with `std`, [`std::io::Error`]
+/// (so an `IoPoller` returns `std::io::Result<()>`).
+#[cfg(feature = "std")]
+pub type WaitError = std::io::Error;
+
+/// The error of a failed [`IoPoller::wait`] without `std`: what went wrong,
+/// as a static message. The loop cannot wait without its poller, so it
+/// panics with this message.
+///
+/// ```
+/// use uasyncio_core::WaitError;
+/// let e = WaitError::new("the alarm timer is not running");
+/// assert_eq!(e.to_string(), "the alarm timer is not running");
+/// ```
+#[cfg(not(feature = "std"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitError {
+    message: &'static str,
+}
+
+#[cfg(not(feature = "std"))]
+impl WaitError {
+    /// An error that says `message`.
+    pub const fn new(message: &'static str) -> Self {
+        WaitError { message }
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl core::fmt::Display for WaitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.message)
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl core::error::Error for WaitError {}
+
 /// A thread-safe handle that interrupts a poller's [`wait`](IoPoller::wait).
 ///
-/// The loop fires it when a task is woken from another thread. Firing it when
-/// the poller is not waiting makes the next `wait` return at once.
+/// The loop fires it when a task is woken from another thread (without
+/// `std`: at every wake, which may come from an interrupt handler). Firing it
+/// when the poller is not waiting makes the next `wait` return at once.
+///
+/// # Interrupt safety
+///
+/// Without `std`, `notify` may run in an interrupt handler: it must allocate
+/// nothing and take no lock (set an atomic flag, pend an interrupt).
 pub trait Notify: Send + Sync {
     /// Interrupts the current or the next `wait` of the poller.
     fn notify(&self);
@@ -92,10 +139,10 @@ pub trait IoPoller: 'static {
     ///
     /// # Errors
     ///
-    /// An error of the operating system's poll call. The loop retries on
-    /// [`io::ErrorKind::Interrupted`] and panics on any other error, which
-    /// leaves the loop unable to wait.
-    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()>;
+    /// An error of the operating system's poll call (or the board's). The
+    /// loop retries on `std::io::ErrorKind::Interrupted` and panics on any
+    /// other error, which leaves the loop unable to wait.
+    fn wait(&mut self, timeout: Option<Duration>) -> Result<(), WaitError>;
 
     /// The handle that interrupts [`wait`](IoPoller::wait) from any thread.
     fn notifier(&self) -> Arc<dyn Notify>;
@@ -138,6 +185,7 @@ pub(crate) fn find<P: IoPoller>(mut p: &dyn IoPoller) -> Option<&P> {
 /// let p = uasyncio_core::default_poller();
 /// assert!(!p.has_io());
 /// ```
+#[cfg(feature = "std")]
 pub fn default_poller() -> Box<dyn IoPoller> {
     #[cfg(feature = "mio")]
     {

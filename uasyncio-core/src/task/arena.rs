@@ -13,10 +13,12 @@
 //! takes it (or is dropped): the slot is then [`State::Finished`], no longer
 //! alive but not free either.
 
-use std::any::Any;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::Waker;
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::any::Any;
+use core::pin::Pin;
+use core::task::Waker;
 
 use super::{Header, Shared, TaskFuture, TaskId, TaskKey};
 
@@ -102,8 +104,8 @@ pub(crate) struct Arena {
     retired: usize,
 }
 
-impl std::fmt::Debug for Arena {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Arena {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Arena")
             .field("slots", &self.slots.len())
             .field("live", &self.live)

@@ -33,14 +33,17 @@
 //! it is (the blanket [`TaskFuture`] impl), and its slot and run-queue entry
 //! keep their size.
 
-use std::any::Any;
-use std::fmt;
-use std::future::Future;
-use std::marker::PhantomData;
-use std::mem;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::string::String;
+use core::any::Any;
+use core::fmt;
+use core::future::Future;
+use core::marker::PhantomData;
+use core::mem;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
 
 use super::{JoinPoll, TaskFuture, TaskId};
 use crate::current;
@@ -81,7 +84,7 @@ impl fmt::Display for TaskError {
     }
 }
 
-impl std::error::Error for TaskError {}
+impl core::error::Error for TaskError {}
 
 /// How a spawned task ended, as its handle takes it.
 pub(crate) enum Outcome<T> {
@@ -452,7 +455,7 @@ impl<T> fmt::Debug for Task<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     //! The join side's paths, small enough for miri (`cargo xtask test-all
     //! --only miri`): the pin projection, kept boxes, and every way a

@@ -9,11 +9,12 @@
 //! no waker of the old task is still alive, so a spawn in steady state costs
 //! exactly one allocation: the boxed future.
 
-use std::any::Any;
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use alloc::boxed::Box;
+use core::any::Any;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
 
 mod arena;
 mod handle;
@@ -168,17 +169,6 @@ impl TaskKey {
     pub(crate) fn generation(self) -> u32 {
         self.generation
     }
-
-    pub(crate) fn to_bits(self) -> u64 {
-        (u64::from(self.generation) << 32) | u64::from(self.index)
-    }
-
-    pub(crate) fn from_bits(bits: u64) -> Self {
-        TaskKey {
-            index: bits as u32,
-            generation: (bits >> 32) as u32,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -186,9 +176,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bits_round_trip() {
+    fn ids_print_slot_and_generation() {
         let key = TaskKey::new(7, u32::MAX);
-        assert_eq!(TaskKey::from_bits(key.to_bits()), key);
         let id = TaskId::new(3, key);
         assert_eq!(format!("{id}"), "task 7.4294967295");
         assert_eq!(format!("{id:?}"), "TaskId(7.4294967295 of loop 3)");

@@ -9,22 +9,37 @@
 //! Waking on the loop's own thread pushes the task's key onto the loop's run
 //! queue: no allocation, no lock, no atomic read-modify-write (the "queued"
 //! flag is only ever touched by the loop's thread). Waking from another
-//! thread pushes the header onto the loop's remote queue (a mutex-protected
-//! `Vec`, deduplicated by a second, atomic flag) and fires the poller's
-//! [`Notify`] handle so that an idle wait ends at once; the loop moves it to
-//! the run queue when it drains the remote queue.
+//! thread (and, without `std`, every wake: it may come from an interrupt
+//! handler) pushes the header onto the loop's remote list and fires the
+//! poller's [`Notify`] handle so that an idle wait ends at once; the loop
+//! moves it to the run queue when it drains the remote list.
+//!
+//! # The remote list: atomics only
+//!
+//! The remote list is an intrusive lock-free stack (a Treiber stack) of
+//! headers, linked through each header's `next` pointer, deduplicated by the
+//! header's `remote_queued` flag (a header is in the list at most once, so
+//! its one link suffices). A wake pushes with a compare-and-swap loop; the
+//! loop takes the whole list with one swap and reverses it into wake order.
+//! Nothing is ever popped one at a time, so the stack has no ABA problem.
+//! A remote wake therefore allocates and frees nothing and takes no lock: it
+//! is a few 32-bit (pointer-sized) atomic operations, which thumbv7m has
+//! (it has no 64-bit ones: nothing here needs them). That makes it safe in an
+//! interrupt handler whatever the interrupted code was doing, the loop's own
+//! drain included. (It used to be a mutex-protected `Vec`, which could both
+//! allocate and deadlock against the code it interrupted.)
 //!
 //! # No reference cycle
 //!
-//! The remote queue lives in the loop's [`Shared`] half and holds headers;
+//! The remote list lives in the loop's [`Shared`] half and holds headers;
 //! a header therefore holds its loop's `Shared` only *weakly*. The loop
 //! itself owns the one lasting strong reference, so when the loop is dropped
-//! its `Shared` goes at once: the remote queue with the headers in it, and
+//! its `Shared` goes at once: the remote list with the headers in it, and
 //! the poller's notifier (mio's eventfd) with it, however many wakers of its
 //! tasks live on. A wake after that finds no loop and does nothing. A wake
 //! racing with the loop's end holds a strong reference only while it pushes
-//! and notifies; whichever side lets go last drops `Shared` and its queue.
-//! (A strong `Header -> Shared -> queue -> Header` cycle used to keep a dead
+//! and notifies; whichever side lets go last drops `Shared` and its list.
+//! (A strong `Header -> Shared -> list -> Header` cycle used to keep a dead
 //! loop's `Shared` and eventfd alive for ever after one late wake.)
 //!
 //! A waker's header also tells the loop's own thread whether the current
@@ -32,13 +47,14 @@
 //! The `Weak` keeps the allocation (not its contents) alive, so the address
 //! is never reused by a newer loop while the header exists.
 
-use std::fmt;
-use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
-use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::task::{RawWaker, RawWakerVTable, Waker};
+use alloc::sync::{Arc, Weak};
+use core::fmt;
+use core::marker::PhantomData;
+use core::mem::ManuallyDrop;
+use core::ops::Deref;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use core::task::{RawWaker, RawWakerVTable, Waker};
 
 use super::TaskKey;
 use crate::current;
@@ -47,15 +63,17 @@ use crate::io::Notify;
 /// The thread-safe half of a loop, reached by its tasks' wakers through a
 /// `Weak` (see the module docs: no reference cycle).
 pub(crate) struct Shared {
-    remote: Mutex<Vec<Arc<Header>>>,
-    remote_pending: AtomicBool,
+    /// The remote list: the newest pushed header, linked to older ones by
+    /// their `next`; null when empty. Each entry owns one strong count of its
+    /// header (`Arc::into_raw`).
+    remote: AtomicPtr<Header>,
     notifier: Arc<dyn Notify>,
 }
 
 impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
-            .field("remote_pending", &self.remote_pending)
+            .field("remote_pending", &self.has_remote())
             .finish_non_exhaustive()
     }
 }
@@ -63,54 +81,96 @@ impl fmt::Debug for Shared {
 impl Shared {
     pub(crate) fn new(notifier: Arc<dyn Notify>) -> Self {
         Shared {
-            remote: Mutex::new(Vec::new()),
-            remote_pending: AtomicBool::new(false),
+            remote: AtomicPtr::new(ptr::null_mut()),
             notifier,
         }
     }
 
-    /// Queues a task woken from another thread and interrupts the poller.
+    /// Queues a task woken from another thread (or an interrupt handler) and
+    /// interrupts the poller. The caller has set the header's
+    /// `remote_queued` flag, so the header is in no list.
     fn push_remote(&self, header: Arc<Header>) {
-        self.remote
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(header);
-        self.remote_pending.store(true, Ordering::Release);
+        let node = Arc::into_raw(header).cast_mut();
+        let mut head = self.remote.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: `node` is live (the list's count taken above) and in no
+            // list (its `remote_queued` flag was set by this wake), so this
+            // thread alone writes its link until the exchange publishes it.
+            unsafe { (*node).next.store(head, Ordering::Relaxed) };
+            match self
+                .remote
+                .compare_exchange_weak(head, node, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => head = now,
+            }
+        }
         self.notifier.notify();
     }
 
     /// Hands each remotely woken header to `f`, in wake order, and empties
-    /// the remote queue (cheap when it is empty). `f` runs under the queue's
-    /// lock, so it must not wake anything; the loop calls
-    /// [`Header::take_remote`] and queues the task.
+    /// the remote list (cheap when it is empty). The loop calls
+    /// [`Header::take_remote`] in `f` and queues the task; `f` may wake
+    /// anything (a wake during the drain goes to the next drain).
     pub(crate) fn drain_remote(&self, mut f: impl FnMut(&Header)) {
-        if self.remote_pending.load(Ordering::Acquire) {
-            self.remote_pending.store(false, Ordering::Release);
-            let mut q = self.remote.lock().unwrap_or_else(PoisonError::into_inner);
-            q.iter().for_each(|h| f(h));
-            q.clear();
+        // Acquire: pairs with the pushes' Release, so the links and what the
+        // waking threads did before waking are visible.
+        let mut node = self.remote.swap(ptr::null_mut(), Ordering::Acquire);
+        if node.is_null() {
+            return;
+        }
+        // Newest first: reverse into wake order.
+        let mut ordered: *mut Header = ptr::null_mut();
+        while !node.is_null() {
+            // SAFETY: every node of the taken list is a live header the list
+            // owns a count of; its flag is still set, so no wake pushes it
+            // (or writes its link) until `f` below clears it.
+            let next = unsafe { (*node).next.load(Ordering::Relaxed) };
+            // SAFETY: as above.
+            unsafe { (*node).next.store(ordered, Ordering::Relaxed) };
+            ordered = node;
+            node = next;
+        }
+        while !ordered.is_null() {
+            // SAFETY: the list's count of this header, taken back; the link is
+            // read before `f` lets wakes push the header again.
+            let header = unsafe { Arc::from_raw(ordered.cast_const()) };
+            ordered = header.next.load(Ordering::Relaxed);
+            f(&header);
         }
     }
 
     /// Whether a remote wake is waiting to be drained.
     pub(crate) fn has_remote(&self) -> bool {
-        self.remote_pending.load(Ordering::Acquire)
+        !self.remote.load(Ordering::Acquire).is_null()
+    }
+}
+
+impl Drop for Shared {
+    /// A loop gone with remote wakes pending frees their headers' counts.
+    fn drop(&mut self) {
+        self.drain_remote(|_| {});
     }
 }
 
 /// What a task's waker points to.
 #[derive(Debug)]
 pub(crate) struct Header {
-    /// The task's id. Only rewritten when the header is reused for a new task,
-    /// which happens only while no waker of the old task exists.
-    id: AtomicU64,
+    /// The task's id, as its slot index and generation (two 32-bit atomics:
+    /// thumbv7m has no 64-bit ones). Only rewritten when the header is
+    /// reused for a new task, which happens only while no waker of the old
+    /// task exists, so the two halves never tear.
+    index: AtomicU32,
+    generation: AtomicU32,
     /// Set while the task sits in the run queue, so that repeated wakes queue
     /// it once. Only the loop's own thread reads or writes it (the wake path
     /// checks the thread first), so plain loads and stores suffice.
     queued: AtomicBool,
-    /// Set while the header sits in the loop's remote queue: repeated wakes
+    /// Set while the header sits in the loop's remote list: repeated wakes
     /// from other threads push it once.
     remote_queued: AtomicBool,
+    /// The next (older) header of the remote list while this one is in it.
+    next: AtomicPtr<Header>,
     /// The loop's thread-safe half: weak, or the remote queue would make a
     /// cycle (module docs).
     shared: Weak<Shared>,
@@ -126,21 +186,27 @@ const _: () = {
 impl Header {
     pub(crate) fn new(id: TaskKey, shared: &Arc<Shared>) -> Self {
         Header {
-            id: AtomicU64::new(id.to_bits()),
+            index: AtomicU32::new(id.index),
+            generation: AtomicU32::new(id.generation),
             queued: AtomicBool::new(true),
             remote_queued: AtomicBool::new(false),
+            next: AtomicPtr::new(ptr::null_mut()),
             shared: Arc::downgrade(shared),
         }
     }
 
     pub(crate) fn id(&self) -> TaskKey {
-        TaskKey::from_bits(self.id.load(Ordering::Relaxed))
+        TaskKey {
+            index: self.index.load(Ordering::Relaxed),
+            generation: self.generation.load(Ordering::Relaxed),
+        }
     }
 
     /// Prepares a header no waker refers to for a new task, already queued.
     /// (No waker exists, so no other thread can touch it.)
     pub(crate) fn reuse(&self, id: TaskKey) {
-        self.id.store(id.to_bits(), Ordering::Relaxed);
+        self.index.store(id.index, Ordering::Relaxed);
+        self.generation.store(id.generation, Ordering::Relaxed);
         self.queued.store(true, Ordering::Relaxed);
     }
 
@@ -273,6 +339,7 @@ impl fmt::Debug for WakerRef<'_> {
 mod tests {
     //! Run under miri: `cargo +nightly miri test -p uasyncio-core --lib task::waker`.
     use super::*;
+    use alloc::vec::Vec;
 
     #[derive(Debug)]
     struct Count(std::sync::atomic::AtomicUsize);

@@ -1,11 +1,11 @@
 //! Sleeping: [`sleep`], [`sleep_ms`] and the [`Sleep`] future, over the
 //! loop's timer queue.
 
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use alloc::rc::Rc;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
 
 pub(crate) mod queue;
 

@@ -10,10 +10,12 @@
 //! timers never pile up (a million `wait_for_ms` calls that finish in time
 //! keep the heap at a few dozen entries).
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::fmt;
-use std::task::Waker;
+use alloc::boxed::Box;
+use alloc::collections::BinaryHeap;
+use alloc::vec::Vec;
+use core::cmp::Reverse;
+use core::fmt;
+use core::task::Waker;
 
 /// Identifies one timer: its slab slot and its (unique) sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,7 +174,7 @@ impl TimerQueue {
     /// outside any borrow. Sequence numbers go on, so old keys stay dead.
     pub(crate) fn take_all(&mut self) -> TimerQueue {
         let seq = self.seq;
-        std::mem::replace(
+        core::mem::replace(
             self,
             TimerQueue {
                 seq,
