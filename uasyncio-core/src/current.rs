@@ -28,29 +28,8 @@ thread_local! {
 /// Without `std`, the program's one loop slot: a `static` with the same
 /// `try_with` as a thread-local's, so that the code below is the same.
 #[cfg(not(feature = "std"))]
-static CURRENT: Global = Global(Current(RefCell::new(None)));
-
-#[cfg(not(feature = "std"))]
-struct Global(Current);
-
-// SAFETY: without `std` the crate's contract (lib.rs, "Without std") is one
-// thread of execution for the loop: only the main program calls the
-// functions that reach this slot, never an interrupt handler and never a
-// second thread (a wake, the one thing an interrupt handler may do, does not
-// touch it: `wake_local` below is `false` without `std`). So the `RefCell`
-// and the `Rc`s in it are never accessed concurrently.
-#[cfg(not(feature = "std"))]
-#[allow(unsafe_code)]
-unsafe impl Sync for Global {}
-
-#[cfg(not(feature = "std"))]
-impl Global {
-    /// `LocalKey::try_with`'s shape; the slot of a `static` is never gone.
-    #[inline(always)]
-    fn try_with<R>(&'static self, f: impl FnOnce(&Current) -> R) -> Result<R, core::convert::Infallible> {
-        Ok(f(&self.0))
-    }
-}
+static CURRENT: crate::task::ProgramSlot<Current> =
+    crate::task::ProgramSlot::new(Current(RefCell::new(None)));
 
 /// The thread's loop slot. At thread exit its destructor drops the loop with
 /// any panic contained: a panic escaping a thread-local's destructor aborts

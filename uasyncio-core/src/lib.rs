@@ -127,7 +127,7 @@ mod event_loop;
 mod exception;
 mod funcs;
 pub mod io;
-#[allow(unsafe_code)] // the RawWaker vtable: see task/waker.rs
+#[allow(unsafe_code)] // the RawWaker vtable and the lock-free wake list (task/waker.rs); no_std's loop slot
 mod task;
 mod ticks;
 mod time;

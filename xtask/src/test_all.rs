@@ -28,8 +28,12 @@ const NIGHTLY_CRATES: &[&str] = &["uasyncio-core", "uasyncio-queues", "uasyncio-
 const OTHER_TARGETS: &[&str] = &["x86_64-apple-darwin", "x86_64-pc-windows-gnu"];
 /// SPEC §6: the crates that build without std, and the microcontroller
 /// target they are built for.
-const NO_STD_CRATES: &[&str] = &["uasyncio-queues", "uasyncio-synchro"];
+const NO_STD_CRATES: &[&str] = &["uasyncio-core", "uasyncio-queues", "uasyncio-synchro"];
 const EMBEDDED_TARGET: &str = "thumbv7m-none-eabi";
+/// SPEC §6's proof: the program run on an emulated Cortex-M3 board, its
+/// script (exit 0 pass, 1 fail, 77 skip) and the Debian package of QEMU.
+const BOARD_SCRIPT: &str = "uasyncio-test/board/run.sh";
+const QEMU: (&str, &str) = ("qemu-system-arm", "qemu-system-arm");
 /// The target the sanitizer build names (it needs an explicit `--target`).
 const SANITIZER_TARGET: &str = "x86_64-unknown-linux-gnu";
 /// The README's demo, run whenever it exists.
@@ -118,9 +122,16 @@ const STEPS: &[Step] = &[
     ),
     step(
         "no-std",
-        "cargo clippy --no-default-features --target thumbv7m-none-eabi of the no_std crates \
+        "cargo test -p uasyncio-core --no-default-features --lib (the no_std loop on the host), \
+         then cargo clippy --no-default-features --target thumbv7m-none-eabi of the no_std crates \
          (SPEC §6: they build for a Cortex-M3)",
         no_std,
+    ),
+    step(
+        "board",
+        "uasyncio-test/board/run.sh: the no_std crates run under qemu-system-arm -M lm3s6965evb \
+         (SPEC §6; set XTASK_BOARD_BROKEN=1 for a build that must fail)",
+        board,
     ),
     step(
         "miri",
@@ -598,9 +609,15 @@ fn other_platforms(c: &Ctx) -> Result<Outcome> {
 }
 
 fn no_std(c: &Ctx) -> Result<Outcome> {
+    // The core's no_std code path (a static loop, lock-free wakes, a board
+    // clock and poller) on the host, where miri can run it too.
+    cmd!(c.sh, "cargo test -p {CORE} --no-default-features --lib").run()?;
+    cmd!(c.sh, "cargo clippy -p {CORE} --no-default-features --lib --profile test -- -D warnings").run()?;
     let add = cmd!(c.sh, "rustup target add {EMBEDDED_TARGET}");
     if let Err(e) = run_with_timeout(add, INSTALL_TIME_LIMIT) {
-        let why = format!("the core library for {EMBEDDED_TARGET} cannot be installed: {e}");
+        let why = format!(
+            "the core library for {EMBEDDED_TARGET} cannot be installed: {e} (the host test ran)"
+        );
         println!("skipping: {why}");
         return Ok(Outcome::Skipped(why));
     }
@@ -609,6 +626,51 @@ fn no_std(c: &Ctx) -> Result<Outcome> {
         c.sh,
         "cargo clippy {crates...} --no-default-features --target {EMBEDDED_TARGET} -- -D warnings"
     ))
+}
+
+/// The board program under QEMU. Installs what it can (the target with
+/// rustup, QEMU with apt-get when root) and skips, saying why, only when
+/// one of them is still missing.
+fn board(c: &Ctx) -> Result<Outcome> {
+    let add = cmd!(c.sh, "rustup target add {EMBEDDED_TARGET}");
+    if let Err(e) = run_with_timeout(add, INSTALL_TIME_LIMIT) {
+        println!("cannot install the {EMBEDDED_TARGET} target: {e}");
+    }
+    let (qemu, package) = QEMU;
+    if probe(cmd!(c.sh, "{qemu} --version")).is_err() {
+        println!("{qemu} is missing: trying apt-get update && apt-get install {package}");
+        let update = cmd!(c.sh, "apt-get update -qq");
+        let install = cmd!(c.sh, "apt-get install -y -qq --no-install-recommends {package}")
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        let installed = run_with_timeout(update, INSTALL_TIME_LIMIT)
+            .and_then(|()| run_with_timeout(install, INSTALL_TIME_LIMIT));
+        if let Err(e) = installed {
+            println!("cannot install {package}: {e}");
+        }
+    }
+    let script = c.ws.root.join(BOARD_SCRIPT);
+    let broken = std::env::var("XTASK_BOARD_BROKEN").is_ok_and(|v| v == "1");
+    let args: &[&str] = if broken { &["--broken", "--size"] } else { &["--size"] };
+    let output = cmd!(c.sh, "bash {script} {args...}")
+        .ignore_status()
+        .output()?;
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    match output.status.code() {
+        Some(0) => Ok(Outcome::Passed),
+        Some(77) => {
+            let why = String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("board: skipped: ").map(str::to_owned))
+                .unwrap_or_else(|| "QEMU or the target is missing".to_owned());
+            println!("skipping: {why}");
+            Ok(Outcome::Skipped(why))
+        }
+        code => Err(Error::new(format!(
+            "{BOARD_SCRIPT} failed (exit status {code:?}): a check on the emulated board failed \
+             (its FAIL line is above)"
+        ))),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -701,11 +763,19 @@ fn miri(c: &Ctx) -> Result<Outcome> {
         Ok(toolchain) => toolchain,
         Err(skipped) => return Ok(skipped),
     };
-    passed(
-        cargo_on(&c.sh, &toolchain)
-            .args(["miri", "test", "--no-fail-fast", "--lib"])
-            .args(crates),
-    )
+    cargo_on(&c.sh, &toolchain)
+        .args(["miri", "test", "--no-fail-fast", "--lib"])
+        .args(crates)
+        .run()?;
+    // The core's no_std path (a static loop, the lock-free wake list).
+    passed(cargo_on(&c.sh, &toolchain).args([
+        "miri",
+        "test",
+        "--lib",
+        "-p",
+        CORE,
+        "--no-default-features",
+    ]))
 }
 
 /// The tests (unit and integration; doctests cannot be built with

@@ -18,7 +18,12 @@ use core::task::{Context, Poll, Waker};
 
 mod arena;
 mod handle;
+#[cfg(not(feature = "std"))]
+mod program_slot;
 mod waker;
+
+#[cfg(not(feature = "std"))]
+pub(crate) use program_slot::ProgramSlot;
 
 pub(crate) use arena::{Arena, BoxFuture, CancelOutcome, JoinPoll};
 pub(crate) use handle::spawn_on;
