@@ -612,12 +612,15 @@ fn no_std(c: &Ctx) -> Result<Outcome> {
     // The core's no_std code path (a static loop, lock-free wakes, a board
     // clock and poller) on the host, where miri can run it too.
     cmd!(c.sh, "cargo test -p {CORE} --no-default-features --lib").run()?;
-    cmd!(c.sh, "cargo clippy -p {CORE} --no-default-features --lib --profile test -- -D warnings").run()?;
+    cmd!(
+        c.sh,
+        "cargo clippy -p {CORE} --no-default-features --lib --profile test -- -D warnings"
+    )
+    .run()?;
     let add = cmd!(c.sh, "rustup target add {EMBEDDED_TARGET}");
     if let Err(e) = run_with_timeout(add, INSTALL_TIME_LIMIT) {
-        let why = format!(
-            "the core library for {EMBEDDED_TARGET} cannot be installed: {e} (the host test ran)"
-        );
+        let why =
+            format!("the core library for {EMBEDDED_TARGET} cannot be installed: {e} (the host test ran)");
         println!("skipping: {why}");
         return Ok(Outcome::Skipped(why));
     }
@@ -650,10 +653,12 @@ fn board(c: &Ctx) -> Result<Outcome> {
     }
     let script = c.ws.root.join(BOARD_SCRIPT);
     let broken = std::env::var("XTASK_BOARD_BROKEN").is_ok_and(|v| v == "1");
-    let args: &[&str] = if broken { &["--broken", "--size"] } else { &["--size"] };
-    let output = cmd!(c.sh, "bash {script} {args...}")
-        .ignore_status()
-        .output()?;
+    let args: &[&str] = if broken {
+        &["--broken", "--size"]
+    } else {
+        &["--size"]
+    };
+    let output = cmd!(c.sh, "bash {script} {args...}").ignore_status().output()?;
     print!("{}", String::from_utf8_lossy(&output.stdout));
     eprint!("{}", String::from_utf8_lossy(&output.stderr));
     match output.status.code() {
@@ -768,14 +773,7 @@ fn miri(c: &Ctx) -> Result<Outcome> {
         .args(crates)
         .run()?;
     // The core's no_std path (a static loop, the lock-free wake list).
-    passed(cargo_on(&c.sh, &toolchain).args([
-        "miri",
-        "test",
-        "--lib",
-        "-p",
-        CORE,
-        "--no-default-features",
-    ]))
+    passed(cargo_on(&c.sh, &toolchain).args(["miri", "test", "--lib", "-p", CORE, "--no-default-features"]))
 }
 
 /// The tests (unit and integration; doctests cannot be built with

@@ -148,8 +148,11 @@ impl Arena {
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
-                let Ok(i) = u32::try_from(self.slots.len()) else {
-                    panic!("uasyncio: more than 2^32 task slots")
+                // A header keeps its task's "queued" flag in the index's top
+                // bit (see `task/waker.rs`): 2^31 slots at most.
+                let i = match u32::try_from(self.slots.len()) {
+                    Ok(i) if i <= super::MAX_INDEX => i,
+                    _ => panic!("uasyncio: more than 2^31 task slots"),
                 };
                 self.slots.push(Slot {
                     generation: 0,

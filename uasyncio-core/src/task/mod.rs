@@ -153,6 +153,10 @@ impl fmt::Display for TaskId {
     }
 }
 
+/// The largest slot index: a waker's header keeps its task's "queued" flag
+/// in the top bit of the index (`task/waker.rs`).
+pub(crate) const MAX_INDEX: u32 = (1 << 31) - 1;
+
 /// A task's place in its loop's table: the slot and the slot's generation.
 /// This is what the run queue and a waker's header hold (8 bytes); the
 /// public [`TaskId`] adds the loop.

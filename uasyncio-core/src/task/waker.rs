@@ -17,9 +17,9 @@
 //! # The remote list: atomics only
 //!
 //! The remote list is an intrusive lock-free stack (a Treiber stack) of
-//! headers, linked through each header's `next` pointer, deduplicated by the
-//! header's `remote_queued` flag (a header is in the list at most once, so
-//! its one link suffices). A wake pushes with a compare-and-swap loop; the
+//! headers, linked through each header's `next` pointer, which is null while
+//! the header is in no list: a wake claims it with a compare-and-swap, so a
+//! header is in the list at most once and its one link suffices. A wake pushes with a compare-and-swap loop; the
 //! loop takes the whole list with one swap and reverses it into wake order.
 //! Nothing is ever popped one at a time, so the stack has no ABA problem.
 //! A remote wake therefore allocates and frees nothing and takes no lock: it
@@ -53,7 +53,9 @@ use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::ops::Deref;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+#[cfg(not(target_has_atomic = "64"))]
+use core::sync::atomic::AtomicU32;
+use core::sync::atomic::{AtomicPtr, Ordering};
 use core::task::{RawWaker, RawWakerVTable, Waker};
 
 use super::TaskKey;
@@ -87,16 +89,17 @@ impl Shared {
     }
 
     /// Queues a task woken from another thread (or an interrupt handler) and
-    /// interrupts the poller. The caller has set the header's
-    /// `remote_queued` flag, so the header is in no list.
+    /// interrupts the poller. The caller has claimed the header (its link
+    /// went from null to [`end`]), so the header is in no list.
     fn push_remote(&self, header: Arc<Header>) {
         let node = Arc::into_raw(header).cast_mut();
         let mut head = self.remote.load(Ordering::Relaxed);
         loop {
+            let link = if head.is_null() { end() } else { head };
             // SAFETY: `node` is live (the list's count taken above) and in no
-            // list (its `remote_queued` flag was set by this wake), so this
-            // thread alone writes its link until the exchange publishes it.
-            unsafe { (*node).next.store(head, Ordering::Relaxed) };
+            // list (this wake claimed it), so this thread alone writes its
+            // link until the exchange publishes it.
+            unsafe { (*node).next.store(link, Ordering::Relaxed) };
             match self
                 .remote
                 .compare_exchange_weak(head, node, Ordering::Release, Ordering::Relaxed)
@@ -119,19 +122,20 @@ impl Shared {
         if node.is_null() {
             return;
         }
-        // Newest first: reverse into wake order.
-        let mut ordered: *mut Header = ptr::null_mut();
-        while !node.is_null() {
+        // Newest first: reverse into wake order. Every link stays non-null
+        // (`end()` for the last), so no wake claims a header still here.
+        let mut ordered = end();
+        while node != end() {
             // SAFETY: every node of the taken list is a live header the list
-            // owns a count of; its flag is still set, so no wake pushes it
-            // (or writes its link) until `f` below clears it.
+            // owns a count of; no wake writes its link until `f` below takes
+            // it out of the list.
             let next = unsafe { (*node).next.load(Ordering::Relaxed) };
             // SAFETY: as above.
             unsafe { (*node).next.store(ordered, Ordering::Relaxed) };
             ordered = node;
             node = next;
         }
-        while !ordered.is_null() {
+        while ordered != end() {
             // SAFETY: the list's count of this header, taken back; the link is
             // read before `f` lets wakes push the header again.
             let header = unsafe { Arc::from_raw(ordered.cast_const()) };
@@ -153,84 +157,168 @@ impl Drop for Shared {
     }
 }
 
-/// What a task's waker points to.
+/// What a task's waker points to: 24 bytes on 64-bit targets (40 with the
+/// `Arc`'s counts, a 48-byte malloc chunk), 16 on thumbv7m.
 #[derive(Debug)]
 pub(crate) struct Header {
-    /// The task's id, as its slot index and generation (two 32-bit atomics:
-    /// thumbv7m has no 64-bit ones). Only rewritten when the header is
-    /// reused for a new task, which happens only while no waker of the old
-    /// task exists, so the two halves never tear.
-    index: AtomicU32,
-    generation: AtomicU32,
-    /// Set while the task sits in the run queue, so that repeated wakes queue
-    /// it once. Only the loop's own thread reads or writes it (the wake path
-    /// checks the thread first), so plain loads and stores suffice.
-    queued: AtomicBool,
-    /// Set while the header sits in the loop's remote list: repeated wakes
-    /// from other threads push it once.
-    remote_queued: AtomicBool,
-    /// The next (older) header of the remote list while this one is in it.
+    /// The task's id, and the "queued" flag: set while the task sits in the
+    /// run queue, so that repeated wakes queue it once. Only the loop's own
+    /// thread reads or writes this word (the wake path checks the thread
+    /// first; the remote path never reads it), so plain loads and stores
+    /// suffice. The id is only rewritten when the header is reused for a new
+    /// task, which happens only while no waker of the old task exists.
+    state: AtomicKey,
+    /// The remote list's link: null while the header is in no remote list
+    /// (a wake from another thread claims it by swapping in [`END`], so that
+    /// repeated wakes push it once), else the next (older) header of the
+    /// list, or [`END`] for the last one.
     next: AtomicPtr<Header>,
-    /// The loop's thread-safe half: weak, or the remote queue would make a
+    /// The loop's thread-safe half: weak, or the remote list would make a
     /// cycle (module docs).
     shared: Weak<Shared>,
 }
 
-// Wakers are `Send + Sync`, and they are `Arc<Header>`s.
-const _: () = {
-    const fn send_and_sync<T: Send + Sync>() {}
-    send_and_sync::<Header>();
-    send_and_sync::<Shared>();
-};
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(size_of::<Header>() == 24);
+
+/// The link of the last header of the remote list (and of one claimed but
+/// not pushed yet): never the address of a header.
+fn end() -> *mut Header {
+    ptr::dangling_mut()
+}
+
+/// The "queued" flag, in the index half of [`AtomicKey`] (slot indices stay
+/// below `2^31`: [`MAX_INDEX`](super::MAX_INDEX)).
+const QUEUED: u32 = 1 << 31;
+
+/// A [`TaskKey`] and the "queued" flag in atomics: one 64-bit word where the
+/// target has 64-bit atomics, else (thumbv7m) two 32-bit ones. Only the
+/// loop's thread touches it (see [`Header::state`]), so the halves never
+/// tear.
+#[derive(Debug)]
+struct AtomicKey {
+    #[cfg(target_has_atomic = "64")]
+    bits: core::sync::atomic::AtomicU64,
+    #[cfg(not(target_has_atomic = "64"))]
+    halves: [AtomicU32; 2],
+}
+
+#[cfg(target_has_atomic = "64")]
+impl AtomicKey {
+    fn new(key: TaskKey) -> Self {
+        AtomicKey {
+            bits: core::sync::atomic::AtomicU64::new(Self::join(key) | u64::from(QUEUED)),
+        }
+    }
+
+    fn join(key: TaskKey) -> u64 {
+        (u64::from(key.generation) << 32) | u64::from(key.index)
+    }
+
+    fn key(&self) -> TaskKey {
+        let bits = self.bits.load(Ordering::Relaxed);
+        TaskKey::new(bits as u32 & !QUEUED, (bits >> 32) as u32)
+    }
+
+    /// Sets the key, and the flag.
+    fn reset(&self, key: TaskKey) {
+        self.bits
+            .store(Self::join(key) | u64::from(QUEUED), Ordering::Relaxed);
+    }
+
+    /// Sets the flag and returns the key, if the flag was clear.
+    #[inline]
+    fn mark(&self) -> Option<TaskKey> {
+        let bits = self.bits.load(Ordering::Relaxed);
+        if bits & u64::from(QUEUED) != 0 {
+            return None;
+        }
+        self.bits.store(bits | u64::from(QUEUED), Ordering::Relaxed);
+        Some(TaskKey::new(bits as u32, (bits >> 32) as u32))
+    }
+
+    fn clear(&self) {
+        let bits = self.bits.load(Ordering::Relaxed);
+        self.bits.store(bits & !u64::from(QUEUED), Ordering::Relaxed);
+    }
+}
+
+#[cfg(not(target_has_atomic = "64"))]
+impl AtomicKey {
+    fn new(key: TaskKey) -> Self {
+        AtomicKey {
+            halves: [AtomicU32::new(key.index | QUEUED), AtomicU32::new(key.generation)],
+        }
+    }
+
+    fn key(&self) -> TaskKey {
+        let [index, generation] = &self.halves;
+        TaskKey::new(
+            index.load(Ordering::Relaxed) & !QUEUED,
+            generation.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Sets the key, and the flag.
+    fn reset(&self, key: TaskKey) {
+        self.halves[0].store(key.index | QUEUED, Ordering::Relaxed);
+        self.halves[1].store(key.generation, Ordering::Relaxed);
+    }
+
+    /// Sets the flag and returns the key, if the flag was clear.
+    #[inline]
+    fn mark(&self) -> Option<TaskKey> {
+        let index = self.halves[0].load(Ordering::Relaxed);
+        if index & QUEUED != 0 {
+            return None;
+        }
+        self.halves[0].store(index | QUEUED, Ordering::Relaxed);
+        Some(TaskKey::new(index, self.halves[1].load(Ordering::Relaxed)))
+    }
+
+    fn clear(&self) {
+        let index = self.halves[0].load(Ordering::Relaxed);
+        self.halves[0].store(index & !QUEUED, Ordering::Relaxed);
+    }
+}
 
 impl Header {
     pub(crate) fn new(id: TaskKey, shared: &Arc<Shared>) -> Self {
         Header {
-            index: AtomicU32::new(id.index),
-            generation: AtomicU32::new(id.generation),
-            queued: AtomicBool::new(true),
-            remote_queued: AtomicBool::new(false),
+            state: AtomicKey::new(id),
             next: AtomicPtr::new(ptr::null_mut()),
             shared: Arc::downgrade(shared),
         }
     }
 
     pub(crate) fn id(&self) -> TaskKey {
-        TaskKey {
-            index: self.index.load(Ordering::Relaxed),
-            generation: self.generation.load(Ordering::Relaxed),
-        }
+        self.state.key()
     }
 
     /// Prepares a header no waker refers to for a new task, already queued.
     /// (No waker exists, so no other thread can touch it.)
     pub(crate) fn reuse(&self, id: TaskKey) {
-        self.index.store(id.index, Ordering::Relaxed);
-        self.generation.store(id.generation, Ordering::Relaxed);
-        self.queued.store(true, Ordering::Relaxed);
+        self.state.reset(id);
     }
 
     /// Clears the queued flag as the task is taken off the run queue, on the
     /// loop's thread.
     pub(crate) fn dequeue(&self) {
-        self.queued.store(false, Ordering::Relaxed);
+        self.state.clear();
     }
 
     /// On the loop's thread: marks the task queued; false if it already was.
     pub(crate) fn mark_queued(&self) -> bool {
-        if self.queued.load(Ordering::Relaxed) {
-            return false;
-        }
-        self.queued.store(true, Ordering::Relaxed);
-        true
+        self.state.mark().is_some()
     }
 
-    /// On the loop's thread, for a header drained from the remote queue:
-    /// clears its remote flag (the `Acquire` pairs with the waking thread's
-    /// `AcqRel`, so the poll that follows sees what that thread did before
-    /// waking) and reports whether it must be queued now.
+    /// On the loop's thread, for a header drained from the remote list:
+    /// takes it out of the list (from now on a remote wake pushes it again;
+    /// the `Release` orders the drain's read of its link before that) and
+    /// reports whether it must be queued now. What the waking thread did
+    /// before waking is visible: the drain's `Acquire` took the list.
     pub(crate) fn take_remote(&self) -> bool {
-        self.remote_queued.swap(false, Ordering::Acquire);
+        self.next.store(ptr::null_mut(), Ordering::Release);
         self.mark_queued()
     }
 
@@ -238,21 +326,23 @@ impl Header {
     /// there (once: `mark_queued`); anywhere else it goes remote.
     #[inline]
     fn wake_by_ref(self: &Arc<Self>) {
-        let local = current::wake_local(&self.shared, || self.mark_queued().then(|| self.id()));
+        let local = current::wake_local(&self.shared, || self.state.mark());
         if !local {
             self.wake_remote();
         }
     }
 
     /// The slow path, out of line so that a local wake stays small. A wake
-    /// whose loop is gone does nothing. (Its `remote_queued` flag may stay
-    /// set then: nothing will ever drain it, and nothing needs to.)
+    /// whose loop is gone does nothing. (Its header may stay claimed then:
+    /// nothing will ever drain it, and nothing needs to.)
     #[cold]
     #[inline(never)]
     fn wake_remote(self: &Arc<Self>) {
-        if !self.remote_queued.swap(true, Ordering::AcqRel)
-            && let Some(shared) = self.shared.upgrade()
-        {
+        let claimed = self
+            .next
+            .compare_exchange(ptr::null_mut(), end(), Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+        if claimed && let Some(shared) = self.shared.upgrade() {
             shared.push_remote(self.clone());
         }
     }
