@@ -39,6 +39,7 @@ struct Counting {
 }
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
 static IN_IRQ: AtomicU32 = AtomicU32::new(0);
 
 // SAFETY: every call is passed on unchanged to `LlffHeap`, a correct
@@ -48,7 +49,8 @@ unsafe impl GlobalAlloc for Counting {
         if in_interrupt() {
             IN_IRQ.fetch_add(1, Relaxed);
         }
-        LIVE.fetch_add(layout.size(), Relaxed);
+        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+        PEAK.fetch_max(live, Relaxed);
         // SAFETY: the caller's contract, passed on.
         unsafe { self.heap.alloc(layout) }
     }
@@ -110,14 +112,16 @@ fn main() -> ! {
         format_args!("ticks_ms() = {t0}, expected {start}"),
     );
 
-    run(timers_in_order_across_the_wrap());
-    run(queue_producer_consumer());
-    run(lock_hand_off());
-    run(wait_for_times_out_and_cancels());
-    run(cancel_tasks());
-    run(combinators());
-    run(flag_set_from_a_timer_interrupt());
-    run(cpu_sleeps_between_events());
+    run(async {
+        timers_in_order_across_the_wrap().await;
+        queue_producer_consumer().await;
+        lock_hand_off().await;
+        wait_for_times_out_and_cancels().await;
+        cancel_tasks().await;
+        combinators().await;
+        flag_set_from_a_timer_interrupt().await;
+        cpu_sleeps_between_events().await;
+    });
     footprint(&lp);
 
     let irq = IN_IRQ.load(Relaxed);
@@ -162,14 +166,16 @@ async fn timers_in_order_across_the_wrap() {
     });
     sleep_ms(1100).await;
     let fired = fired.borrow();
-    let mut expected: Vec<(u32, usize)> = fired.iter().map(|&(i, ms, _)| (ms, i)).collect();
-    expected.sort();
-    let order: Vec<usize> = fired.iter().map(|&(i, _, _)| i).collect();
-    let want: Vec<usize> = expected.iter().map(|&(_, i)| i).collect();
+    // Deadline order; equal deadlines in the order they were set.
+    let misplaced = fired.windows(2).position(|w| (w[0].1, w[0].0) > (w[1].1, w[1].0));
     check(
         "timers fire in deadline order across the wrap",
-        fired.len() == 9 && order == want,
-        format_args!("order {order:?}, expected {want:?}"),
+        fired.len() == 9 && misplaced.is_none(),
+        format_args!(
+            "{} fired, out of order at {}",
+            fired.len(),
+            misplaced.unwrap_or(0)
+        ),
     );
     // The `broken` build calls a timer that fired on time early: the check
     // must then fail (run.sh --broken shows the harness catches it).
@@ -180,14 +186,12 @@ async fn timers_in_order_across_the_wrap() {
             took < ms
         }
     };
-    let early: Vec<_> = fired
-        .iter()
-        .filter(|&&(_, ms, took)| is_early(ms, took))
-        .collect();
+    let early = fired.iter().find(|&&(_, ms, took)| is_early(ms, took));
+    let (i, ms, took) = early.copied().unwrap_or_default();
     check(
         "no timer fires early against the SysTick count",
-        early.is_empty(),
-        format_args!("(index, ms, SysTick ms taken): {early:?}"),
+        early.is_none(),
+        format_args!("timer {i} of {ms} ms fired after {took} SysTick ms"),
     );
     let now = ticks_ms();
     check(
@@ -223,7 +227,12 @@ async fn queue_producer_consumer() {
     check(
         "queue producer/consumer",
         done && got == want && q.empty() && full_seen.get(),
-        format_args!("got {got:?}, full seen: {}", full_seen.get()),
+        format_args!(
+            "{} items, first wrong at {}, full seen: {}",
+            got.len(),
+            got.iter().zip(0..).position(|(&a, b)| a != b).unwrap_or(0),
+            full_seen.get()
+        ),
     );
 }
 
@@ -252,7 +261,14 @@ async fn lock_hand_off() {
     check(
         "lock hand-off",
         ok && names == ["a got", "b waits", "a releases", "b got"] && log[3].1 >= log[2].1 && !lock.locked(),
-        format_args!("{log:?}"),
+        format_args!(
+            "{} events: {} {} {} {}",
+            log.len(),
+            names.first().unwrap_or(&""),
+            names.get(1).unwrap_or(&""),
+            names.get(2).unwrap_or(&""),
+            names.get(3).unwrap_or(&"")
+        ),
     );
 }
 
@@ -280,7 +296,11 @@ async fn wait_for_times_out_and_cancels() {
     check(
         "wait_for_ms times out and cancels the inner future",
         r.is_err() && dropped.get() && (20..60).contains(&took) && get_event_loop().timer_count() == timers,
-        format_args!("result {r:?}, dropped {}, took {took} ms", dropped.get()),
+        format_args!(
+            "timed out: {}, dropped {}, took {took} ms",
+            r.is_err(),
+            dropped.get()
+        ),
     );
     let ok = wait_for_ms(
         async {
@@ -293,7 +313,7 @@ async fn wait_for_times_out_and_cancels() {
     check(
         "wait_for_ms gives the output in time",
         ok == Ok(9),
-        format_args!("{ok:?}"),
+        format_args!("in time: {}", ok.is_ok()),
     );
 }
 
@@ -314,7 +334,11 @@ async fn cancel_tasks() {
     check(
         "cancel",
         first && !ran.get() && !cancel(id) && out == Err(TaskError::Cancelled),
-        format_args!("cancel: {first}, ran: {}, handle: {out:?}", ran.get()),
+        format_args!(
+            "cancel: {first}, ran: {}, handle cancelled: {}",
+            ran.get(),
+            out == Err(TaskError::Cancelled)
+        ),
     );
 }
 
@@ -346,7 +370,14 @@ async fn combinators() {
     check(
         "gather, race, join",
         g == [30, 10, 20] && r == "fast" && j == (1, 2),
-        format_args!("{g:?} {r} {j:?}"),
+        format_args!(
+            "gather {} {} {}, race {r}, join {} {}",
+            g.first().unwrap_or(&0),
+            g.get(1).unwrap_or(&0),
+            g.get(2).unwrap_or(&0),
+            j.0,
+            j.1
+        ),
     );
 }
 
@@ -410,9 +441,11 @@ fn footprint(lp: &EventLoop) {
     let per_timer = (LIVE.load(Relaxed) - base) / N;
     lp.close();
     hprintln!(
-        "footprint: heap per sleeping task {} B, per timer callback {} B",
+        "footprint: heap per sleeping task {} B, per timer callback {} B, peak {} B of {} B",
         per_task,
-        per_timer
+        per_timer,
+        PEAK.load(Relaxed),
+        HEAP_SIZE
     );
 }
 
