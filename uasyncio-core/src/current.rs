@@ -322,7 +322,8 @@ pub(crate) fn current_loop() -> Option<EventLoop> {
 /// # Panics
 ///
 /// When called while the thread is being torn down (from a thread-local
-/// destructor).
+/// destructor). Without `std`, until the board has installed the program's
+/// loop with [`EventLoop::builder`] (there is no default clock or poller).
 pub fn get_event_loop() -> EventLoop {
     get_event_loop_with(DEFAULT_RUNQ_LEN, DEFAULT_WAITQ_LEN)
 }
