@@ -672,8 +672,9 @@ fn board(c: &Ctx) -> Result<Outcome> {
             Ok(Outcome::Skipped(why))
         }
         code => Err(Error::new(format!(
-            "{BOARD_SCRIPT} failed (exit status {code:?}): a check on the emulated board failed \
-             (its FAIL line is above)"
+            "{BOARD_SCRIPT} failed (exit status {code:?}): the board program did not build \
+             (cargo's error is above) or a check on the emulated board failed (its FAIL line \
+             is above)"
         ))),
     }
 }
