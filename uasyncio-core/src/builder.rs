@@ -39,7 +39,12 @@ pub struct EventLoopBuilder {
     clock: Option<Box<dyn Clock>>,
     poller: Option<Box<dyn IoPoller>>,
     ticks_start: Option<u32>,
+    /// With poll timing on, the slow-poll threshold in nanoseconds.
+    poll_timing: Option<u64>,
 }
+
+/// The slow-poll threshold once poll timing is on, unless one is given.
+pub const DEFAULT_SLOW_POLL_THRESHOLD_MS: u64 = 100;
 
 impl fmt::Debug for EventLoopBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -49,6 +54,7 @@ impl fmt::Debug for EventLoopBuilder {
             .field("custom_clock", &self.clock.is_some())
             .field("custom_poller", &self.poller.is_some())
             .field("ticks_start", &self.ticks_start)
+            .field("poll_timing", &self.poll_timing)
             .finish()
     }
 }
@@ -107,6 +113,56 @@ impl EventLoopBuilder {
         self
     }
 
+    /// Times every poll (`true`) or none (`false`, the default).
+    ///
+    /// With timing on, the loop reads its clock ([`Clock::now_ns`]) as each
+    /// poll begins and ends, and so knows each task's age, time in polls and
+    /// longest poll (shown by [`EventLoop::dump`]), the loop's longest poll
+    /// ([`EventLoop::stats`]), and names the task whose poll takes at least
+    /// the slow-poll threshold ([`DEFAULT_SLOW_POLL_THRESHOLD_MS`], 100 ms,
+    /// unless [`slow_poll_threshold_ms`](Self::slow_poll_threshold_ms) sets
+    /// another): a `log::warn!` with its id, name and spawn location, and a
+    /// count in [`LoopStats::slow_polls`](crate::LoopStats::slow_polls).
+    ///
+    /// It is off by default because two clock reads per poll are most of
+    /// the cost of a poll that does little: a million `yield_now`s take
+    /// about 1.9× the instructions with timing on (BENCHMARKS.md). Without
+    /// it, the dump still gives every task's state, name, spawn location
+    /// and poll count, and the statistics still count everything else.
+    ///
+    /// ```
+    /// use uasyncio_core::{EventLoop, yield_now};
+    /// let lp = EventLoop::builder().poll_timing(true).install();
+    /// lp.run_until_complete(yield_now());
+    /// let s = lp.stats();
+    /// assert!(s.longest_poll.is_some());
+    /// assert_eq!(s.slow_poll_threshold, Some(std::time::Duration::from_millis(100)));
+    /// ```
+    pub fn poll_timing(mut self, on: bool) -> Self {
+        self.poll_timing = match (on, self.poll_timing) {
+            (false, _) => None,
+            (true, Some(t)) => Some(t),
+            (true, None) => Some(DEFAULT_SLOW_POLL_THRESHOLD_MS * 1_000_000),
+        };
+        self
+    }
+
+    /// Turns poll timing on (see [`poll_timing`](Self::poll_timing)) with
+    /// this slow-poll threshold: a poll that takes at least `ms`
+    /// milliseconds is reported with `log::warn!` and counted.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use uasyncio_core::EventLoop;
+    /// let lp = EventLoop::builder().slow_poll_threshold_ms(20).install();
+    /// lp.run_until_complete(async { std::thread::sleep(Duration::from_millis(25)) });
+    /// assert_eq!(lp.stats().slow_polls, 1); // and a warning names the future
+    /// ```
+    pub fn slow_poll_threshold_ms(mut self, ms: u64) -> Self {
+        self.poll_timing = Some(ms.saturating_mul(1_000_000));
+        self
+    }
+
     /// Makes the loop and installs it as the calling thread's loop (without
     /// `std`: the program's loop). A loop that was installed before is
     /// closed: its pending tasks and callbacks are dropped.
@@ -133,7 +189,7 @@ impl EventLoopBuilder {
                 Some(start) => StartAt::boxed(clock, start),
                 None => clock,
             };
-            EventLoop::new(self.runq_len, self.waitq_len, clock, poller)
+            EventLoop::new(self.runq_len, self.waitq_len, clock, poller, self.poll_timing)
         })
     }
 }
@@ -153,6 +209,7 @@ impl EventLoop {
             clock: None,
             poller: None,
             ticks_start: None,
+            poll_timing: None,
         }
     }
 }
@@ -183,6 +240,12 @@ impl Clock for StartAt {
 
     fn now_ms_ceil(&self) -> u64 {
         self.clock.now_ms_ceil() + self.offset
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.clock
+            .now_ns()
+            .saturating_add(self.offset.saturating_mul(1_000_000))
     }
 
     fn until(&self, deadline_ms: u64) -> Duration {

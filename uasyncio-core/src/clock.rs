@@ -69,6 +69,28 @@ pub trait Clock: 'static {
     /// How long, in real time, until this clock reads `deadline_ms`
     /// (zero when it already does).
     fn until(&self, deadline_ms: u64) -> Duration;
+
+    /// The current time in nanoseconds on the same timeline as
+    /// [`now_ms`](Clock::now_ms). The loop reads it to measure idle time
+    /// and, when poll timing is on
+    /// ([`EventLoopBuilder::poll_timing`](crate::EventLoopBuilder::poll_timing)),
+    /// each poll. The default is `now_ms() * 1_000_000`: a clock that only
+    /// knows milliseconds (a virtual one) gives exact whole-millisecond
+    /// figures.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use uasyncio_core::Clock;
+    /// struct Fixed;
+    /// impl Clock for Fixed {
+    ///     fn now_ms(&self) -> u64 { 7 }
+    ///     fn until(&self, _: u64) -> Duration { Duration::ZERO }
+    /// }
+    /// assert_eq!(Fixed.now_ns(), 7_000_000);
+    /// ```
+    fn now_ns(&self) -> u64 {
+        self.now_ms().saturating_mul(1_000_000)
+    }
 }
 
 /// The process clock: [`Instant`]-based, shared by every loop of the process,
@@ -186,6 +208,12 @@ impl Clock for SystemClock {
     fn now_ms_ceil(&self) -> u64 {
         let e = epoch();
         e.start_ms + duration_ms_ceil(e.instant.elapsed())
+    }
+
+    fn now_ns(&self) -> u64 {
+        let e = epoch();
+        let ns = u64::try_from(e.instant.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        e.start_ms.saturating_mul(1_000_000).saturating_add(ns)
     }
 
     fn until(&self, deadline_ms: u64) -> Duration {

@@ -26,9 +26,10 @@ use alloc::sync::Arc;
 use alloc::sync::Weak;
 use alloc::vec::Vec;
 use core::any::Any;
-use core::cell::{Cell, RefCell, RefMut};
+use core::cell::{BorrowError, Cell, Ref, RefCell, RefMut};
 use core::fmt;
 use core::future::Future;
+use core::panic::Location;
 use core::pin::pin;
 use core::task::{Context, Poll};
 use core::time::Duration;
@@ -39,8 +40,10 @@ use crate::exception::{
     ExceptionContext, Handler, Report, catch, drop_payload, payload_message, report_line,
 };
 use crate::io::{IoPoller, find};
+use crate::stats::{StatCells, bump};
 use crate::task::{
-    Arena, BoxFuture, CancelOutcome, Header, JoinPoll, Shared, Task, TaskId, TaskKey, WakerRef, spawn_on,
+    Arena, BoxFuture, CancelOutcome, Header, JoinPoll, Origin, Shared, Task, TaskId, TaskKey, WakerRef,
+    spawn_on,
 };
 use crate::ticks::{self, to_ticks};
 use crate::time::queue::{TimerAction, TimerKey, TimerQueue};
@@ -92,10 +95,10 @@ const _: () = assert!(size_of::<Runnable>() == 16);
 pub(crate) struct Inner {
     id: u64,
     runq: RefCell<VecDeque<Runnable>>,
-    tasks: RefCell<Arena>,
+    pub(crate) tasks: RefCell<Arena>,
     timers: RefCell<TimerQueue>,
     now: Cell<u64>,
-    clock: Box<dyn Clock>,
+    pub(crate) clock: Box<dyn Clock>,
     poller: RefCell<Box<dyn IoPoller>>,
     shared: Arc<Shared>,
     /// A `Weak` to `shared`, as its tasks' headers hold: a wake on this thread
@@ -107,6 +110,12 @@ pub(crate) struct Inner {
     current: Cell<Option<TaskKey>>,
     handler: RefCell<Option<Handler>>,
     io_credit: Cell<u32>,
+    /// The counters of [`EventLoop::stats`](crate::EventLoop::stats).
+    pub(crate) stats: StatCells,
+    /// With poll timing on, the slow-poll threshold in nanoseconds.
+    pub(crate) poll_timing: Option<u64>,
+    /// Polls of the current `run_until_complete` future.
+    pub(crate) main_polls: Cell<u64>,
 }
 
 /// A cheap, cloneable handle to a thread's event loop.
@@ -156,6 +165,11 @@ struct RunGuard<'a> {
 
 impl Drop for RunGuard<'_> {
     fn drop(&mut self) {
+        let stats = &self.inner.stats;
+        if let Some(start) = stats.run_started_ns.take() {
+            let ran = self.inner.clock.now_ns().saturating_sub(start);
+            stats.run_ns.set(stats.run_ns.get().saturating_add(ran));
+        }
         self.inner.running.set(false);
         self.inner.current.set(None);
         if let Some(id) = self.main {
@@ -178,6 +192,7 @@ impl EventLoop {
         waitq_len: usize,
         clock: Box<dyn Clock>,
         poller: Box<dyn IoPoller>,
+        poll_timing: Option<u64>,
     ) -> Self {
         let id = next_loop_id();
         let shared = Arc::new(Shared::new(poller.notifier()));
@@ -199,6 +214,9 @@ impl EventLoop {
                 current: Cell::new(None),
                 handler: RefCell::new(None),
                 io_credit: Cell::new(IO_POLL_INTERVAL),
+                stats: StatCells::default(),
+                poll_timing,
+                main_polls: Cell::new(0),
             }),
         }
     }
@@ -233,8 +251,9 @@ impl EventLoop {
     /// lp.run_until_complete(uasyncio_core::yield_now());
     /// assert!(ran.get());
     /// ```
+    #[track_caller]
     pub fn create_task<F: Future<Output = ()> + 'static>(&self, f: F) -> TaskId {
-        self.inner.spawn(Box::pin(f))
+        self.inner.spawn(Box::pin(f), Origin::at(Location::caller()))
     }
 
     /// Schedules a future as a new task and returns its [`Task`] handle, to
@@ -246,8 +265,9 @@ impl EventLoop {
     /// let t = lp.spawn(async { 6 * 7 });
     /// assert_eq!(lp.run_until_complete(t), Ok(42));
     /// ```
+    #[track_caller]
     pub fn spawn<F: Future + 'static>(&self, f: F) -> Task<F::Output> {
-        spawn_on(&self.inner, f)
+        spawn_on(&self.inner, f, Origin::at(Location::caller()))
     }
 
     /// Schedules `cb` to run in the loop's next round, in FIFO order with
@@ -386,10 +406,19 @@ impl EventLoop {
     /// });
     /// assert_eq!(sum, 6);
     /// ```
+    #[track_caller]
     pub fn run_until_complete<F: Future>(&self, f: F) -> F::Output {
+        let location = Location::caller();
         self.enter("run_until_complete");
         let inner = &*self.inner;
-        let id = inner.tasks.borrow_mut().insert(None, &inner.shared);
+        let id = inner
+            .tasks
+            .borrow_mut()
+            .insert(None, &inner.shared, Origin::at(location));
+        inner.main_polls.set(0);
+        if inner.poll_timing.is_some() {
+            inner.tasks.borrow_mut().start_timing(id, inner.clock.now_ns());
+        }
         let guard = RunGuard {
             inner,
             main: Some(id),
@@ -434,6 +463,10 @@ impl EventLoop {
             );
         }
         self.inner.running.set(true);
+        self.inner
+            .stats
+            .run_started_ns
+            .set(Some(self.inner.clock.now_ns()));
     }
 
     /// Asks [`run_forever`](EventLoop::run_forever) to return after the
@@ -595,6 +628,7 @@ impl Inner {
             Ok(mut q) => {
                 if let Some(k) = key() {
                     q.push_back(Runnable::Task(k));
+                    bump(&self.stats.local_wakes);
                 }
                 true
             }
@@ -602,16 +636,28 @@ impl Inner {
         }
     }
 
-    pub(crate) fn spawn(&self, fut: BoxFuture) -> TaskId {
-        let key = self.tasks.borrow_mut().insert(Some(fut), &self.shared);
-        self.runq.borrow_mut().push_back(Runnable::Task(key));
-        TaskId::new(self.id, key)
+    pub(crate) fn spawn(&self, fut: BoxFuture, origin: Origin) -> TaskId {
+        let key = self.tasks.borrow_mut().insert(Some(fut), &self.shared, origin);
+        self.spawned(key)
     }
 
     /// Spawns a task whose `Task` handle is alive (see `task/handle.rs`).
-    pub(crate) fn spawn_joined(&self, fut: BoxFuture) -> TaskId {
-        let key = self.tasks.borrow_mut().insert_with_handle(fut, &self.shared);
+    pub(crate) fn spawn_joined(&self, fut: BoxFuture, origin: Origin) -> TaskId {
+        let key = self
+            .tasks
+            .borrow_mut()
+            .insert_with_handle(fut, &self.shared, origin);
+        self.spawned(key)
+    }
+
+    /// Queues a task just stored, and counts it.
+    #[inline]
+    fn spawned(&self, key: TaskKey) -> TaskId {
         self.runq.borrow_mut().push_back(Runnable::Task(key));
+        bump(&self.stats.spawned);
+        if self.poll_timing.is_some() {
+            self.tasks.borrow_mut().start_timing(key, self.clock.now_ns());
+        }
         TaskId::new(self.id, key)
     }
 
@@ -682,6 +728,16 @@ impl Inner {
         self.now.get()
     }
 
+    /// The timer queue, for the dump (`Err` while it is borrowed).
+    pub(crate) fn timers_ref(&self) -> Result<Ref<'_, TimerQueue>, BorrowError> {
+        self.timers.try_borrow()
+    }
+
+    /// The shared half, which this loop's task headers point to (weakly).
+    pub(crate) fn shared_half(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     pub(crate) fn timers_mut(&self) -> RefMut<'_, TimerQueue> {
         self.timers.borrow_mut()
     }
@@ -693,6 +749,7 @@ impl Inner {
 
     /// Runs one round. Returns true when the main future completed.
     fn run_round(&self, main: &mut Option<Main<'_>>) -> bool {
+        bump(&self.stats.rounds);
         let n = self.runq.borrow().len();
         for _ in 0..n {
             let Some(r) = self.runq.borrow_mut().pop_front() else {
@@ -708,6 +765,7 @@ impl Inner {
                     _ => self.poll_task(id),
                 },
                 Runnable::Callback(cb) => {
+                    bump(&self.stats.callbacks);
                     if let Err(p) = catch(cb) {
                         self.report_panic(None, p);
                     }
@@ -719,18 +777,32 @@ impl Inner {
 
     fn poll_main(&self, m: &mut Main<'_>) -> bool {
         m.header.dequeue();
+        bump(&self.stats.polls);
+        bump(&self.main_polls);
         let waker = WakerRef::new(&m.header);
         let mut cx = Context::from_waker(&waker);
+        let start = self.poll_start();
         self.current.set(Some(m.id));
         let done = (m.poll)(&mut cx);
         self.current.set(None);
+        if let Some(start) = start {
+            self.poll_timed(m.id, start);
+        }
         done
+    }
+
+    /// With poll timing on, the clock's time as a poll begins.
+    #[inline(always)]
+    fn poll_start(&self) -> Option<u64> {
+        self.poll_timing.map(|_| self.clock.now_ns())
     }
 
     fn poll_task(&self, key: TaskKey) {
         let Some((mut fut, header)) = self.tasks.borrow_mut().begin_poll(key) else {
             return; // cancelled or finished since it was queued
         };
+        bump(&self.stats.polls);
+        let start = self.poll_start();
         self.current.set(Some(key));
         let result = {
             let waker = WakerRef::new(&header);
@@ -738,6 +810,9 @@ impl Inner {
             catch(|| fut.as_mut().poll_task(&mut cx))
         };
         self.current.set(None);
+        if let Some(start) = start {
+            self.poll_timed(key, start); // before `end_poll` may free the slot
+        }
         let (finished, panicked) = match result {
             Ok(Poll::Ready(())) => (true, None),
             Ok(Poll::Pending) => (false, None),
@@ -873,11 +948,12 @@ impl Inner {
             return;
         }
         loop {
-            let action = self.timers.borrow_mut().pop_expired(now);
+            let expired = self.timers.borrow_mut().pop_expired(now);
+            let Some((deadline, action)) = expired else { break };
+            self.stats.timer_fired(now - deadline);
             match action {
-                Some(TimerAction::Wake(w)) => w.wake(),
-                Some(TimerAction::Callback(cb)) => self.runq.borrow_mut().push_back(Runnable::Callback(cb)),
-                None => break,
+                TimerAction::Wake(w) => w.wake(),
+                TimerAction::Callback(cb) => self.runq.borrow_mut().push_back(Runnable::Callback(cb)),
             }
         }
     }
@@ -890,6 +966,7 @@ impl Inner {
         self.shared.drain_remote(|h| {
             if h.take_remote() {
                 q.push_back(Runnable::Task(h.id()));
+                bump(&self.stats.remote_wakes);
             }
         });
     }
@@ -910,14 +987,29 @@ impl Inner {
             next.map(|d| self.clock.until(d))
         };
         self.io_credit.set(IO_POLL_INTERVAL);
-        match self.poller.borrow_mut().wait(timeout) {
+        let blocking = timeout != Some(Duration::ZERO);
+        let before = if blocking {
+            bump(&self.stats.idle_waits);
+            self.clock.now_ns()
+        } else {
+            bump(&self.stats.io_checks);
+            0
+        };
+        let waited = self.poller.borrow_mut().wait(timeout);
+        if blocking {
+            let idle = self.clock.now_ns().saturating_sub(before);
+            self.stats
+                .idle_ns
+                .set(self.stats.idle_ns.get().saturating_add(idle));
+        }
+        match waited {
             Ok(()) => {}
             // A signal ended the wait early: the next iteration waits again.
             Err(e) if interrupted(&e) => {}
             Err(e) => panic!("uasyncio: the poller failed and the loop cannot wait: {e}"),
         }
         self.drain_remote();
-        if timeout != Some(Duration::ZERO) {
+        if blocking {
             self.fire_timers();
         }
     }

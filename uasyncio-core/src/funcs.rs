@@ -8,6 +8,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::future::{Future, poll_fn};
+use core::panic::Location;
 use core::pin::{Pin, pin};
 use core::task::{Context, Poll};
 #[cfg(feature = "std")]
@@ -23,7 +24,7 @@ use {
 use crate::clock::secs_to_ms_ceil;
 use crate::current::{self, get_event_loop, with_current};
 use crate::error::TimeoutError;
-use crate::task::{Task, TaskId, spawn_on};
+use crate::task::{Origin, Task, TaskId, spawn_on};
 use crate::time::Sleep;
 
 /// Runs `f` to completion on the calling thread's loop and returns its
@@ -45,6 +46,7 @@ use crate::time::Sleep;
 /// });
 /// assert_eq!(v, 42);
 /// ```
+#[track_caller]
 pub fn run<F: Future>(f: F) -> F::Output {
     get_event_loop().run_until_complete(f)
 }
@@ -65,8 +67,10 @@ pub fn run<F: Future>(f: F) -> F::Output {
 /// });
 /// ```
 #[inline]
+#[track_caller]
 pub fn create_task<F: Future<Output = ()> + 'static>(f: F) -> TaskId {
-    with_current(|lp| lp.spawn(Box::pin(f)))
+    let origin = Origin::at(Location::caller());
+    with_current(|lp| lp.spawn(Box::pin(f), origin))
 }
 
 /// Schedules `f` as a task on the calling thread's loop and returns its
@@ -99,8 +103,10 @@ pub fn create_task<F: Future<Output = ()> + 'static>(f: F) -> TaskId {
 /// });
 /// ```
 #[inline]
+#[track_caller]
 pub fn spawn<F: Future + 'static>(f: F) -> Task<F::Output> {
-    with_current(|lp| spawn_on(lp, f))
+    let origin = Origin::at(Location::caller());
+    with_current(|lp| spawn_on(lp, f, origin))
 }
 
 /// The same as [`create_task`] (uasyncio's `ensure_future`: a scheduling
@@ -112,6 +118,7 @@ pub fn spawn<F: Future + 'static>(f: F) -> Task<F::Output> {
 ///     assert!(uasyncio_core::get_event_loop().is_alive(id));
 /// });
 /// ```
+#[track_caller]
 pub fn ensure_future<F: Future<Output = ()> + 'static>(f: F) -> TaskId {
     create_task(f)
 }

@@ -126,13 +126,15 @@ mod error;
 mod event_loop;
 mod exception;
 mod funcs;
+mod introspect;
 pub mod io;
+mod stats;
 #[allow(unsafe_code)] // the RawWaker vtable and the lock-free wake list (task/waker.rs); no_std's loop slot
 mod task;
 mod ticks;
 mod time;
 
-pub use builder::EventLoopBuilder;
+pub use builder::{DEFAULT_SLOW_POLL_THRESHOLD_MS, EventLoopBuilder};
 #[cfg(feature = "std")]
 pub use clock::SystemClock;
 pub use clock::{Clock, TicksStartError, parse_ticks_start};
@@ -146,9 +148,11 @@ pub use funcs::{
     YieldNow, cancel, create_task, cur_task, ensure_future, gather, join, race, run, spawn, wait_for,
     wait_for_ms, yield_now,
 };
+pub use introspect::{TaskBuilder, TaskDump, TaskInfo, TaskState, set_task_name, task_builder};
 pub use io::{IoPoller, Notify, WaitError};
 #[cfg(feature = "std")]
 pub use io::{ParkPoller, default_poller};
+pub use stats::{LATENESS_BUCKETS_MS, LoopStats};
 pub use task::{Task, TaskError, TaskId};
 pub use ticks::{TICKS_MAX, TICKS_PERIOD, ticks_add, ticks_diff, ticks_ms};
 pub use time::{Sleep, sleep, sleep_ms};

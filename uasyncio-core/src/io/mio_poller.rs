@@ -173,6 +173,19 @@ impl MioPoller {
             .sum()
     }
 
+    /// Hands each waker waiting on a socket to `f`, with the socket's token
+    /// and the direction (for the dump).
+    pub(crate) fn for_each_waiter(&self, mut f: impl FnMut(usize, Direction, &std::task::Waker)) {
+        let Ok(sources) = self.driver.sources.try_borrow() else {
+            return;
+        };
+        for (token, io) in sources.iter() {
+            for dir in [Direction::Read, Direction::Write] {
+                io.for_each_waiter(dir, |w| f(token, dir, w));
+            }
+        }
+    }
+
     pub(crate) fn driver(&self) -> Rc<Driver> {
         self.driver.clone()
     }

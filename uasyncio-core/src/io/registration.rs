@@ -92,6 +92,24 @@ impl IoRegistration {
         Ok(IoRegistration { key, io, driver })
     }
 
+    /// The socket's token in the poller: how [`EventLoop::dump`](crate::EventLoop::dump)
+    /// names the socket a task waits on ([`TaskState::Io`](crate::TaskState::Io)).
+    ///
+    /// ```
+    /// use uasyncio_core::io::IoRegistration;
+    /// uasyncio_core::run(async {
+    ///     let mut a = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    ///     let mut b = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    ///     let (ra, rb) = (IoRegistration::new(&mut a).unwrap(), IoRegistration::new(&mut b).unwrap());
+    ///     assert_ne!(ra.token(), rb.token());
+    ///     ra.deregister(&mut a).unwrap();
+    ///     rb.deregister(&mut b).unwrap();
+    /// });
+    /// ```
+    pub fn token(&self) -> usize {
+        self.key
+    }
+
     /// The readiness seen so far.
     pub fn readiness(&self) -> Readiness {
         self.io.readiness()

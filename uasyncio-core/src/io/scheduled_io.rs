@@ -502,6 +502,28 @@ impl ScheduledIo {
     /// The waiters of `dir`: the poll slot if it holds a waker, and every
     /// keyed slot (waiting, or woken and not yet polled: its future still
     /// exists and will poll).
+    /// Hands each waker waiting in direction `dir` to `f` (for the dump).
+    /// `f` must not touch this socket.
+    pub(crate) fn for_each_waiter(&self, dir: Direction, mut f: impl FnMut(&Waker)) {
+        let d = self.waiters(dir);
+        for cell in [&d.poll, &d.solo] {
+            let w = cell.take();
+            if let Some(w) = &w {
+                f(w);
+            }
+            cell.set(w);
+        }
+        if let Ok(list) = d.list.try_borrow()
+            && let Some(list) = list.as_ref()
+        {
+            for (_, slot) in list.slots.iter() {
+                if let Some(w) = &slot.waker {
+                    f(w);
+                }
+            }
+        }
+    }
+
     pub(crate) fn waiter_count(&self, dir: Direction) -> usize {
         let d = self.waiters(dir);
         let poll = d.poll.take();

@@ -13,10 +13,12 @@
 //! takes it (or is dropped): the slot is then [`State::Finished`], no longer
 //! alive but not free either.
 
+use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
+use core::panic::Location;
 use core::pin::Pin;
 use core::task::Waker;
 
@@ -43,20 +45,70 @@ enum State {
     Finished,
 }
 
+/// A task's name, boxed so that an unnamed task's slot holds one null word.
+pub(crate) type TaskName = Box<Cow<'static, str>>;
+
+/// Where and as what a task was spawned: what a slot keeps for the dump.
+#[derive(Debug)]
+pub(crate) struct Origin {
+    pub(crate) location: &'static Location<'static>,
+    pub(crate) name: Option<TaskName>,
+}
+
+impl Origin {
+    /// An unnamed task spawned at `location`.
+    #[inline]
+    pub(crate) fn at(location: &'static Location<'static>) -> Self {
+        Origin { location, name: None }
+    }
+}
+
 struct Slot {
     generation: u32,
     state: State,
     /// A live `Task` handle exists (only `spawn` sets it; the handle's drop
     /// clears it).
     handle: bool,
+    /// Polls of the task so far.
+    polls: u64,
+    /// Where it was spawned (`#[track_caller]`).
+    location: &'static Location<'static>,
+    name: Option<TaskName>,
     fut: Option<BoxFuture>,
     header: Option<Arc<Header>>,
 }
 
-// `handle` lives in the padding after `state`: a slot stays 32 bytes on
-// 64-bit targets, as before awaitable tasks.
+// `handle` lives in the padding after `state`; the poll count, the spawn
+// location and the name pointer make a slot 56 bytes on 64-bit targets (32
+// before task dumps).
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(size_of::<Slot>() == 32);
+const _: () = assert!(size_of::<Slot>() == 56);
+
+/// A task's poll times, kept only when poll timing is on.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Timing {
+    /// When it was spawned (the loop clock's nanoseconds).
+    pub(crate) spawned_ns: u64,
+    /// Time inside its polls.
+    pub(crate) busy_ns: u64,
+    /// Its longest poll.
+    pub(crate) longest_ns: u64,
+}
+
+/// What the dump learns from a slot ([`Arena::inspect`]).
+pub(crate) struct SlotView<'a> {
+    pub(crate) key: TaskKey,
+    pub(crate) main: bool,
+    /// Being polled right now.
+    pub(crate) running: bool,
+    pub(crate) polls: u64,
+    pub(crate) location: &'static Location<'static>,
+    pub(crate) name: Option<&'a str>,
+    pub(crate) header: Option<&'a Header>,
+    pub(crate) timing: Option<Timing>,
+    /// The waker of the code awaiting this task's handle.
+    pub(crate) join_waker: Option<&'a Waker>,
+}
 
 impl State {
     /// Alive: idle, being polled, or the main future. (A finished task is
@@ -102,6 +154,8 @@ pub(crate) struct Arena {
     live: usize,
     /// Slots retired at the last generation.
     retired: usize,
+    /// Poll times by slot, when poll timing is on (empty otherwise).
+    timing: Vec<Timing>,
 }
 
 impl core::fmt::Debug for Arena {
@@ -121,6 +175,7 @@ impl Arena {
             free: Vec::new(),
             live: 0,
             retired: 0,
+            timing: Vec::new(),
         }
     }
 
@@ -131,18 +186,29 @@ impl Arena {
 
     /// Stores a new task (already counted as queued) and returns its key.
     #[inline]
-    pub(crate) fn insert(&mut self, fut: Option<BoxFuture>, shared: &Arc<Shared>) -> TaskKey {
-        self.insert_slot(fut, shared, false)
+    pub(crate) fn insert(&mut self, fut: Option<BoxFuture>, shared: &Arc<Shared>, origin: Origin) -> TaskKey {
+        self.insert_slot(fut, shared, false, origin)
     }
 
     /// Stores a new spawned task, whose handle is alive.
     #[inline]
-    pub(crate) fn insert_with_handle(&mut self, fut: BoxFuture, shared: &Arc<Shared>) -> TaskKey {
-        self.insert_slot(Some(fut), shared, true)
+    pub(crate) fn insert_with_handle(
+        &mut self,
+        fut: BoxFuture,
+        shared: &Arc<Shared>,
+        origin: Origin,
+    ) -> TaskKey {
+        self.insert_slot(Some(fut), shared, true, origin)
     }
 
     #[inline]
-    fn insert_slot(&mut self, fut: Option<BoxFuture>, shared: &Arc<Shared>, handle: bool) -> TaskKey {
+    fn insert_slot(
+        &mut self,
+        fut: Option<BoxFuture>,
+        shared: &Arc<Shared>,
+        handle: bool,
+        origin: Origin,
+    ) -> TaskKey {
         let state = if fut.is_some() { State::Live } else { State::Main };
         self.live += 1;
         let index = match self.free.pop() {
@@ -158,6 +224,9 @@ impl Arena {
                     generation: 0,
                     state: State::Vacant,
                     handle: false,
+                    polls: 0,
+                    location: origin.location,
+                    name: None,
                     fut: None,
                     header: None,
                 });
@@ -170,6 +239,9 @@ impl Arena {
         let id = TaskKey::new(index, slot.generation);
         slot.state = state;
         slot.handle = handle;
+        slot.polls = 0;
+        slot.location = origin.location;
+        slot.name = origin.name;
         slot.fut = fut;
         match &slot.header {
             // Nobody else holds this header: no waker of the previous task
@@ -210,6 +282,7 @@ impl Arena {
             return None;
         }
         let fut = slot.fut.take()?; // `None`: it is being polled already
+        slot.polls += 1;
         let header = slot.header.take().expect("a live task has a header");
         header.dequeue();
         Some((fut, header))
@@ -360,6 +433,9 @@ impl Arena {
         let slot = &mut self.slots[index];
         slot.state = State::Vacant;
         slot.handle = false;
+        if slot.name.is_some() {
+            slot.name = None; // a `String`'s drop runs no user code
+        }
         if slot.generation == u32::MAX {
             // Retired: its last key stays stale for ever. The header goes
             // (a waker of the last task keeps its own reference).
@@ -383,6 +459,70 @@ impl Arena {
         for &i in &self.free {
             self.slots[i as usize].generation = generation;
         }
+    }
+
+    /// Names the live task `id`; false if there is none.
+    pub(crate) fn set_name(&mut self, id: TaskKey, name: TaskName) -> bool {
+        match self.slot_mut(id) {
+            Some(slot) if slot.state.is_alive() => {
+                slot.name = Some(name);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The name and spawn location of the task `id`, if it is alive.
+    pub(crate) fn origin(&self, id: TaskKey) -> Option<(Option<&str>, &'static Location<'static>)> {
+        self.slots
+            .get(id.index())
+            .filter(|s| s.generation == id.generation() && s.state.is_alive())
+            .map(|s| (s.name.as_deref().map(|n| &**n), s.location))
+    }
+
+    /// Starts the poll times of the task `id`, spawned at `now_ns` (poll
+    /// timing is on).
+    pub(crate) fn start_timing(&mut self, id: TaskKey, now_ns: u64) {
+        let index = id.index();
+        if self.timing.len() <= index {
+            self.timing
+                .resize(self.slots.len().max(index + 1), Timing::default());
+        }
+        self.timing[index] = Timing {
+            spawned_ns: now_ns,
+            busy_ns: 0,
+            longest_ns: 0,
+        };
+    }
+
+    /// Adds a poll of `ns` to the times of the task `id`.
+    pub(crate) fn record_poll(&mut self, id: TaskKey, ns: u64) {
+        if let Some(t) = self.timing.get_mut(id.index()) {
+            t.busy_ns = t.busy_ns.saturating_add(ns);
+            t.longest_ns = t.longest_ns.max(ns);
+        }
+    }
+
+    /// Every live task's slot, for the dump, in slot order.
+    pub(crate) fn inspect(&self) -> impl Iterator<Item = SlotView<'_>> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.state.is_alive())
+            .map(|(i, s)| SlotView {
+                key: TaskKey::new(i as u32, s.generation),
+                main: s.state == State::Main,
+                running: s.state != State::Main && s.fut.is_none(),
+                polls: s.polls,
+                location: s.location,
+                name: s.name.as_deref().map(|n| &**n),
+                header: s.header.as_deref(),
+                timing: self.timing.get(i).copied(),
+                join_waker: match (&s.fut, s.handle) {
+                    (Some(f), true) => f.as_ref().get_ref().join_waker(),
+                    _ => None,
+                },
+            })
     }
 
     /// Removes the first idle task at or after slot `*from` and returns its
@@ -434,6 +574,11 @@ mod tests {
         Arc::new(Shared::new(Arc::new(NoNotify)))
     }
 
+    #[track_caller]
+    fn here() -> Origin {
+        Origin::at(Location::caller())
+    }
+
     fn fut() -> Option<BoxFuture> {
         Some(Box::pin(async {}))
     }
@@ -442,9 +587,9 @@ mod tests {
     fn stale_ids_do_not_reach_a_reused_slot() {
         let s = shared();
         let mut a = Arena::with_capacity(4);
-        let t1 = a.insert(fut(), &s);
+        let t1 = a.insert(fut(), &s, here());
         assert!(matches!(a.cancel(t1), CancelOutcome::Dropped(_)));
-        let t2 = a.insert(fut(), &s);
+        let t2 = a.insert(fut(), &s, here());
         assert_eq!(t1.index(), t2.index());
         assert_ne!(t1, t2);
         assert!(matches!(a.cancel(t1), CancelOutcome::NotFound));
@@ -457,17 +602,17 @@ mod tests {
     fn header_is_reused_only_when_no_waker_survives() {
         let s = shared();
         let mut a = Arena::with_capacity(4);
-        let t1 = a.insert(fut(), &s);
+        let t1 = a.insert(fut(), &s, here());
         let h1 = a.header(t1).unwrap();
         assert!(matches!(a.cancel(t1), CancelOutcome::Dropped(_)));
-        let t2 = a.insert(fut(), &s); // h1 still held: a fresh header
+        let t2 = a.insert(fut(), &s, here()); // h1 still held: a fresh header
         let h2 = a.header(t2).unwrap();
         assert!(!Arc::ptr_eq(&h1, &h2));
         assert_eq!(h1.id(), t1);
         drop((h1, h2));
         assert!(matches!(a.cancel(t2), CancelOutcome::Dropped(_)));
         let p = Arc::as_ptr(&a.header(t2).unwrap());
-        let t3 = a.insert(fut(), &s);
+        let t3 = a.insert(fut(), &s, here());
         assert_eq!(Arc::as_ptr(&a.header(t3).unwrap()), p, "reused");
         assert_eq!(a.header(t3).unwrap().id(), t3);
     }
@@ -476,7 +621,7 @@ mod tests {
     fn cancel_while_running_is_deferred_to_the_end_of_the_poll() {
         let s = shared();
         let mut a = Arena::with_capacity(1);
-        let t = a.insert(fut(), &s);
+        let t = a.insert(fut(), &s, here());
         let (f, h) = a.begin_poll(t).unwrap();
         assert!(matches!(a.cancel(t), CancelOutcome::Deferred));
         assert!(matches!(a.cancel(t), CancelOutcome::NotFound), "second cancel");
@@ -488,7 +633,7 @@ mod tests {
     fn a_finished_task_with_a_handle_keeps_its_box_but_is_not_alive() {
         let s = shared();
         let mut a = Arena::with_capacity(2);
-        let t = a.insert_with_handle(Box::pin(async {}), &s);
+        let t = a.insert_with_handle(Box::pin(async {}), &s, here());
         let (f, h) = a.begin_poll(t).unwrap();
         assert!(a.end_poll(t, f, h, true).is_none(), "kept for the handle");
         assert_eq!(a.len(), 0);
@@ -497,35 +642,35 @@ mod tests {
         assert!(matches!(a.cancel(t), CancelOutcome::NotFound));
         assert!(a.begin_poll(t).is_none());
         // The slot is not reused while the box is kept.
-        let other = a.insert(fut(), &s);
+        let other = a.insert(fut(), &s, here());
         assert_ne!(other.index(), t.index());
         // The handle takes it: the slot is free, and live stays right.
         let waker = std::task::Waker::noop();
         assert!(matches!(a.poll_join(t, waker), JoinPoll::Finished(_)));
         assert!(matches!(a.poll_join(t, waker), JoinPoll::Gone));
         assert_eq!(a.len(), 1);
-        assert_eq!(a.insert(fut(), &s).index(), t.index());
+        assert_eq!(a.insert(fut(), &s, here()).index(), t.index());
     }
 
     #[test]
     fn a_dropped_handle_detaches_a_running_task_and_frees_a_finished_one() {
         let s = shared();
         let mut a = Arena::with_capacity(2);
-        let running = a.insert_with_handle(Box::pin(async {}), &s);
+        let running = a.insert_with_handle(Box::pin(async {}), &s, here());
         assert!(!a.detach(running));
         let (f, h) = a.begin_poll(running).unwrap();
         assert!(
             a.end_poll(running, f, h, true).is_some(),
             "detached: over at once"
         );
-        let done = a.insert_with_handle(Box::pin(async {}), &s);
+        let done = a.insert_with_handle(Box::pin(async {}), &s, here());
         let (f, h) = a.begin_poll(done).unwrap();
         assert!(a.end_poll(done, f, h, true).is_none());
         assert!(a.detach(done));
         assert!(a.take_finished(done).is_some(), "the kept box comes back");
         assert_eq!(a.len(), 0);
         // close() drains kept boxes without miscounting.
-        let kept = a.insert_with_handle(Box::pin(async {}), &s);
+        let kept = a.insert_with_handle(Box::pin(async {}), &s, here());
         let (f, h) = a.begin_poll(kept).unwrap();
         assert!(a.end_poll(kept, f, h, true).is_none());
         assert_eq!(a.pop_idle(&mut 0).map(|(k, _)| k), Some(kept));
@@ -537,8 +682,8 @@ mod tests {
     fn main_cannot_be_cancelled_or_drained() {
         let s = shared();
         let mut a = Arena::with_capacity(1);
-        let m = a.insert(None, &s);
-        let t = a.insert(fut(), &s);
+        let m = a.insert(None, &s, here());
+        let t = a.insert(fut(), &s, here());
         assert!(matches!(a.cancel(m), CancelOutcome::Main));
         assert_eq!(a.pop_idle(&mut 0).map(|(k, _)| k), Some(t));
         assert!(a.pop_idle(&mut 0).is_none());
@@ -552,20 +697,20 @@ mod tests {
     fn a_slot_at_the_last_generation_is_retired_not_reused() {
         let s = shared();
         let mut a = Arena::with_capacity(2);
-        let first = a.insert(fut(), &s);
+        let first = a.insert(fut(), &s, here());
         assert!(matches!(a.cancel(first), CancelOutcome::Dropped(_)));
         a.age_free_slots(u32::MAX - 2);
         let mut seen = vec![first];
         // Generations MAX-1 and MAX in slot 0, then slot 0 is retired.
         for _ in 0..2 {
-            let t = a.insert(fut(), &s);
+            let t = a.insert(fut(), &s, here());
             assert_eq!(t.index(), 0);
             seen.push(t);
             assert!(matches!(a.cancel(t), CancelOutcome::Dropped(_)));
         }
         assert_eq!(seen[2].generation(), u32::MAX);
         assert_eq!(a.retired(), 1);
-        let next = a.insert(fut(), &s);
+        let next = a.insert(fut(), &s, here());
         assert_eq!(next.index(), 1, "a new slot, not generation 0 of the old one");
         for old in &seen {
             assert_ne!(*old, next);
@@ -576,7 +721,7 @@ mod tests {
         assert!(a.header(seen[2]).is_none(), "a retired slot drops its header");
         // The retired slot stays out of use for good.
         assert!(matches!(a.cancel(next), CancelOutcome::Dropped(_)));
-        let again = a.insert(fut(), &s);
+        let again = a.insert(fut(), &s, here());
         assert_eq!(again.index(), 1);
         assert_eq!(a.len(), 1);
         assert_eq!(a.ids(), vec![again]);
@@ -586,14 +731,14 @@ mod tests {
     fn a_task_ending_in_its_poll_at_the_last_generation_retires_the_slot() {
         let s = shared();
         let mut a = Arena::with_capacity(1);
-        let t = a.insert(fut(), &s);
+        let t = a.insert(fut(), &s, here());
         assert!(matches!(a.cancel(t), CancelOutcome::Dropped(_)));
         a.age_free_slots(u32::MAX - 1);
-        let last = a.insert(fut(), &s);
+        let last = a.insert(fut(), &s, here());
         assert_eq!((last.index(), last.generation()), (0, u32::MAX));
         let (f, h) = a.begin_poll(last).unwrap();
         assert!(a.end_poll(last, f, h, true).is_some());
         assert_eq!(a.retired(), 1);
-        assert_eq!(a.insert(fut(), &s).index(), 1);
+        assert_eq!(a.insert(fut(), &s, here()).index(), 1);
     }
 }

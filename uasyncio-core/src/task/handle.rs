@@ -45,7 +45,7 @@ use core::mem;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use super::{JoinPoll, TaskFuture, TaskId};
+use super::{JoinPoll, Origin, TaskFuture, TaskId};
 use crate::current;
 use crate::event_loop::Inner;
 use crate::exception::{drop_payload, payload_message};
@@ -184,6 +184,13 @@ impl<F: Future + 'static> TaskFuture for Joined<F> {
         Poll::Ready(())
     }
 
+    fn join_waker(&self) -> Option<&Waker> {
+        match &self.join {
+            JoinSide::Waiting(w) => w.as_ref(),
+            JoinSide::Panicked(..) => None,
+        }
+    }
+
     fn set_join_waker(self: Pin<&mut Self>, new: &Waker) -> Option<Waker> {
         match self.project().1 {
             JoinSide::Waiting(Some(w)) if w.will_wake(new) => None,
@@ -253,14 +260,17 @@ fn wake(waker: Option<Waker>) {
 }
 
 /// Spawns `fut` on the loop `lp`.
-pub(crate) fn spawn_on<F>(lp: &Inner, fut: F) -> Task<F::Output>
+pub(crate) fn spawn_on<F>(lp: &Inner, fut: F, origin: Origin) -> Task<F::Output>
 where
     F: Future + 'static,
 {
-    let id = lp.spawn_joined(Box::pin(Joined {
-        stage: Stage::Running(fut),
-        join: JoinSide::Waiting(None),
-    }));
+    let id = lp.spawn_joined(
+        Box::pin(Joined {
+            stage: Stage::Running(fut),
+            join: JoinSide::Waiting(None),
+        }),
+        origin,
+    );
     Task {
         id,
         taken: false,

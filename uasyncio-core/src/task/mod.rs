@@ -25,7 +25,7 @@ mod waker;
 #[cfg(not(feature = "std"))]
 pub(crate) use program_slot::ProgramSlot;
 
-pub(crate) use arena::{Arena, BoxFuture, CancelOutcome, JoinPoll};
+pub(crate) use arena::{Arena, BoxFuture, CancelOutcome, JoinPoll, Origin};
 pub(crate) use handle::spawn_on;
 pub use handle::{Task, TaskError};
 
@@ -58,6 +58,12 @@ pub(crate) trait TaskFuture {
         Err(payload)
     }
 
+    /// The waker of the code awaiting this task's handle, if any (for the
+    /// dump: that code is waiting on this task).
+    fn join_waker(&self) -> Option<&Waker> {
+        None
+    }
+
     /// Moves the outcome into `out`, an `&mut Option<handle::Outcome<T>>`
     /// of the task's output type (left as it is if the types differ).
     fn take_outcome(self: Pin<&mut Self>, out: &mut dyn Any) {
@@ -71,7 +77,7 @@ impl<F: Future<Output = ()>> TaskFuture for F {
         self.poll(cx)
     }
 }
-pub(crate) use waker::{Header, Shared, WakerRef};
+pub(crate) use waker::{Header, Shared, WakerRef, task_of};
 
 /// The id of a task, returned by [`create_task`](crate::create_task).
 ///
@@ -177,6 +183,11 @@ impl TaskKey {
 
     pub(crate) fn generation(self) -> u32 {
         self.generation
+    }
+
+    /// Slot and generation in one word (a map key for the task dump).
+    pub(crate) fn to_bits(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.index)
     }
 }
 

@@ -237,6 +237,11 @@ impl AtomicKey {
         Some(TaskKey::new(bits as u32, (bits >> 32) as u32))
     }
 
+    /// Whether the flag is set.
+    fn is_marked(&self) -> bool {
+        self.bits.load(Ordering::Relaxed) & u64::from(QUEUED) != 0
+    }
+
     fn clear(&self) {
         let bits = self.bits.load(Ordering::Relaxed);
         self.bits.store(bits & !u64::from(QUEUED), Ordering::Relaxed);
@@ -276,6 +281,11 @@ impl AtomicKey {
         Some(TaskKey::new(index, self.halves[1].load(Ordering::Relaxed)))
     }
 
+    /// Whether the flag is set.
+    fn is_marked(&self) -> bool {
+        self.halves[0].load(Ordering::Relaxed) & QUEUED != 0
+    }
+
     fn clear(&self) {
         let index = self.halves[0].load(Ordering::Relaxed);
         self.halves[0].store(index & !QUEUED, Ordering::Relaxed);
@@ -299,6 +309,12 @@ impl Header {
     /// (No waker exists, so no other thread can touch it.)
     pub(crate) fn reuse(&self, id: TaskKey) {
         self.state.reset(id);
+    }
+
+    /// Whether the task sits in the run queue, or is queued remotely (woken
+    /// from another thread, not yet moved to the run queue).
+    pub(crate) fn is_queued(&self) -> bool {
+        self.state.is_marked() || !self.next.load(Ordering::Relaxed).is_null()
     }
 
     /// Clears the queued flag as the task is taken off the run queue, on the
@@ -389,6 +405,21 @@ unsafe fn drop_waker(ptr: *const ()) {
     unsafe { Arc::decrement_strong_count(ptr.cast::<Header>()) };
 }
 
+/// The task that `waker` wakes, if it is a task waker of the loop whose
+/// shared half is `shared` (for the dump: which task a timer, a socket or a
+/// handle is holding). The key may be stale (a finished task's): the caller
+/// checks it against the task table.
+pub(crate) fn task_of(waker: &Waker, shared: &Arc<Shared>) -> Option<TaskKey> {
+    if !ptr::eq(waker.vtable(), &VTABLE) {
+        return None; // another kind of waker (a combinator's, a foreign one)
+    }
+    // SAFETY: every waker with our vtable was made from a live `Arc<Header>`
+    // pointer (`WakerRef::new`, `clone`), and `waker` holds a strong count
+    // (or borrows one) for as long as it lives, which outlasts this borrow.
+    let header = unsafe { &*waker.data().cast::<Header>() };
+    ptr::eq(header.shared.as_ptr(), Arc::as_ptr(shared)).then(|| header.id())
+}
+
 /// A waker borrowed from an `Arc<Header>` without touching its reference
 /// count. Cloning it yields an ordinary owned waker.
 pub(crate) struct WakerRef<'a> {
@@ -446,6 +477,22 @@ mod tests {
         let n = Arc::new(Count(Default::default()));
         let shared = Arc::new(Shared::new(n.clone()));
         (Arc::new(Header::new(TaskKey::new(3, 1), &shared)), n, shared)
+    }
+
+    #[test]
+    fn task_of_names_the_task_of_its_own_loop_only() {
+        let (h, _, s) = header();
+        let own = Arc::downgrade(&s);
+        let borrowed = WakerRef::new(&h);
+        let owned = (*borrowed).clone();
+        assert_eq!(task_of(&borrowed, &own), Some(TaskKey::new(3, 1)));
+        assert_eq!(task_of(&owned, &own), Some(TaskKey::new(3, 1)));
+        let (_, _, other) = header();
+        assert_eq!(task_of(&owned, &Arc::downgrade(&other)), None, "another loop");
+        assert_eq!(task_of(Waker::noop(), &own), None, "not a task waker");
+        assert!(h.is_queued(), "a new header is queued");
+        h.dequeue();
+        assert!(!h.is_queued());
     }
 
     #[test]

@@ -156,13 +156,27 @@ impl TimerQueue {
     }
 
     /// Removes and returns the earliest timer if it is due at `now`.
-    pub(crate) fn pop_expired(&mut self, now: u64) -> Option<TimerAction> {
+    pub(crate) fn pop_expired(&mut self, now: u64) -> Option<(u64, TimerAction)> {
         let (deadline, _, slot) = self.top()?;
         if deadline > now {
             return None;
         }
         self.heap.pop();
-        self.release(slot)
+        self.release(slot).map(|action| (deadline, action))
+    }
+
+    /// Each live timer that wakes a task: its deadline and waker (for the
+    /// dump), in no particular order.
+    pub(crate) fn wakers(&self) -> impl Iterator<Item = (u64, &Waker)> {
+        self.heap.iter().filter_map(
+            |&Reverse((deadline, seq, slot))| match self.slots.get(slot as usize) {
+                Some(Slot {
+                    seq: s,
+                    action: Some(TimerAction::Wake(w)),
+                }) if *s == seq => Some((deadline, w)),
+                _ => None,
+            },
+        )
     }
 
     /// The number of pending timers.
@@ -209,7 +223,8 @@ mod tests {
     }
 
     fn fire(q: &mut TimerQueue, now: u64) {
-        while let Some(a) = q.pop_expired(now) {
+        while let Some((deadline, a)) = q.pop_expired(now) {
+            assert!(deadline <= now);
             match a {
                 TimerAction::Callback(f) => f(),
                 TimerAction::Wake(w) => w.wake(),
