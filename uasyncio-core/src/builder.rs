@@ -113,11 +113,13 @@ impl EventLoopBuilder {
         self
     }
 
-    /// Times every poll (`true`) or none (`false`, the default).
+    /// Times every poll and every idle wait (`true`), or none (`false`, the
+    /// default).
     ///
     /// With timing on, the loop reads its clock ([`Clock::now_ns`]) as each
-    /// poll begins and ends, and so knows each task's age, time in polls and
-    /// longest poll (shown by [`EventLoop::dump`]), the loop's longest poll
+    /// poll, each wait that may block and each run begins and ends, and so
+    /// knows each task's age, time in polls and longest poll (shown by
+    /// [`EventLoop::dump`]), the loop's idle and busy time and longest poll
     /// ([`EventLoop::stats`]), and names the task whose poll takes at least
     /// the slow-poll threshold ([`DEFAULT_SLOW_POLL_THRESHOLD_MS`], 100 ms,
     /// unless [`slow_poll_threshold_ms`](Self::slow_poll_threshold_ms) sets
@@ -125,10 +127,11 @@ impl EventLoopBuilder {
     /// count in [`LoopStats::slow_polls`](crate::LoopStats::slow_polls).
     ///
     /// It is off by default because two clock reads per poll are most of
-    /// the cost of a poll that does little: a million `yield_now`s take
-    /// about 1.9× the instructions with timing on (BENCHMARKS.md). Without
-    /// it, the dump still gives every task's state, name, spawn location
-    /// and poll count, and the statistics still count everything else.
+    /// the cost of a poll that does little, and two per idle wait a quarter
+    /// of a TCP echo round trip's instructions (BENCHMARKS.md has the
+    /// figures). Without it, the dump still gives every task's state, name,
+    /// spawn location and poll count, and the statistics still count
+    /// everything else.
     ///
     /// ```
     /// use uasyncio_core::{EventLoop, yield_now};

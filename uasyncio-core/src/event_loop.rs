@@ -463,10 +463,7 @@ impl EventLoop {
             );
         }
         self.inner.running.set(true);
-        self.inner
-            .stats
-            .run_started_ns
-            .set(Some(self.inner.clock.now_ns()));
+        self.inner.stats.run_started_ns.set(self.inner.poll_start());
     }
 
     /// Asks [`run_forever`](EventLoop::run_forever) to return after the
@@ -791,9 +788,9 @@ impl Inner {
         done
     }
 
-    /// With poll timing on, the clock's time as a poll begins.
+    /// With timing on, the clock's time (as a poll, a wait or a run begins).
     #[inline(always)]
-    fn poll_start(&self) -> Option<u64> {
+    pub(crate) fn poll_start(&self) -> Option<u64> {
         self.poll_timing.map(|_| self.clock.now_ns())
     }
 
@@ -988,15 +985,20 @@ impl Inner {
         };
         self.io_credit.set(IO_POLL_INTERVAL);
         let blocking = timeout != Some(Duration::ZERO);
-        let before = if blocking {
-            bump(&self.stats.idle_waits);
-            self.clock.now_ns()
-        } else {
-            bump(&self.stats.io_checks);
-            0
+        // Idle time is timed with the polls: two clock reads per wait are a
+        // quarter of the instructions of a TCP echo round trip.
+        let before = match blocking {
+            true => {
+                bump(&self.stats.idle_waits);
+                self.poll_start()
+            }
+            false => {
+                bump(&self.stats.io_checks);
+                None
+            }
         };
         let waited = self.poller.borrow_mut().wait(timeout);
-        if blocking {
+        if let Some(before) = before {
             let idle = self.clock.now_ns().saturating_sub(before);
             self.stats
                 .idle_ns

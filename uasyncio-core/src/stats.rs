@@ -2,9 +2,9 @@
 //! branches, always on, read with [`EventLoop::stats`](crate::EventLoop::stats).
 //!
 //! Counting costs an add to a `Cell` per event (a round, a poll, a wake, a
-//! timer); time is read only around a wait that blocks (idle time) and at
-//! the start and end of a run, never per poll, unless poll timing is on
-//! ([`EventLoopBuilder::poll_timing`](crate::EventLoopBuilder::poll_timing)).
+//! timer). The clock is read for them only with timing on
+//! ([`EventLoopBuilder::poll_timing`](crate::EventLoopBuilder::poll_timing)):
+//! around each poll, each wait that may block (idle time) and each run.
 
 use core::cell::Cell;
 use core::fmt;
@@ -27,8 +27,9 @@ const BUCKETS: usize = LATENESS_BUCKETS_MS.len() + 1;
 /// readable lines.
 ///
 /// Counters wrap at `u64::MAX` (centuries of the busiest loop). Figures that
-/// need poll timing (`longest_poll`, `slow_polls`) are `None`/0 unless it is
-/// on.
+/// need the clock (`idle`, `busy`, `longest_poll`, `slow_polls`) are
+/// `None`/0 unless timing is on
+/// ([`EventLoopBuilder::poll_timing`](crate::EventLoopBuilder::poll_timing)).
 ///
 /// ```
 /// use uasyncio_core::{create_task, get_event_loop, sleep_ms, yield_now};
@@ -65,11 +66,12 @@ pub struct LoopStats {
     /// Non-blocking looks at the poller while work was runnable (every
     /// [`IO_POLL_INTERVAL`](crate::IO_POLL_INTERVAL) iterations).
     pub io_checks: u64,
-    /// Time spent in blocking poller waits, on the loop's clock.
-    pub idle: Duration,
-    /// Time spent running (inside `run_forever`/`run_until_complete`) and
-    /// not idle, on the loop's clock.
-    pub busy: Duration,
+    /// With timing on: time spent in poller waits that may block, on the
+    /// loop's clock.
+    pub idle: Option<Duration>,
+    /// With timing on: time spent running (inside
+    /// `run_forever`/`run_until_complete`) and not idle, on the loop's clock.
+    pub busy: Option<Duration>,
     /// Timers that fired (sleeps and delayed callbacks).
     pub timers_fired: u64,
     /// The largest lateness of a fired timer: how long after its deadline
@@ -149,8 +151,8 @@ impl StatCells {
             remote_wakes: self.remote_wakes.get(),
             idle_waits: self.idle_waits.get(),
             io_checks: self.io_checks.get(),
-            idle: Duration::from_nanos(idle),
-            busy: Duration::from_nanos(total.saturating_sub(idle)),
+            idle: timed.then(|| Duration::from_nanos(idle)),
+            busy: timed.then(|| Duration::from_nanos(total.saturating_sub(idle))),
             timers_fired: self.timers_fired.get(),
             max_lateness_ms: self.max_lateness_ms.get(),
             lateness_histogram: core::array::from_fn(|i| self.lateness[i].get()),
@@ -199,13 +201,14 @@ impl fmt::Display for LoopStats {
             "wakes: {} local, {} remote",
             self.local_wakes, self.remote_wakes
         )?;
+        match (self.busy, self.idle) {
+            (Some(busy), Some(idle)) => write!(f, "time: {} busy, {} idle", human(busy), human(idle))?,
+            _ => write!(f, "time: timing off")?,
+        }
         writeln!(
             f,
-            "time: {} busy, {} idle in {} waits; {} non-blocking I/O checks",
-            human(self.busy),
-            human(self.idle),
-            self.idle_waits,
-            self.io_checks
+            "; {} idle waits, {} non-blocking I/O checks",
+            self.idle_waits, self.io_checks
         )?;
         write!(
             f,
@@ -264,8 +267,8 @@ mod tests {
         s.idle_ns.set(4_000_000);
         s.run_started_ns.set(Some(100_000_000));
         let snap = s.snapshot(103_000_000, Some(100_000_000));
-        assert_eq!(snap.busy, Duration::from_millis(9));
-        assert_eq!(snap.idle, Duration::from_millis(4));
+        assert_eq!(snap.busy, Some(Duration::from_millis(9)));
+        assert_eq!(snap.idle, Some(Duration::from_millis(4)));
         assert_eq!(snap.longest_poll, Some(Duration::ZERO));
         assert!(snap.to_string().contains("0 slow (at least 100.00ms)"));
     }
