@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use uasyncio_core::{Clock, EventLoop, IoPoller, Notify, TaskId, cur_task, default_poller};
+use uasyncio_core::{Clock, EventLoop, IoPoller, Notify, TaskDump, TaskId, cur_task, default_poller};
 
 /// How a [`TestLoop`] moves its clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,10 +82,13 @@ impl Clock for VirtualClock {
 /// [`TestLoop::try_run`]) was pending, and nothing can wake it again: no
 /// timer (or, in manual mode, none that is due), no I/O, no wake from another
 /// thread within the grace period.
+///
+/// Its message ends with the loop's task dump ([`EventLoop::dump`]): each
+/// task's name, spawn location and what it waits for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "the loop stalled at {now_ms} ms with {} task(s) still pending ({pending_tasks:?}); \
-     nothing can wake them: no timer, no I/O, no wake from another thread",
+     nothing can wake them: no timer, no I/O, no wake from another thread\n{dump}",
     pending_tasks.len()
 )]
 pub struct Stalled {
@@ -93,6 +96,9 @@ pub struct Stalled {
     pub now_ms: u64,
     /// The tasks still alive, other than the future being run.
     pub pending_tasks: Vec<TaskId>,
+    /// Every live task when the loop stalled (the future being run, shown
+    /// as running, included).
+    pub dump: TaskDump,
 }
 
 /// Shared between a [`TestLoop`] and its [`VirtualPoller`].
@@ -288,6 +294,8 @@ pub struct TestLoopBuilder {
     start_ms: u64,
     mode: Mode,
     grace: Duration,
+    poll_timing: bool,
+    slow_poll_threshold_ms: Option<u64>,
 }
 
 impl TestLoopBuilder {
@@ -318,6 +326,41 @@ impl TestLoopBuilder {
         self
     }
 
+    /// Times polls and idle waits on the virtual clock, as
+    /// [`EventLoopBuilder::poll_timing`](uasyncio_core::EventLoopBuilder::poll_timing)
+    /// does: idle time is the time the clock jumped, and a poll takes what
+    /// the task moved the clock by ([`TestLoop::clock`]), so the loop's
+    /// statistics come out exact.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use uasyncio_test::{Mode, TestLoop};
+    /// let tl = TestLoop::builder().mode(Mode::AutoAdvance).poll_timing(true).build();
+    /// tl.block_on(uasyncio_core::sleep_ms(250)).unwrap();
+    /// assert_eq!(tl.event_loop().stats().idle, Some(Duration::from_millis(250)));
+    /// ```
+    pub fn poll_timing(mut self, on: bool) -> Self {
+        self.poll_timing = on;
+        self
+    }
+
+    /// Turns timing on with this slow-poll threshold, as
+    /// [`EventLoopBuilder::slow_poll_threshold_ms`](uasyncio_core::EventLoopBuilder::slow_poll_threshold_ms)
+    /// does.
+    ///
+    /// ```
+    /// use uasyncio_test::TestLoop;
+    /// let tl = TestLoop::builder().slow_poll_threshold_ms(5).build();
+    /// let clock = tl.clock().clone();
+    /// tl.block_on(async move { clock.advance(5) }).unwrap();
+    /// assert_eq!(tl.event_loop().stats().slow_polls, 1);
+    /// ```
+    pub fn slow_poll_threshold_ms(mut self, ms: u64) -> Self {
+        self.poll_timing = true;
+        self.slow_poll_threshold_ms = Some(ms);
+        self
+    }
+
     /// Makes the loop and installs it as the calling thread's loop (closing
     /// the previous one).
     pub fn build(self) -> TestLoop {
@@ -342,7 +385,14 @@ impl TestLoopBuilder {
             inner,
             notifier,
         };
-        let lp = EventLoop::builder().clock(clock).poller(poller).install();
+        let mut builder = EventLoop::builder()
+            .clock(clock)
+            .poller(poller)
+            .poll_timing(self.poll_timing);
+        if let Some(ms) = self.slow_poll_threshold_ms {
+            builder = builder.slow_poll_threshold_ms(ms);
+        }
+        let lp = builder.install();
         TestLoop { lp, state }
     }
 }
@@ -390,12 +440,30 @@ impl TestLoop {
             start_ms: 0,
             mode: Mode::Manual,
             grace: Duration::from_millis(50),
+            poll_timing: false,
+            slow_poll_threshold_ms: None,
         }
     }
 
     /// The loop (also the thread's current loop).
     pub fn event_loop(&self) -> &EventLoop {
         &self.lp
+    }
+
+    /// The virtual clock. Moving it by hand from inside a task stands for a
+    /// poll that takes that long (a blocking call, say): the loop's poll
+    /// timing and statistics see it, and no timer fires meanwhile.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use uasyncio_test::TestLoop;
+    /// let tl = TestLoop::builder().poll_timing(true).build();
+    /// let clock = tl.clock().clone();
+    /// tl.block_on(async move { clock.advance(150) }).unwrap();
+    /// assert_eq!(tl.event_loop().stats().longest_poll, Some(Duration::from_millis(150)));
+    /// ```
+    pub fn clock(&self) -> &VirtualClock {
+        &self.state.clock
     }
 
     /// The virtual time in milliseconds.
@@ -413,7 +481,8 @@ impl TestLoop {
         self.state.mode.set(mode);
     }
 
-    /// Schedules a task (`create_task`).
+    /// Schedules a task (`create_task`); its spawn location is the caller's.
+    #[track_caller]
     pub fn spawn<F: Future<Output = ()> + 'static>(&self, f: F) -> TaskId {
         self.lp.create_task(f)
     }
@@ -505,6 +574,7 @@ impl TestLoop {
                 return Poll::Ready(Err(Stalled {
                     now_ms: state.clock.now_ms(),
                     pending_tasks: lp.tasks().into_iter().filter(|t| Some(*t) != me).collect(),
+                    dump: lp.dump(),
                 }));
             }
             *state.idle_waker.borrow_mut() = Some(cx.waker().clone());

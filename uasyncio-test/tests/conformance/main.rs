@@ -2,8 +2,9 @@
 //! one module per original test file, named after it (`v2_*` for uasyncio
 //! v2 in micropython-lib, `v3_*` for MicroPython's asyncio v3), indexed in
 //! `uasyncio-test/CONFORMANCE.md`; plus `virtual_time`, the tests of the
-//! `TestLoop` clock the suite runs on. Helpers shared by the modules are in
-//! `util`.
+//! `TestLoop` clock the suite runs on, and `introspect`, the task dump and
+//! loop statistics with exact figures under that clock. Helpers shared by
+//! the modules are in `util`.
 //!
 //! One test binary, so the suite is compiled and linked once. Its tests run
 //! on parallel threads of one process, so none of them may rely on
@@ -65,3 +66,5 @@ mod v3_threadsafeflag;
 mod v3_wait_for;
 mod v3_wait_for_fwd;
 mod virtual_time;
+
+mod introspect;

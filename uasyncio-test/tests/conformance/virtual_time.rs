@@ -121,6 +121,16 @@ fn a_stalled_loop_is_reported_with_its_pending_tasks() {
         err.to_string().contains("stalled at 10 ms with 1 task(s)"),
         "{err}"
     );
+    // The report ends with the task dump: the waiter, where it was spawned,
+    // and what it waits for.
+    let w = err.dump.get(waiter).expect("the waiter is in the dump");
+    assert_eq!(w.state, uasyncio_core::TaskState::Waiting);
+    assert_eq!(w.location.file(), file!());
+    let text = err.to_string();
+    assert!(
+        text.contains("waiting (other)") && text.contains(&format!("{}:", file!())),
+        "{text}"
+    );
     drop(guard);
     tl.run_until_stalled();
     assert!(!tl.event_loop().is_alive(waiter));
