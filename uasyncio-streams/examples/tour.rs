@@ -1,6 +1,7 @@
 //! A tour of uasyncio for Rust, narrated on stdout: tasks, timers, a
-//! queue, a lock, a UDP echo and a TCP echo on loopback. Finishes by itself
-//! in well under a second.
+//! queue, a lock, a UDP echo and a TCP echo on loopback, and at the end the
+//! loop's task dump and statistics. Finishes by itself in well under a
+//! second.
 //!
 //! ```text
 //! cargo run -p uasyncio-streams --example tour
@@ -10,7 +11,9 @@
 use std::io;
 use std::rc::Rc;
 
-use uasyncio_core::{create_task, gather, get_event_loop, sleep_ms, ticks_diff, ticks_ms, wait_for_ms};
+use uasyncio_core::{
+    create_task, gather, get_event_loop, sleep_ms, task_builder, ticks_diff, ticks_ms, wait_for_ms,
+};
 use uasyncio_queues::Queue;
 use uasyncio_streams::{open_connection, start_server};
 use uasyncio_synchro::Lock;
@@ -125,6 +128,17 @@ async fn tour() -> io::Result<()> {
     );
     server.close();
     server.wait_closed().await;
+
+    say(
+        t0,
+        "6. inside the loop: a named task sleeps; the loop's task dump and statistics",
+    );
+    let napper = task_builder().name("napper").create_task(sleep_ms(500));
+    sleep_ms(1).await;
+    let lp = get_event_loop();
+    print!("{}", lp.dump());
+    print!("{}", lp.stats());
+    uasyncio_core::cancel(napper);
     say(t0, "done");
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 use slab::Slab;
 use socket2::{Domain, Protocol, Socket, Type};
 use uasyncio_core::io::{Direction, IoRegistration};
-use uasyncio_core::{TaskId, cancel, create_task, sleep_ms, yield_now};
+use uasyncio_core::{TaskId, cancel, create_task, sleep_ms, task_builder, yield_now};
 
 use crate::conn::Conn;
 use crate::connect::resolve;
@@ -218,7 +218,12 @@ impl ServerOptions {
     {
         let listener = self.listen(host, port)?;
         let state = listener.state.clone();
-        let task = create_task(accept_loop(listener, client_cb, self.nodelay));
+        // Named for the loop's task dump (its clients' tasks are spawned at
+        // the accept loop's line of this file).
+        let name = format!("start_server {}", state.local_addr);
+        let task = task_builder()
+            .name(name)
+            .create_task(accept_loop(listener, client_cb, self.nodelay));
         state.accept_task.set(Some(task));
         Ok(Server { state })
     }

@@ -241,7 +241,11 @@ impl Arena {
         slot.handle = handle;
         slot.polls = 0;
         slot.location = origin.location;
-        slot.name = origin.name;
+        // A vacant slot has no name (`release_finished` took it): nothing
+        // to drop, and no drop glue on the spawn path.
+        let old = std::mem::replace(&mut slot.name, origin.name);
+        debug_assert!(old.is_none(), "a vacant slot kept a name");
+        std::mem::forget(old);
         slot.fut = fut;
         match &slot.header {
             // Nobody else holds this header: no waker of the previous task
