@@ -44,6 +44,14 @@ pub struct EventLoopBuilder {
 }
 
 /// The slow-poll threshold once poll timing is on, unless one is given.
+///
+/// ```
+/// use std::time::Duration;
+/// use uasyncio_core::{DEFAULT_SLOW_POLL_THRESHOLD_MS, EventLoop};
+/// let lp = EventLoop::builder().poll_timing(true).install();
+/// let threshold = Duration::from_millis(DEFAULT_SLOW_POLL_THRESHOLD_MS);
+/// assert_eq!(lp.stats().slow_poll_threshold, Some(threshold));
+/// ```
 pub const DEFAULT_SLOW_POLL_THRESHOLD_MS: u64 = 100;
 
 impl fmt::Debug for EventLoopBuilder {

@@ -278,6 +278,19 @@ mod tests {
     }
 
     #[test]
+    fn system_clock_nanoseconds_agree_with_its_milliseconds() {
+        let c = SystemClock;
+        let before = c.now_ms();
+        let ns = c.now_ns();
+        let after = c.now_ms_ceil();
+        assert!(
+            before * 1_000_000 <= ns && ns <= after * 1_000_000,
+            "{before} {ns} {after}"
+        );
+        assert!(c.now_ns() >= ns, "monotonic");
+    }
+
+    #[test]
     fn system_clock_until_is_zero_for_the_past() {
         let c = SystemClock;
         let now = c.now_ms();

@@ -90,6 +90,17 @@ pub fn task_builder() -> TaskBuilder {
 impl TaskBuilder {
     /// Names the task. A `&'static str` is kept as it is; a `String` is
     /// moved in.
+    ///
+    /// ```
+    /// use uasyncio_core::{new_event_loop, task_builder};
+    /// let lp = new_event_loop();
+    /// let a = task_builder().name("static").create_task(async {});
+    /// let b = task_builder().name(format!("conn {}", 7)).create_task(async {});
+    /// let dump = lp.dump();
+    /// assert_eq!(dump.get(a).unwrap().name.as_deref(), Some("static"));
+    /// assert_eq!(dump.get(b).unwrap().name.as_deref(), Some("conn 7"));
+    /// # lp.close();
+    /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.name = Some(name.into());
         self
@@ -160,6 +171,21 @@ pub fn set_task_name(name: impl Into<Cow<'static, str>>) -> bool {
 }
 
 /// What a task is doing, as [`EventLoop::dump`] sees it.
+///
+/// ```
+/// use uasyncio_core::{TaskState, new_event_loop, sleep_ms, yield_now};
+/// let lp = new_event_loop();
+/// let fresh = lp.create_task(async {});
+/// let sleeper = lp.create_task(sleep_ms(1_000));
+/// lp.run_until_complete(yield_now()); // the sleeper goes to sleep; `fresh` ends
+/// let dump = lp.dump();
+/// assert!(dump.get(fresh).is_none(), "finished tasks are not in a dump");
+/// let state = dump.get(sleeper).unwrap().state;
+/// assert!(matches!(state, TaskState::Sleeping { .. }));
+/// assert!(state.to_string().starts_with("sleeping until tick"));
+/// assert_eq!(TaskState::Waiting.to_string(), "waiting (other)");
+/// # lp.close();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TaskState {
@@ -197,6 +223,17 @@ pub enum TaskState {
 }
 
 /// One task in a [`TaskDump`].
+///
+/// ```
+/// use uasyncio_core::{new_event_loop, task_builder};
+/// let lp = new_event_loop();
+/// let (id, line) = (task_builder().name("t").create_task(async {}), line!());
+/// let info = lp.dump().get(id).unwrap().clone();
+/// assert_eq!((info.name.as_deref(), info.polls, info.main), (Some("t"), 0, false));
+/// assert_eq!((info.location.file(), info.location.line()), (file!(), line));
+/// assert_eq!(info.age, None, "poll timing is off");
+/// # lp.close();
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TaskInfo {
@@ -226,6 +263,19 @@ pub struct TaskInfo {
 
 /// A snapshot of every live task of a loop: [`EventLoop::dump`]. Its
 /// `Display` is a table, one task per line.
+///
+/// ```
+/// use uasyncio_core::{new_event_loop, sleep_ms, task_builder};
+/// let lp = new_event_loop();
+/// task_builder().name("napper").create_task(sleep_ms(1_000));
+/// let table = lp.dump().to_string();
+/// // 1 task(s) at tick 12 (12 ms); poll timing off
+/// // id   name    state     polls  age  busy  longest  spawned at
+/// // 0.1  napper  runnable      0    -     -        -  src/main.rs:4:29
+/// assert!(table.starts_with("1 task(s) at tick"));
+/// assert!(table.lines().nth(2).unwrap().contains("napper  runnable"));
+/// # lp.close();
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TaskDump {
@@ -240,6 +290,14 @@ pub struct TaskDump {
 
 impl TaskDump {
     /// The task with this id, if it is in the dump.
+    ///
+    /// ```
+    /// let lp = uasyncio_core::new_event_loop();
+    /// let id = lp.create_task(async {});
+    /// assert_eq!(lp.dump().get(id).unwrap().id, id);
+    /// lp.close();
+    /// assert!(lp.dump().get(id).is_none());
+    /// ```
     pub fn get(&self, id: TaskId) -> Option<&TaskInfo> {
         self.tasks.iter().find(|t| t.id == id)
     }
