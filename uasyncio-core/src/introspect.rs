@@ -25,9 +25,11 @@
 //!   I/O** (that socket's token and the direction);
 //! * a task whose waker sits in a spawned task's handle is **awaiting that
 //!   task**;
-//! * a task whose waker sits in the timer queue is **sleeping** until that
-//!   timer (a task that waits on something else with a timeout shows that
-//!   timer as its timeout);
+//! * a task whose waker sits in the timer queue and nowhere else the loop
+//!   can see is **sleeping** until that timer. A timer beside a socket or a
+//!   handle is shown as that wait's timeout; beside something the loop
+//!   cannot see (a `wait_for_ms` around a queue's `get`), the task shows as
+//!   sleeping until its timeout;
 //! * anything else is **waiting (other)**: a queue, a lock, an event, a
 //!   foreign future. A future that wraps its task's waker in one of its own
 //!   (as [`gather`](crate::gather) does for its children) hides the task
@@ -195,7 +197,8 @@ pub enum TaskState {
     /// thread, about to be queued).
     Runnable,
     /// Waiting for a timer and nothing else the loop can see (a
-    /// [`sleep_ms`](crate::sleep_ms), say).
+    /// [`sleep_ms`](crate::sleep_ms), say, or the timeout of a
+    /// [`wait_for_ms`](crate::wait_for_ms) around a queue's `get`).
     Sleeping {
         /// The timer's deadline on the loop clock's millisecond timeline
         /// ([`EventLoop::now_ms`]).
