@@ -173,15 +173,23 @@ pub(crate) struct HumanDuration(Duration);
 
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Integer arithmetic, rounded to the digits shown: no float
+        // formatting code in a binary that never prints a duration.
         let ns = self.0.as_nanos();
+        let fixed = |unit: u128, digits: u32, suffix: &str| {
+            let step = unit / 10u128.pow(digits);
+            let v = (ns + step / 2) / step;
+            let scale = 10u128.pow(digits);
+            alloc::format!("{}.{:0w$}{suffix}", v / scale, v % scale, w = digits as usize)
+        };
         let s = if ns < 1_000 {
             alloc::format!("{ns}ns")
         } else if ns < 1_000_000 {
-            alloc::format!("{:.1}µs", ns as f64 / 1e3)
+            fixed(1_000, 1, "µs")
         } else if ns < 1_000_000_000 {
-            alloc::format!("{:.2}ms", ns as f64 / 1e6)
+            fixed(1_000_000, 2, "ms")
         } else {
-            alloc::format!("{:.3}s", ns as f64 / 1e9)
+            fixed(1_000_000_000, 3, "s")
         };
         f.pad(&s)
     }
@@ -280,6 +288,11 @@ mod tests {
             (Duration::from_nanos(12_340), "12.3µs"),
             (Duration::from_micros(4_560), "4.56ms"),
             (Duration::from_millis(1_234), "1.234s"),
+            (Duration::from_nanos(1_005), "1.0µs"),
+            (Duration::from_nanos(1_050), "1.1µs"),
+            (Duration::from_nanos(4_565_000), "4.57ms"),
+            (Duration::from_millis(150), "150.00ms"),
+            (Duration::from_secs(3_600), "3600.000s"),
         ];
         for (d, text) in cases {
             assert_eq!(human(d).to_string(), text);
