@@ -243,9 +243,9 @@ impl Arena {
         slot.location = origin.location;
         // A vacant slot has no name (`release_finished` took it): nothing
         // to drop, and no drop glue on the spawn path.
-        let old = std::mem::replace(&mut slot.name, origin.name);
+        let old = core::mem::replace(&mut slot.name, origin.name);
         debug_assert!(old.is_none(), "a vacant slot kept a name");
-        std::mem::forget(old);
+        core::mem::forget(old);
         slot.fut = fut;
         match &slot.header {
             // Nobody else holds this header: no waker of the previous task

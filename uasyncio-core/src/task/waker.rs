@@ -482,13 +482,13 @@ mod tests {
     #[test]
     fn task_of_names_the_task_of_its_own_loop_only() {
         let (h, _, s) = header();
-        let own = Arc::downgrade(&s);
+        let own = s.clone();
         let borrowed = WakerRef::new(&h);
         let owned = (*borrowed).clone();
         assert_eq!(task_of(&borrowed, &own), Some(TaskKey::new(3, 1)));
         assert_eq!(task_of(&owned, &own), Some(TaskKey::new(3, 1)));
         let (_, _, other) = header();
-        assert_eq!(task_of(&owned, &Arc::downgrade(&other)), None, "another loop");
+        assert_eq!(task_of(&owned, &other), None, "another loop");
         assert_eq!(task_of(Waker::noop(), &own), None, "not a task waker");
         assert!(h.is_queued(), "a new header is queued");
         h.dequeue();
