@@ -249,6 +249,7 @@ impl fmt::Display for LoopStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn lateness_goes_into_its_bucket() {
