@@ -110,12 +110,6 @@ impl<S> Default for WaitList<S> {
 
 impl<S> fmt::Debug for WaitList<S> {
     /// Shows how many waiters are linked, not their slots.
-    ///
-    /// ```
-    /// # use uasyncio_queues::WaitList;
-    /// let list: WaitList<()> = WaitList::new();
-    /// assert_eq!(format!("{list:?}"), "WaitList { len: 0, .. }");
-    /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitList")
             .field("len", &self.len)
@@ -568,6 +562,15 @@ mod tests {
             k = list.nodes[k].next;
         }
         out
+    }
+
+    #[test]
+    fn debug_shows_the_length_not_the_slots() {
+        let mut list = WaitList::new();
+        assert_eq!(std::format!("{list:?}"), "WaitList { len: 0, .. }");
+        let k = list.push_back(Waker::noop().clone(), "secret");
+        assert_eq!(std::format!("{list:?}"), "WaitList { len: 1, .. }");
+        list.remove(k);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::io::{self, Read as _};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use uasyncio_core::io::Direction;
 
@@ -33,15 +33,6 @@ const MAX_EXACT: usize = isize::MAX as usize;
 /// is empty, so a long-lived connection does not keep a large allocation.
 const SHRINK_ABOVE: usize = 64 * 1024;
 
-macro_rules! ready {
-    ($e:expr) => {
-        match $e {
-            Poll::Ready(v) => v,
-            Poll::Pending => return Poll::Pending,
-        }
-    };
-}
-
 /// The reading half of a TCP connection (uasyncio's `StreamReader`), made by
 /// [`open_connection`](crate::open_connection) or handed to a
 /// [`start_server`](crate::start_server) callback.
@@ -60,7 +51,8 @@ macro_rules! ready {
 ///
 /// The reader and its [`StreamWriter`](crate::StreamWriter) are independent
 /// `'static` values: they may be moved to two different tasks and wait at
-/// the same time (the seed README's half-duplex restriction does not apply).
+/// the same time (MicroPython's uasyncio README's half-duplex restriction does not
+/// apply).
 /// The connection's descriptor closes when both are dropped. A reader is
 /// `!Send`: it belongs to the loop of the thread that made it. After the
 /// writer's [`close`](crate::StreamWriter::close), the reader returns what
@@ -679,13 +671,12 @@ impl StreamReader {
 /// The future of [`StreamReader::read`].
 ///
 /// ```
-/// use uasyncio_streams::{open_connection, start_server};
+/// use uasyncio_streams::{ReadFut, open_connection, start_server};
 /// uasyncio_core::run(async {
 ///     let srv = start_server(|_r, mut w| async move { w.awrite(b"ab\ncd").await.unwrap() },
 ///         "127.0.0.1", 0, 8).await.unwrap();
 ///     let (mut r, _w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
-///     let fut = r.read(2);
-///     assert!(format!("{fut:?}").contains("ReadFut"));
+///     let fut: ReadFut<'_> = r.read(2);
 ///     assert_eq!(fut.await.unwrap(), b"ab");
 /// });
 /// ```
@@ -708,13 +699,12 @@ impl Future for ReadFut<'_> {
 /// The future of [`StreamReader::readexactly`].
 ///
 /// ```
-/// use uasyncio_streams::{open_connection, start_server};
+/// use uasyncio_streams::{ReadExactly, open_connection, start_server};
 /// uasyncio_core::run(async {
 ///     let srv = start_server(|_r, mut w| async move { w.awrite(b"ab\ncd").await.unwrap() },
 ///         "127.0.0.1", 0, 8).await.unwrap();
 ///     let (mut r, _w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
-///     let fut = r.readexactly(3);
-///     assert!(format!("{fut:?}").contains("ReadExactly"));
+///     let fut: ReadExactly<'_> = r.readexactly(3);
 ///     assert_eq!(fut.await.unwrap(), b"ab\n");
 /// });
 /// ```
@@ -737,13 +727,12 @@ impl Future for ReadExactly<'_> {
 /// The future of [`StreamReader::readline`].
 ///
 /// ```
-/// use uasyncio_streams::{open_connection, start_server};
+/// use uasyncio_streams::{ReadLine, open_connection, start_server};
 /// uasyncio_core::run(async {
 ///     let srv = start_server(|_r, mut w| async move { w.awrite(b"ab\ncd").await.unwrap() },
 ///         "127.0.0.1", 0, 8).await.unwrap();
 ///     let (mut r, _w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
-///     let fut = r.readline();
-///     assert!(format!("{fut:?}").contains("ReadLine"));
+///     let fut: ReadLine<'_> = r.readline();
 ///     assert_eq!(fut.await.unwrap(), b"ab\n");
 /// });
 /// ```
@@ -764,14 +753,13 @@ impl Future for ReadLine<'_> {
 /// The future of [`StreamReader::readline_into`].
 ///
 /// ```
-/// use uasyncio_streams::{open_connection, start_server};
+/// use uasyncio_streams::{ReadLineInto, open_connection, start_server};
 /// uasyncio_core::run(async {
 ///     let srv = start_server(|_r, mut w| async move { w.awrite(b"ab\n").await.unwrap() },
 ///         "127.0.0.1", 0, 8).await.unwrap();
 ///     let (mut r, _w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
 ///     let mut line = Vec::new();
-///     let fut = r.readline_into(&mut line);
-///     assert!(format!("{fut:?}").contains("ReadLineInto"));
+///     let fut: ReadLineInto<'_> = r.readline_into(&mut line);
 ///     assert_eq!(fut.await.unwrap(), 3);
 /// });
 /// ```
@@ -798,14 +786,13 @@ impl Future for ReadLineInto<'_> {
 /// The future of [`StreamReader::read_into`].
 ///
 /// ```
-/// use uasyncio_streams::{open_connection, start_server};
+/// use uasyncio_streams::{ReadInto, open_connection, start_server};
 /// uasyncio_core::run(async {
 ///     let srv = start_server(|_r, mut w| async move { w.awrite(b"ab").await.unwrap() },
 ///         "127.0.0.1", 0, 8).await.unwrap();
 ///     let (mut r, _w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
 ///     let mut buf = [0u8; 8];
-///     let fut = r.read_into(&mut buf);
-///     assert!(format!("{fut:?}").contains("ReadInto"));
+///     let fut: ReadInto<'_> = r.read_into(&mut buf);
 ///     assert_eq!(fut.await.unwrap(), 2);
 /// });
 /// ```

@@ -6,7 +6,7 @@ use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use uasyncio_core::io::Direction;
 
@@ -29,15 +29,6 @@ pub const DEFAULT_WRITE_LIMIT: usize = 1 << 20;
 /// A write buffer that grew past this is freed once it is drained, so a
 /// long-lived connection does not keep a large allocation.
 const SHRINK_ABOVE: usize = 64 * 1024;
-
-macro_rules! ready {
-    ($e:expr) => {
-        match $e {
-            Poll::Ready(v) => v,
-            Poll::Pending => return Poll::Pending,
-        }
-    };
-}
 
 /// The writing half of a TCP connection (uasyncio's `StreamWriter`), made by
 /// [`open_connection`](crate::open_connection) or handed to a
@@ -811,12 +802,11 @@ fn poll_send_all(conn: &Conn, cx: &mut Context<'_>, buf: &[u8], pos: &mut usize)
 /// The future of [`StreamWriter::awrite`].
 ///
 /// ```
-/// use uasyncio_streams::{open_connection, start_server};
+/// use uasyncio_streams::{AWrite, open_connection, start_server};
 /// uasyncio_core::run(async {
 ///     let srv = start_server(|_r, _w| async {}, "127.0.0.1", 0, 8).await.unwrap();
 ///     let (_r, mut w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
-///     let fut = w.awrite(b"x");
-///     assert!(format!("{fut:?}").contains("AWrite"));
+///     let fut: AWrite<'_> = w.awrite(b"x");
 ///     fut.await.unwrap();
 /// });
 /// ```
@@ -841,13 +831,12 @@ impl Future for AWrite<'_> {
 /// The future of [`StreamWriter::drain`].
 ///
 /// ```
-/// use uasyncio_streams::{open_connection, start_server};
+/// use uasyncio_streams::{Drain, open_connection, start_server};
 /// uasyncio_core::run(async {
 ///     let srv = start_server(|_r, _w| async {}, "127.0.0.1", 0, 8).await.unwrap();
 ///     let (_r, mut w) = open_connection("127.0.0.1", srv.local_addr().port()).await.unwrap();
 ///     w.write(b"x");
-///     let fut = w.drain();
-///     assert!(format!("{fut:?}").contains("Drain"));
+///     let fut: Drain<'_> = w.drain();
 ///     fut.await.unwrap();
 /// });
 /// ```

@@ -1,5 +1,5 @@
-//! Reader and writer of one connection in two tasks at once: the seed
-//! README's half-duplex restriction is lifted.
+//! Reader and writer of one connection in two tasks at once:
+//! MicroPython's uasyncio README's half-duplex restriction is lifted.
 
 mod util;
 

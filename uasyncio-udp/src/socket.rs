@@ -1,5 +1,6 @@
 //! [`UdpSocket`]: a non-blocking UDP socket registered with the calling
-//! thread's event loop, its futures, and the seed's free functions.
+//! thread's event loop, its futures, and the free functions of MicroPython's
+//! uasyncio README.
 
 use std::fmt;
 use std::future::Future;
@@ -111,6 +112,8 @@ fn send_error(r: io::Result<usize>, len: usize, addr: Option<SocketAddr>) -> io:
     }
 }
 
+/// Adds what was being done to an error (`what: error`), keeping its kind
+/// and OS code.
 pub(crate) fn annotate(e: io::Error, what: fmt::Arguments<'_>) -> io::Error {
     io::Error::new(e.kind(), format!("{what}: {e}"))
 }
@@ -1001,13 +1004,12 @@ impl UdpSocketBuilder {
 /// The future of [`UdpSocket::recv`] and the inside of [`RecvFrom`].
 ///
 /// ```
-/// use uasyncio_udp::UdpSocket;
+/// use uasyncio_udp::{Recv, UdpSocket};
 /// uasyncio_core::run(async {
 ///     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
 ///     s.sendto(b"x", s.local_addr().unwrap()).await.unwrap();
 ///     let mut buf = [0u8; 4];
-///     let fut = s.recv(4);
-///     assert!(format!("{fut:?}").contains("Recv"));
+///     let fut: Recv<'_> = s.recv(4);
 ///     fut.await.unwrap();
 /// });
 /// ```
@@ -1067,13 +1069,12 @@ impl Future for Recv<'_> {
 /// The future of [`UdpSocket::recvfrom`].
 ///
 /// ```
-/// use uasyncio_udp::UdpSocket;
+/// use uasyncio_udp::{RecvFrom, UdpSocket};
 /// uasyncio_core::run(async {
 ///     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
 ///     s.sendto(b"x", s.local_addr().unwrap()).await.unwrap();
 ///     let mut buf = [0u8; 4];
-///     let fut = s.recvfrom(4);
-///     assert!(format!("{fut:?}").contains("RecvFrom"));
+///     let fut: RecvFrom<'_> = s.recvfrom(4);
 ///     fut.await.unwrap();
 /// });
 /// ```
@@ -1097,13 +1098,12 @@ impl Future for RecvFrom<'_> {
 /// The future of [`UdpSocket::recv_into`].
 ///
 /// ```
-/// use uasyncio_udp::UdpSocket;
+/// use uasyncio_udp::{RecvInto, UdpSocket};
 /// uasyncio_core::run(async {
 ///     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
 ///     s.sendto(b"x", s.local_addr().unwrap()).await.unwrap();
 ///     let mut buf = [0u8; 4];
-///     let fut = s.recv_into(&mut buf);
-///     assert!(format!("{fut:?}").contains("RecvInto"));
+///     let fut: RecvInto<'_> = s.recv_into(&mut buf);
 ///     fut.await.unwrap();
 /// });
 /// ```
@@ -1129,13 +1129,12 @@ impl Future for RecvInto<'_> {
 /// The future of [`UdpSocket::recvfrom_into`].
 ///
 /// ```
-/// use uasyncio_udp::UdpSocket;
+/// use uasyncio_udp::{RecvFromInto, UdpSocket};
 /// uasyncio_core::run(async {
 ///     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
 ///     s.sendto(b"x", s.local_addr().unwrap()).await.unwrap();
 ///     let mut buf = [0u8; 4];
-///     let fut = s.recvfrom_into(&mut buf);
-///     assert!(format!("{fut:?}").contains("RecvFromInto"));
+///     let fut: RecvFromInto<'_> = s.recvfrom_into(&mut buf);
 ///     fut.await.unwrap();
 /// });
 /// ```
@@ -1161,11 +1160,10 @@ impl Future for RecvFromInto<'_> {
 /// The future of [`UdpSocket::sendto`] and [`UdpSocket::send`].
 ///
 /// ```
-/// use uasyncio_udp::UdpSocket;
+/// use uasyncio_udp::{SendTo, UdpSocket};
 /// uasyncio_core::run(async {
 ///     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-///     let fut = s.sendto(b"x", s.local_addr().unwrap());
-///     assert!(format!("{fut:?}").contains("SendTo"));
+///     let fut: SendTo<'_> = s.sendto(b"x", s.local_addr().unwrap());
 ///     fut.await.unwrap();
 /// });
 /// ```
@@ -1189,8 +1187,8 @@ impl Future for SendTo<'_> {
     }
 }
 
-/// Receives one datagram of at most `n` bytes from `s`: the seed's
-/// `uasyncio.udp.recv(s, n)`, the same as [`UdpSocket::recv`].
+/// Receives one datagram of at most `n` bytes from `s`: MicroPython's
+/// uasyncio README's `uasyncio.udp.recv(s, n)`, the same as [`UdpSocket::recv`].
 ///
 /// # Errors
 ///
@@ -1212,8 +1210,8 @@ pub async fn recv(s: &UdpSocket, n: usize) -> io::Result<Vec<u8>> {
     s.recv(n).await
 }
 
-/// Receives one datagram of at most `n` bytes and its sender: the seed's
-/// `uasyncio.udp.recvfrom(s, n)`.
+/// Receives one datagram of at most `n` bytes and its sender: MicroPython's
+/// uasyncio README's `uasyncio.udp.recvfrom(s, n)`.
 ///
 /// # Errors
 ///
@@ -1236,8 +1234,8 @@ pub async fn recvfrom(s: &UdpSocket, n: usize) -> io::Result<(Vec<u8>, SocketAdd
     s.recvfrom(n).await
 }
 
-/// Sends `buf` as one datagram to `addr`: the seed's
-/// `uasyncio.udp.sendto(s, buf, addr)`.
+/// Sends `buf` as one datagram to `addr`: MicroPython's
+/// uasyncio README's `uasyncio.udp.sendto(s, buf, addr)`.
 ///
 /// # Errors
 ///

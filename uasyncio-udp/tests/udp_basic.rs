@@ -1,5 +1,5 @@
-//! Binding, addresses, send/receive in every form, truncation, the seed's
-//! free functions and the unbound `socket(af)`.
+//! Binding, addresses, send/receive in every form, truncation, the free
+//! functions of MicroPython's uasyncio README and the unbound `socket(af)`.
 
 use std::net::SocketAddr;
 
@@ -140,7 +140,7 @@ fn recv_into_reuses_the_callers_buffer() {
 }
 
 #[test]
-fn free_functions_match_the_seed() {
+fn free_functions_match_micropythons_readme() {
     run(async {
         let (a, b, aa, ba) = pair();
         sendto(&b, b"free", aa).await.unwrap();

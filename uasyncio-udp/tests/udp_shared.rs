@@ -1,5 +1,5 @@
-//! Two tasks receiving on one shared socket are both served (the seed README
-//! forbade sharing; the spec lifts that), and a cancelled receiver takes no
+//! Two tasks receiving on one shared socket are both served (MicroPython's
+//! uasyncio README forbade sharing; the spec lifts that), and a cancelled receiver takes no
 //! datagram with it.
 
 use std::cell::RefCell;
