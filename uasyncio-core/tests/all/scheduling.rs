@@ -1,12 +1,12 @@
 //! SPEC §4 "Scheduling": one FIFO run queue shared by tasks and callbacks,
 //! rounds, timers moved after the round, the poller's exact waits.
 
-mod util;
-
 use std::time::{Duration, Instant};
 
+use crate::util::{JumpPoller, RecordingPoller};
+use uasyncio_core::Clock;
 use uasyncio_core::{EventLoop, create_task, get_event_loop, new_event_loop, run, sleep_ms, yield_now};
-use util::{JumpPoller, ManualClock, RecordingPoller, Trace};
+use uasyncio_test::{Trace, VirtualClock};
 
 #[test]
 fn tasks_and_callbacks_share_one_fifo_queue() {
@@ -19,7 +19,7 @@ fn tasks_and_callbacks_share_one_fifo_queue() {
         lp.call_soon(move || t2.push(format!("cb{i}")));
     }
     lp.run_until_complete(sleep_ms(1));
-    assert_eq!(t.get(), ["task0", "cb0", "task1", "cb1", "task2", "cb2"]);
+    assert_eq!(t.events(), ["task0", "cb0", "task1", "cb1", "task2", "cb2"]);
 }
 
 #[test]
@@ -42,7 +42,7 @@ fn a_yielding_task_goes_to_the_back_round_robin() {
             yield_now().await;
         }
     });
-    assert_eq!(t.get().concat(), "012301230123");
+    assert_eq!(t.events().concat(), "012301230123");
 }
 
 #[test]
@@ -69,7 +69,7 @@ fn a_round_runs_only_what_was_runnable_at_its_start() {
         });
     });
     lp.run_forever();
-    assert_eq!(t.get(), ["a", "b", "c", "stop"]);
+    assert_eq!(t.events(), ["a", "b", "c", "stop"]);
 }
 
 #[test]
@@ -87,7 +87,7 @@ fn stop_returns_after_the_current_round_and_run_forever_can_be_reentered() {
         lp.run_forever();
     }
     assert_eq!(
-        t.get(),
+        t.events(),
         [
             "stop0",
             "same-round0",
@@ -104,7 +104,7 @@ fn stop_returns_after_the_current_round_and_run_forever_can_be_reentered() {
 
 #[test]
 fn timers_are_moved_to_the_run_queue_in_deadline_order() {
-    let clock = ManualClock::starting_at(1000);
+    let clock = VirtualClock::starting_at(1000);
     let poller = JumpPoller::new(clock.clone());
     let waits = poller.waits.clone();
     let lp = EventLoop::builder().clock(clock.clone()).poller(poller).install();
@@ -114,8 +114,8 @@ fn timers_are_moved_to_the_run_queue_in_deadline_order() {
         lp.call_later_ms(ms, move || t.push(name));
     }
     lp.run_until_complete(sleep_ms(40));
-    assert_eq!(t.get(), ["a", "a2", "b", "c"]);
-    assert_eq!(clock.now(), 1040);
+    assert_eq!(t.events(), ["a", "a2", "b", "c"]);
+    assert_eq!(clock.now_ms(), 1040);
     // The poller was asked to wait exactly the time to the next timer.
     let waits: Vec<_> = waits.borrow().iter().map(|w| w.map(|d| d.as_millis())).collect();
     assert_eq!(waits, [Some(10), Some(10), Some(10), Some(10)]);
@@ -160,14 +160,14 @@ fn a_task_that_keeps_yielding_starves_neither_timers_nor_callbacks() {
         t2.push("sleeper");
         assert!(uasyncio_core::cancel(spinner));
     });
-    assert_eq!(t.get(), ["timer", "sleeper"]);
+    assert_eq!(t.events(), ["timer", "sleeper"]);
 }
 
 #[test]
 fn close_drops_every_pending_task_callback_and_timer() {
     let lp = new_event_loop();
     let dropped = std::rc::Rc::new(std::cell::Cell::new(false));
-    let flag = util::DropFlag(dropped.clone());
+    let flag = crate::util::DropFlag(dropped.clone());
     lp.create_task(async move {
         let _f = flag;
         sleep_ms(10_000).await;
@@ -216,5 +216,5 @@ fn capacities_are_hints_and_never_refuse_work() {
         lp.call_soon(move || t2.push("cb"));
     }
     lp.run_until_complete(sleep_ms(20));
-    assert_eq!(t.get().len(), 2000);
+    assert_eq!(t.events().len(), 2000);
 }

@@ -1,8 +1,6 @@
 //! SPEC §4 "Wakers": standard wakers, so any std future works on the loop;
 //! a wake from another thread ends an idle wait at once.
 
-mod util;
-
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};

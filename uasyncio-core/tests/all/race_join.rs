@@ -4,24 +4,24 @@
 //! are plain combinators (their foreign-executor tests are in
 //! `foreign_executor.rs`).
 
-mod util;
-
 use std::cell::{Cell, RefCell};
 use std::future::{Future, pending, poll_fn};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use crate::util::{DropFlag, JumpPoller};
+use uasyncio_core::Clock;
 use uasyncio_core::{
     EventLoop, TaskError, get_event_loop, join, new_event_loop, race, run, sleep_ms, spawn, wait_for_ms,
     yield_now,
 };
-use util::{DropFlag, JumpPoller, ManualClock, Trace};
+use uasyncio_test::{Trace, VirtualClock};
 
 /// A loop on virtual time: sleeps take no real time and end in deadline
 /// order, however loaded the machine.
-fn virtual_loop() -> (EventLoop, ManualClock) {
-    let clock = ManualClock::starting_at(0);
+fn virtual_loop() -> (EventLoop, VirtualClock) {
+    let clock = VirtualClock::starting_at(0);
     let lp = EventLoop::builder()
         .clock(clock.clone())
         .poller(JumpPoller::new(clock.clone()))
@@ -64,7 +64,7 @@ fn race_gives_the_first_to_finish() {
         },
     ));
     assert_eq!(out, "fast");
-    assert_eq!(clock.now(), 10, "did not wait for the loser");
+    assert_eq!(clock.now_ms(), 10, "did not wait for the loser");
     lp.close();
 }
 
@@ -111,7 +111,7 @@ fn race_polls_a_first_and_a_wins_a_tie() {
         },
     ));
     assert_eq!(out, 1, "both ready in the same poll: a wins");
-    assert_eq!(trace.get(), ["poll a", "poll b", "poll a"]);
+    assert_eq!(trace.events(), ["poll a", "poll b", "poll a"]);
 }
 
 #[test]
@@ -189,7 +189,7 @@ fn join_gives_both_outputs_of_different_types() {
         },
     ));
     assert_eq!((n, s.as_str()), (1, "two"));
-    assert_eq!(clock.now(), 20, "at once: the longer of the two, not the sum");
+    assert_eq!(clock.now_ms(), 20, "at once: the longer of the two, not the sum");
     lp.close();
 }
 
@@ -210,7 +210,7 @@ fn join_runs_both_at_once() {
             tb.push("b ends");
         },
     ));
-    assert_eq!(trace.get(), ["a starts", "b starts", "b ends", "a ends"]);
+    assert_eq!(trace.events(), ["a starts", "b starts", "b ends", "a ends"]);
     lp.close();
 }
 
@@ -235,7 +235,7 @@ fn join_never_polls_a_finished_future_again() {
         },
     ));
     assert_eq!((a, b), (1, 2));
-    assert_eq!(trace.get(), ["poll a", "poll b", "poll b", "poll b"]);
+    assert_eq!(trace.events(), ["poll a", "poll b", "poll b", "poll b"]);
 }
 
 #[test]

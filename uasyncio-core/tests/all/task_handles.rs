@@ -3,16 +3,15 @@
 //! the task; a panic goes to a live handle and a detached task's panic to
 //! the exception handler; `task.cancel()` is `cancel(task.id())`.
 
-mod util;
-
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use crate::util::DropFlag;
 use uasyncio_core::{
     ExceptionContext, Task, TaskError, TaskId, cancel, create_task, cur_task, get_event_loop, new_event_loop,
     run, sleep_ms, spawn, yield_now,
 };
-use util::{DropFlag, Trace};
+use uasyncio_test::Trace;
 
 /// What reached an exception handler: the task and the message.
 type Seen = Rc<RefCell<Vec<(Option<TaskId>, String)>>>;
@@ -64,7 +63,7 @@ fn a_task_runs_whether_or_not_its_handle_is_awaited() {
             2
         });
         yield_now().await;
-        assert_eq!(trace.get(), ["a ran", "b ran"], "both ran before any await");
+        assert_eq!(trace.events(), ["a ran", "b ran"], "both ran before any await");
         // Awaited in the other order: each gives its own output.
         assert_eq!(b.await, Ok(2));
         assert_eq!(a.await, Ok(1));
@@ -273,7 +272,7 @@ fn an_awaiting_task_is_woken_when_the_spawned_task_ends() {
             t2.push(format!("got {r}"));
         });
         waiter.await.unwrap();
-        assert_eq!(trace.get(), ["work 0", "work 1", "work 2", "got result"]);
+        assert_eq!(trace.events(), ["work 0", "work 1", "work 2", "got result"]);
     });
 }
 

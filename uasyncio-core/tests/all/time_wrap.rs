@@ -5,16 +5,23 @@
 //! The clock's start is read once per process, so the test re-runs itself in
 //! a child process with the variable set.
 
-mod util;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use uasyncio_core::{TICKS_MAX, get_event_loop, run, sleep_ms, ticks_add, ticks_diff, ticks_ms};
-use util::Trace;
+use uasyncio_test::Trace;
 
 const ENV: &str = "UASYNCIO_TICKS_START";
 const START: u32 = TICKS_MAX - 300;
+
+/// `name`'s path in this test binary: libtest names a test by its module
+/// path without the crate (`time_wrap::NAME` when this file is a module).
+fn test_path(name: &str) -> String {
+    match module_path!().split_once("::") {
+        Some((_crate, module)) => format!("{module}::{name}"),
+        None => name.to_owned(),
+    }
+}
 
 fn in_child(test: &str) -> bool {
     if std::env::var_os(ENV).is_some() {
@@ -22,7 +29,7 @@ fn in_child(test: &str) -> bool {
     }
     let out = Command::new(std::env::current_exe().unwrap())
         .env(ENV, START.to_string())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .args(["--exact", &test_path(test), "--nocapture", "--test-threads=1"])
         .output()
         .expect("re-run the test binary");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -77,7 +84,7 @@ fn timers_fire_in_order_and_on_time_across_the_tick_wrap() {
     assert_eq!(ticks_add(t0, ticks_diff(now, t0)), now);
     assert!(ticks_diff(now, t0) >= 600);
     assert_eq!(
-        trace.get(),
+        trace.events(),
         [
             "cb50", "cb100", "cb250", "cb290", "cb310", "task330", "cb400", "cb450", "main600"
         ]
@@ -101,7 +108,7 @@ fn a_malformed_ticks_start_is_a_clear_error() {
         .env(ENV, "soon")
         .args([
             "--exact",
-            "timers_fire_in_order_and_on_time_across_the_tick_wrap",
+            &test_path("timers_fire_in_order_and_on_time_across_the_tick_wrap"),
             "--nocapture",
         ])
         .output()

@@ -1,19 +1,18 @@
 //! SPEC §4 "Tasks": ids at once, cancellation by drop, wait_for, gather,
 //! panics and the exception handler, re-entrance errors.
 
-mod util;
-
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use crate::util::DropFlag;
 use uasyncio_core::{
     TimeoutError, cancel, create_task, cur_task, gather, get_event_loop, new_event_loop, run, sleep,
     sleep_ms, wait_for, wait_for_ms, yield_now,
 };
-use util::{DropFlag, Trace};
+use uasyncio_test::Trace;
 
 #[test]
 fn create_task_returns_an_id_at_once_and_the_task_runs_later() {
@@ -90,7 +89,7 @@ fn a_task_may_cancel_itself_and_is_dropped_at_its_next_await() {
         sleep_ms(2).await;
         assert!(!get_event_loop().is_alive(id));
     });
-    assert_eq!(t.get(), ["before", "after cancel, same poll"]);
+    assert_eq!(t.events(), ["before", "after cancel, same poll"]);
 }
 
 #[test]
@@ -248,7 +247,11 @@ fn gather_runs_all_at_once_and_keeps_the_order() {
         wait_for_ms(all, 10_000).await
     });
     assert_eq!(out, Ok(vec![20, 0, 10]), "results in argument order");
-    assert_eq!(t.get(), ["0", "1", "2"], "finished in rank order, concurrently");
+    assert_eq!(
+        t.events(),
+        ["0", "1", "2"],
+        "finished in rank order, concurrently"
+    );
 }
 
 #[test]
@@ -336,7 +339,7 @@ fn a_panicking_task_goes_to_the_exception_handler_and_the_loop_goes_on() {
     });
     lp.reset_exception_handler();
     assert_eq!(
-        t.get(),
+        t.events(),
         [
             "bad starts",
             "good 0",

@@ -1,4 +1,7 @@
-//! Helpers shared by core's integration tests.
+//! Test doubles of core's integration tests: pollers that record the waits
+//! the loop asks for (uasyncio-test's `VirtualPoller` does not), and a drop
+//! flag. `Trace`, `VirtualClock` and the thread's CPU time come from
+//! `uasyncio-test`.
 #![allow(dead_code, unreachable_pub)]
 
 use std::any::Any;
@@ -8,68 +11,20 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use uasyncio_core::{Clock, IoPoller, Notify, ParkPoller};
+use uasyncio_core::{IoPoller, Notify, ParkPoller};
+use uasyncio_test::VirtualClock;
 
-/// Records events in order, for asserting traces.
-#[derive(Clone, Default, Debug)]
-pub struct Trace(Rc<RefCell<Vec<String>>>);
-
-impl Trace {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    pub fn push(&self, s: impl Into<String>) {
-        self.0.borrow_mut().push(s.into());
-    }
-    pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.borrow_mut())
-    }
-    pub fn get(&self) -> Vec<String> {
-        self.0.borrow().clone()
-    }
-}
-
-/// CPU time consumed by the calling thread, from /proc/thread-self/schedstat
-/// (nanoseconds on the CPU). `None` where the file does not exist.
-pub fn thread_cpu_time() -> Option<Duration> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_nanos(ns))
-}
-
-/// A clock that only moves when told to.
-#[derive(Debug, Clone)]
-pub struct ManualClock(pub Rc<Cell<u64>>);
-
-impl ManualClock {
-    pub fn starting_at(ms: u64) -> Self {
-        ManualClock(Rc::new(Cell::new(ms)))
-    }
-    pub fn now(&self) -> u64 {
-        self.0.get()
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> u64 {
-        self.0.get()
-    }
-    fn until(&self, deadline_ms: u64) -> Duration {
-        Duration::from_millis(deadline_ms.saturating_sub(self.0.get()))
-    }
-}
-
-/// A poller for a [`ManualClock`]: an idle wait jumps the clock by its
+/// A poller for a [`VirtualClock`]: an idle wait jumps the clock by its
 /// timeout instead of sleeping, and records the timeouts it was given.
 #[derive(Debug)]
 pub struct JumpPoller {
-    pub clock: ManualClock,
+    pub clock: VirtualClock,
     pub waits: Rc<RefCell<Vec<Option<Duration>>>>,
     park: ParkPoller,
 }
 
 impl JumpPoller {
-    pub fn new(clock: ManualClock) -> Self {
+    pub fn new(clock: VirtualClock) -> Self {
         JumpPoller {
             clock,
             waits: Rc::default(),
@@ -84,7 +39,7 @@ impl IoPoller for JumpPoller {
         match timeout {
             Some(d) => {
                 let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-                self.clock.0.set(self.clock.0.get().saturating_add(ms));
+                self.clock.advance(ms);
                 self.park.wait(Some(Duration::ZERO))
             }
             None => panic!("JumpPoller: the loop would wait forever (nothing scheduled)"),

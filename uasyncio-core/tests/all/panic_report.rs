@@ -10,11 +10,25 @@ use uasyncio_core::{create_task, get_event_loop, run, yield_now};
 /// Set in the child: which scenario to play.
 const CHILD: &str = "UASYNCIO_PANIC_REPORT_CHILD";
 
+/// `name`'s path in this test binary: libtest names a test by its module
+/// path without the crate (`time_wrap::NAME` when this file is a module).
+fn test_path(name: &str) -> String {
+    match module_path!().split_once("::") {
+        Some((_crate, module)) => format!("{module}::{name}"),
+        None => name.to_owned(),
+    }
+}
+
 /// Re-runs this binary on test `name` with `CHILD=scenario`.
 fn child(name: &str, scenario: &str) -> Output {
     let exe = std::env::current_exe().expect("current_exe");
     let out = Command::new(exe)
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            test_path(name).as_str(),
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, scenario)
         .env("RUST_BACKTRACE", "0")
         .output()
