@@ -3,8 +3,6 @@
 
 #![cfg(target_os = "linux")] // the thread CPU clock reads /proc
 
-mod util;
-
 use std::time::{Duration, Instant};
 
 use uasyncio_core::{create_task, run, sleep_ms};

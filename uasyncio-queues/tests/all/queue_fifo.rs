@@ -1,13 +1,11 @@
 //! Waiting getters and putters are served in FIFO order on uasyncio-core's
 //! loop, and items keep their order.
 
-mod util;
-
+use crate::util::spawn;
 use uasyncio_core::{create_task, yield_now};
 use uasyncio_queues::Queue;
 use uasyncio_test::Trace;
 use uasyncio_test::run_virtual;
-use util::spawn;
 
 #[test]
 fn waiting_getters_are_served_in_the_order_they_came() {

@@ -1,8 +1,6 @@
 //! `Queue` on another executor: tokio's current-thread runtime, in a
 //! `LocalSet` (a `Queue` is `!Send`). Nothing here knows about uasyncio-core.
 
-mod util;
-
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};

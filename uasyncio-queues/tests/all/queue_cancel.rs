@@ -1,14 +1,12 @@
 //! Cancelled and timed-out waiters on uasyncio-core's loop lose nothing.
 
-mod util;
-
 use std::rc::Rc;
 
+use crate::util::joinable;
 use uasyncio_core::{cancel, create_task, sleep_ms, wait_for_ms, yield_now};
 use uasyncio_queues::Queue;
 use uasyncio_test::Trace;
 use uasyncio_test::{OnCancel, run_virtual};
-use util::joinable;
 
 #[test]
 fn wait_for_ms_on_get_times_out_and_leaves_the_queue_intact() {
