@@ -2,17 +2,15 @@
 //! the first n waiters in order, and a cancelled notified waiter passes the
 //! notification on.
 
-mod util;
-
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use crate::util::joinable;
 use uasyncio_core::{cancel, create_task, yield_now};
 use uasyncio_synchro::Condition;
 use uasyncio_test::Trace;
 use uasyncio_test::run_virtual;
-use util::joinable;
 
 #[test]
 fn consumers_wait_for_items_with_wait_for() {

@@ -1,8 +1,6 @@
 //! `ThreadSafeFlag::set` from another thread ends the loop's idle wait
 //! promptly, and the waiting loop uses no CPU. Real clock, generous bounds.
 
-mod util;
-
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 

@@ -1,15 +1,13 @@
 //! Lock waiters cancelled or timed out on uasyncio-core's loop leave the lock
 //! consistent: nobody sleeps on a free lock, the lock is never lost.
 
-mod util;
-
+use crate::util::joinable;
 use uasyncio_core::{cancel, create_task, sleep_ms, wait_for_ms, yield_now};
 use uasyncio_synchro::Lock;
 use uasyncio_test::Trace;
 use uasyncio_test::{OnCancel, run_virtual};
-use util::joinable;
 
-fn locker(id: u32, lock: &Lock, t: &Trace) -> (impl Future<Output = ()> + 'static, util::Join) {
+fn locker(id: u32, lock: &Lock, t: &Trace) -> (impl Future<Output = ()> + 'static, crate::util::Join) {
     let (lock, t) = (lock.clone(), t.clone());
     joinable(async move {
         let on_cancel = OnCancel::new(&t, format!("locker {id} cancelled"));

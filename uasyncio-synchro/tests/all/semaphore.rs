@@ -1,16 +1,14 @@
 //! Semaphores on uasyncio-core's loop: never more holders than permits,
 //! permits handed on in FIFO order, timeouts and cancellation lose nothing.
 
-mod util;
-
 use std::cell::Cell;
 use std::rc::Rc;
 
+use crate::util::joinable;
 use uasyncio_core::{cancel, create_task, sleep_ms, wait_for_ms, yield_now};
 use uasyncio_synchro::{BoundedSemaphore, ReleaseError, Semaphore};
 use uasyncio_test::Trace;
 use uasyncio_test::run_virtual;
-use util::joinable;
 
 #[test]
 fn semaphore_2_never_lets_a_third_holder_in_and_hands_permits_on_in_order() {

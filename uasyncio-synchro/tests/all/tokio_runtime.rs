@@ -2,8 +2,6 @@
 //! `LocalSet` (they are `!Send`). Nothing here uses uasyncio-core: only the
 //! standard `Waker`.
 
-mod util;
-
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
