@@ -1,6 +1,6 @@
 //! Two tasks receiving on one shared socket are both served (MicroPython's
-//! uasyncio README forbade sharing; the spec lifts that), and a cancelled receiver takes no
-//! datagram with it.
+//! uasyncio README forbade sharing; the spec lifts that), and a cancelled
+//! receiver takes no datagram with it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
