@@ -87,6 +87,15 @@ pub(crate) fn raise_nofile(n: u64) {
 #[cfg(not(unix))]
 pub(crate) fn raise_nofile(_n: u64) {}
 
+/// Held by a test that opens hundreds of connections at once (the load
+/// tests): one such test at a time, so that in the shared test binary their
+/// descriptors never add up past what `raise_nofile` asked for. A test that
+/// failed while holding it does not stop the others.
+pub(crate) fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Serves `body` with the examples' HTTP logic on this thread's loop while
 /// `clients` keep-alive clients on another thread (plain blocking std
 /// sockets, all connected at once) each make `rounds` requests. Panics on
@@ -96,6 +105,7 @@ pub(crate) fn http_load(body: &'static [u8], clients: usize, rounds: usize) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
+    let _one_at_a_time = heavy();
     raise_nofile(2 * clients as u64 + 256);
     uasyncio_core::run(async move {
         let srv = uasyncio_streams::ServerOptions::new()

@@ -1,13 +1,11 @@
 //! StreamReader: read, readexactly across segments and at EOF, readline and
 //! its limit, read_into, cancel safety (partial progress stays buffered).
 
-mod util;
-
 use std::io::ErrorKind;
 
+use crate::util::{bounded, pattern, pieces_server};
 use uasyncio_core::{run, sleep_ms, wait_for_ms};
 use uasyncio_streams::{DEFAULT_LINE_LIMIT, StreamReader, StreamWriter, open_connection, start_server};
-use util::{bounded, pattern, pieces_server};
 
 async fn connect_to(srv: &uasyncio_streams::Server) -> (StreamReader, StreamWriter) {
     bounded(open_connection("127.0.0.1", srv.local_addr().port()))
@@ -327,8 +325,8 @@ fn cancelled_reads_keep_at_most_one_waker_of_any_task() {
         }
     }
     uasyncio_core::run(async {
-        let srv = util::echo_server().await;
-        let (mut r, mut w) = util::bounded(uasyncio_streams::open_connection(
+        let srv = crate::util::echo_server().await;
+        let (mut r, mut w) = crate::util::bounded(uasyncio_streams::open_connection(
             "127.0.0.1",
             srv.local_addr().port(),
         ))
@@ -350,6 +348,6 @@ fn cancelled_reads_keep_at_most_one_waker_of_any_task() {
         assert!(held <= 1, "{held} cancelled reads still hold their task's waker");
         // The reader still works, and the last waker is woken by the data.
         w.awrite(b"hi\n").await.unwrap();
-        assert_eq!(util::bounded(r.readline()).await.unwrap(), b"hi\n");
+        assert_eq!(crate::util::bounded(r.readline()).await.unwrap(), b"hi\n");
     });
 }

@@ -11,17 +11,15 @@
 //! `uasyncio-test/tests/conformance/v2_http_server.rs`; this file tests our own server
 //! code with keep-alive, which the originals did not have.
 
-mod util;
-
 fn leak(n: usize) -> &'static [u8] {
-    Box::leak(util::pattern(n).into_boxed_slice())
+    Box::leak(crate::util::pattern(n).into_boxed_slice())
 }
 
 #[test]
 fn an_8_byte_body_to_10_100_and_1000_keep_alive_clients() {
     let body = b"Hello!\r\n";
     for clients in [10, 100, 1000] {
-        util::http_load(body, clients, 2);
+        crate::util::http_load(body, clients, 2);
     }
 }
 
@@ -29,11 +27,11 @@ fn an_8_byte_body_to_10_100_and_1000_keep_alive_clients() {
 fn a_12000_byte_body_to_10_and_100_keep_alive_clients() {
     let body = leak(12_000);
     for clients in [10, 100] {
-        util::http_load(body, clients, 2);
+        crate::util::http_load(body, clients, 2);
     }
 }
 
 #[test]
 fn a_5_6_mb_body_to_10_keep_alive_clients() {
-    util::http_load(leak(5_600_000), 10, 2);
+    crate::util::http_load(leak(5_600_000), 10, 2);
 }

@@ -3,15 +3,13 @@
 //! side), driven by a third-party crate: futures-util's `io::copy`,
 //! `lines`, `read_to_end`, `write_all`.
 
-mod util;
-
 use std::io::{Read, Write};
 
+use crate::util::{bounded, pattern, std_pair};
 use futures_util::StreamExt;
 use futures_util::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, copy};
 use uasyncio_core::{create_task, run};
 use uasyncio_streams::{Duplex, open_connection, start_server};
-use util::{bounded, pattern, std_pair};
 
 #[test]
 fn async_read_reads_everything_the_peer_sent_until_eof() {

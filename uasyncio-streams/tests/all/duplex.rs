@@ -1,14 +1,12 @@
 //! Reader and writer of one connection in two tasks at once:
 //! MicroPython's uasyncio README's half-duplex restriction is lifted.
 
-mod util;
-
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use crate::util::{bounded, pattern};
 use uasyncio_core::{create_task, gather, run, sleep_ms};
 use uasyncio_streams::{open_connection, start_server};
-use util::{bounded, pattern};
 
 #[test]
 fn reader_and_writer_wait_in_two_tasks_at_once() {

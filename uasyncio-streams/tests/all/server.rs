@@ -1,16 +1,14 @@
 //! `start_server`: binds before it returns, port 0, close/wait_closed, open
 //! connections survive close, SO_REUSEPORT, a reset before accept.
 
-mod util;
-
 use std::cell::Cell;
 use std::io::ErrorKind;
 use std::rc::Rc;
 
+use crate::util::{bounded, echo_lines, echo_server};
 use socket2::SockRef;
 use uasyncio_core::{run, sleep_ms};
 use uasyncio_streams::{ServerOptions, open_connection, start_server};
-use util::{bounded, echo_lines, echo_server};
 
 #[test]
 fn port_zero_picks_a_free_port() {
@@ -207,7 +205,7 @@ fn a_cancelled_wait_closed_keeps_no_waker_and_the_others_are_still_woken() {
         }
     }
     uasyncio_core::run(async {
-        let server = util::echo_server().await;
+        let server = crate::util::echo_server().await;
         // 10k waits, each from a task of its own, polled once and dropped.
         for _ in 0..10_000 {
             let task = Arc::new(Counting(AtomicUsize::new(0)));
@@ -229,7 +227,7 @@ fn a_cancelled_wait_closed_keeps_no_waker_and_the_others_are_still_woken() {
         let waiter = uasyncio_core::create_task(async move { s2.wait_closed().await });
         uasyncio_core::yield_now().await;
         server.close();
-        util::bounded(async {
+        crate::util::bounded(async {
             while uasyncio_core::get_event_loop().is_alive(waiter) {
                 uasyncio_core::sleep_ms(1).await;
             }

@@ -1,16 +1,15 @@
 //! 100 idle connections cost no CPU: the loop's thread sleeps in the poller.
-//! Alone in its binary so that nothing else runs on the loop.
+//! (The loop is this test's thread's own, and the clock read is that
+//! thread's CPU time: tests running beside it do not count.)
 
 #![cfg(target_os = "linux")] // the thread CPU clock reads /proc
 
-mod util;
-
 use std::time::Duration;
 
+use crate::util::{bounded, echo_server};
 use uasyncio_core::{run, sleep_ms};
 use uasyncio_streams::open_connection;
 use uasyncio_test::thread_cpu_time;
-use util::{bounded, echo_server};
 
 #[test]
 fn a_hundred_idle_connections_cost_no_cpu() {

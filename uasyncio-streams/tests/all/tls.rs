@@ -6,21 +6,19 @@
 //! assembly parts need a C compiler for the target).
 #![cfg(target_os = "linux")]
 
-mod util;
+#[path = "../../examples/support/tls.rs"]
+mod tls_support;
 
-#[path = "../examples/support/tls.rs"]
-mod tls;
-
+use crate::util::{bounded, pattern};
 use futures_util::io::{AsyncReadExt, AsyncWriteExt, copy};
 use uasyncio_core::{create_task, run};
 use uasyncio_streams::{Duplex, open_connection, start_server};
-use util::{bounded, pattern};
 
 #[test]
 fn four_megabytes_go_through_tls_over_loopback_and_come_back_intact() {
     const SIZE: usize = 4 << 20;
     run(async {
-        let (acceptor, connector) = tls::pair().unwrap();
+        let (acceptor, connector) = tls_support::pair().unwrap();
         // A TLS echo server: the decrypted stream copied back into itself.
         let srv = start_server(
             move |r, w| {
@@ -42,7 +40,7 @@ fn four_megabytes_go_through_tls_over_loopback_and_come_back_intact() {
         let (r, w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
             .await
             .unwrap();
-        let tls = bounded(connector.connect(tls::server_name(), Duplex::new(r, w)))
+        let tls = bounded(connector.connect(tls_support::server_name(), Duplex::new(r, w)))
             .await
             .unwrap();
         let (_, session) = tls.get_ref();
@@ -69,8 +67,8 @@ fn four_megabytes_go_through_tls_over_loopback_and_come_back_intact() {
 #[test]
 fn a_tls_client_that_does_not_trust_the_certificate_fails_cleanly() {
     run(async {
-        let (acceptor, _) = tls::pair().unwrap();
-        let (_, stranger) = tls::pair().unwrap(); // trusts another certificate
+        let (acceptor, _) = tls_support::pair().unwrap();
+        let (_, stranger) = tls_support::pair().unwrap(); // trusts another certificate
         let srv = start_server(
             move |r, w| {
                 let acceptor = acceptor.clone();
@@ -88,7 +86,7 @@ fn a_tls_client_that_does_not_trust_the_certificate_fails_cleanly() {
         let (r, w) = bounded(open_connection("127.0.0.1", srv.local_addr().port()))
             .await
             .unwrap();
-        let err = bounded(stranger.connect(tls::server_name(), Duplex::new(r, w)))
+        let err = bounded(stranger.connect(tls_support::server_name(), Duplex::new(r, w)))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");

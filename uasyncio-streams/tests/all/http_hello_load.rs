@@ -2,9 +2,7 @@
 //! clients (on another thread, plain blocking std sockets): every response
 //! complete and correct, no error. (MicroPython's uasyncio v2 crashed at 100.)
 
-mod util;
-
 #[test]
 fn a_thousand_keep_alive_clients() {
-    util::http_load(util::http::HELLO, 1000, 3);
+    crate::util::http_load(crate::util::http::HELLO, 1000, 3);
 }

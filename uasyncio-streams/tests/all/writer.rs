@@ -2,14 +2,12 @@
 //! peer has gone (EPIPE/ECONNRESET, no SIGPIPE), the descriptor closing when
 //! both halves are gone.
 
-mod util;
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpListener;
 
+use crate::util::{bounded, pattern};
 use uasyncio_core::{run, sleep_ms};
 use uasyncio_streams::{open_connection, start_server};
-use util::{bounded, pattern};
 
 #[test]
 fn awriteiter_sends_chunks_in_order() {

@@ -3,14 +3,12 @@
 //! current-thread runtime) panics with a message naming the cause and the
 //! fix. One that completes at once works anywhere.
 
-mod util;
-
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
+use crate::util::{block_on, panic_message, pattern, std_pair};
 use uasyncio_streams::start_server;
-use util::{block_on, panic_message, pattern, std_pair};
 
 fn assert_names_cause_and_fix(msg: &str) {
     assert!(msg.contains("polled outside a running uasyncio loop"), "{msg}");

@@ -4,15 +4,13 @@
 //! waiting for the reader half, bytes `write` buffered handed over or
 //! reported, and the v2 half-close `aclose` draining first.
 
-mod util;
-
 use std::cell::Cell;
 use std::io::{ErrorKind, Read, Write};
 use std::rc::Rc;
 
+use crate::util::{bounded, pattern, std_pair};
 use uasyncio_core::{create_task, run, sleep_ms, wait_for_ms};
 use uasyncio_streams::{open_connection, start_server};
-use util::{bounded, pattern, std_pair};
 
 #[test]
 fn close_delivers_the_drained_bytes_then_eof_and_our_reader_reads_eof() {

@@ -1,15 +1,13 @@
 //! An 8 MB transfer to a slow reader: the writer waits for the socket to
 //! drain (back-pressure) and the data arrives intact.
 
-mod util;
-
 use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 
+use crate::util::{bounded, pattern};
 use uasyncio_core::{create_task, run, sleep_ms};
 use uasyncio_streams::{open_connection, start_server};
-use util::{bounded, pattern};
 
 #[test]
 fn eight_megabytes_to_a_slow_reader() {

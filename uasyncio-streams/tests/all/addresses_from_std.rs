@@ -1,16 +1,14 @@
 //! `peer_addr()` / `local_addr()` on both halves, on both ends of a
 //! connection; `from_std` puts a standard TCP stream on the loop.
 
-mod util;
-
 use std::cell::RefCell;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
+use crate::util::bounded;
 use uasyncio_core::run;
 use uasyncio_streams::{from_std, open_connection, start_server};
-use util::bounded;
 
 #[test]
 fn both_halves_report_both_addresses_on_both_ends() {
@@ -59,7 +57,7 @@ fn both_halves_report_both_addresses_on_both_ends() {
 #[test]
 fn addresses_after_the_peer_has_gone_are_errors_not_panics() {
     run(async {
-        let (r, mut w, peer) = util::std_pair();
+        let (r, mut w, peer) = crate::util::std_pair();
         drop(peer);
         w.close();
         assert!(r.local_addr().is_ok());

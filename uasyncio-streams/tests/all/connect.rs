@@ -1,14 +1,12 @@
 //! `open_connection`: the connect completes before it returns; refused peers,
 //! IP literals, names, timeouts.
 
-mod util;
-
 use std::io::ErrorKind;
 
+use crate::util::{bounded, echo_server};
 use uasyncio_core::io::MioPoller;
 use uasyncio_core::{get_event_loop, run, sleep_ms, wait_for_ms};
 use uasyncio_streams::open_connection;
-use util::{bounded, echo_server};
 
 fn sources() -> usize {
     get_event_loop()

@@ -4,14 +4,12 @@
 //! bounded (past the limit the writer fails loudly, nothing is sent out of
 //! order).
 
-mod util;
-
 use std::future::poll_fn;
 use std::io::{ErrorKind, Read};
 use std::time::Duration;
 
+use crate::util::{bounded, pattern, std_pair};
 use uasyncio_core::{run, sleep_ms, wait_for_ms};
-use util::{bounded, pattern, std_pair};
 
 /// Everything the peer reads until EOF, on another thread.
 fn read_all(mut peer: std::net::TcpStream) -> std::thread::JoinHandle<Vec<u8>> {

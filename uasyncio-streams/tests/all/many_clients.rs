@@ -1,17 +1,16 @@
 //! 200 concurrent clients, each making 50 line round trips through one
 //! echo server on the same loop.
 
-mod util;
-
 use std::cell::Cell;
 use std::rc::Rc;
 
+use crate::util::{bounded, echo_server};
 use uasyncio_core::{create_task, run, sleep_ms};
 use uasyncio_streams::open_connection;
-use util::{bounded, echo_server};
 
 #[test]
 fn two_hundred_clients_times_fifty_round_trips() {
+    let _one_at_a_time = crate::util::heavy();
     run(async {
         const CLIENTS: usize = 200;
         const TRIPS: usize = 50;

@@ -1,0 +1,32 @@
+//! uasyncio-streams' integration tests, one binary (one link) with a module per
+//! area. Three tests have binaries of their own, since they change or count
+//! what the whole process shares: `accept_emfile.rs` lowers RLIMIT_NOFILE,
+//! `epipe_sigpipe.rs` sets SIGPIPE back to its default action, and
+//! `fd_leak.rs` counts the process's open descriptors. The load tests here
+//! (`http_hello_load`, `http_keep_alive_bodies`, `many_clients`) take
+//! `util::heavy()` so that at most one of them holds its thousands of
+//! descriptors at a time.
+
+#[path = "../util/mod.rs"]
+mod util;
+
+mod addresses_from_std;
+mod back_pressure;
+mod close_v3;
+mod connect;
+mod duplex;
+#[cfg(feature = "futures-io")]
+mod futures_io;
+mod http_hello_load;
+mod http_hostile_clients;
+mod http_keep_alive_bodies;
+mod idle_cpu;
+mod many_clients;
+mod no_loop;
+mod reader;
+mod reader_sizes;
+mod server;
+#[cfg(feature = "futures-io")]
+mod tls;
+mod write_drain;
+mod writer;
