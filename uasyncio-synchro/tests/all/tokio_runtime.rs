@@ -1,6 +1,7 @@
 //! The primitives on another executor: tokio's current-thread runtime, in a
-//! `LocalSet` (they are `!Send`). Nothing here uses uasyncio-core: only the
-//! standard `Waker`.
+//! `LocalSet` (they are `!Send`). Nothing here uses uasyncio-core, only the
+//! standard `Waker`; except the last test, the root README's bridge, which
+//! runs a uasyncio loop on a thread of its own beside tokio.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::{LocalSet, spawn_local, yield_now};
 use uasyncio_queues::Queue;
-use uasyncio_synchro::{Event, Lock, Semaphore, ThreadSafeFlag};
+use uasyncio_synchro::{Condition, Event, Lock, Semaphore, ThreadSafeFlag};
 
 fn run_local<F: std::future::Future>(f: F) -> F::Output {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -137,6 +138,43 @@ fn timeouts_on_acquire_and_event_wait_on_tokio() {
     });
 }
 
+/// A Condition on tokio: consumers wait for items under the condition's
+/// lock, a producer notifies one per item, each is served once, in order.
+#[test]
+fn condition_producer_consumer_on_tokio() {
+    let got = run_local(async {
+        let cond = Condition::new();
+        let items = Rc::new(RefCell::new(Vec::new()));
+        let got = Rc::new(RefCell::new(Vec::new()));
+        let mut consumers = Vec::new();
+        for id in 0..3 {
+            let (cond, items, got) = (cond.clone(), items.clone(), got.clone());
+            consumers.push(spawn_local(async move {
+                let guard = cond.acquire().await;
+                let guard = cond.wait_for(guard, || !items.borrow().is_empty()).await;
+                let item: u32 = items.borrow_mut().remove(0);
+                got.borrow_mut().push((id, item));
+                drop(guard);
+            }));
+        }
+        yield_now().await; // all three wait
+        for item in 0..3 {
+            let _g = cond.acquire().await;
+            items.borrow_mut().push(item);
+            cond.notify(1);
+        }
+        for c in consumers {
+            tokio::time::timeout(Duration::from_secs(5), c)
+                .await
+                .expect("every consumer served")
+                .unwrap();
+        }
+        assert!(!cond.locked());
+        got.take()
+    });
+    assert_eq!(got, [(0, 0), (1, 1), (2, 2)]);
+}
+
 #[test]
 fn thread_safe_flag_set_from_another_thread_wakes_tokio() {
     let flag = ThreadSafeFlag::new();
@@ -172,4 +210,55 @@ fn an_idle_lock_wait_uses_no_cpu_on_tokio() {
         uasyncio_test::thread_cpu_time().unwrap() - cpu0
     });
     assert!(cpu <= Duration::from_millis(60), "waiting burnt {cpu:?} of CPU");
+}
+
+/// The root README's bridge ("Mixing executors"): a uasyncio loop on a
+/// thread of its own serves requests from a tokio runtime. The data goes
+/// through std channels; a `ThreadSafeFlag` each way wakes the side that
+/// waits (the loop's idle wait, tokio's task). The loop-bound `sleep_ms`
+/// works on the loop's side.
+#[test]
+fn a_uasyncio_loop_thread_serves_a_tokio_runtime_through_flags_and_channels() {
+    let (req_tx, req_rx) = std::sync::mpsc::channel::<u32>();
+    let (rep_tx, rep_rx) = std::sync::mpsc::channel::<u32>();
+    let (to_loop, to_tokio) = (ThreadSafeFlag::new(), ThreadSafeFlag::new());
+    let loop_thread = {
+        let (to_loop, to_tokio) = (to_loop.clone(), to_tokio.clone());
+        std::thread::spawn(move || {
+            uasyncio_core::run(async move {
+                loop {
+                    to_loop.wait().await;
+                    while let Ok(n) = req_rx.try_recv() {
+                        if n == 0 {
+                            return;
+                        }
+                        uasyncio_core::sleep_ms(1).await;
+                        rep_tx.send(n * 2).unwrap();
+                        to_tokio.set();
+                    }
+                }
+            });
+        })
+    };
+    let replies = run_local(async {
+        let mut out = Vec::new();
+        for n in 1..=3 {
+            req_tx.send(n).unwrap();
+            to_loop.set();
+            loop {
+                if let Ok(r) = rep_rx.try_recv() {
+                    out.push(r);
+                    break;
+                }
+                tokio::time::timeout(Duration::from_secs(5), to_tokio.wait())
+                    .await
+                    .expect("a reply within 5 s");
+            }
+        }
+        req_tx.send(0).unwrap();
+        to_loop.set();
+        out
+    });
+    loop_thread.join().expect("the loop thread ended cleanly");
+    assert_eq!(replies, [2, 4, 6]);
 }
