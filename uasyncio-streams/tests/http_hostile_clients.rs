@@ -4,6 +4,10 @@
 //! A peer's `Content-Length` is never an allocation size, a slow peer is
 //! dropped after the head timeout (short here: the limits are configurable),
 //! and the other clients are served throughout.
+//! Alone in its binary: two tests bound the growth of the process's
+//! resident memory, which other tests running beside them would add to.
+
+mod util;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -11,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::util::http::{HELLO, Limits};
+use util::http::{HELLO, Limits};
 
 /// How long a served request may take here: generous (a loaded 2-core CI
 /// machine); the old code froze for 7-14 s or aborted.
@@ -40,12 +44,12 @@ fn with_server<T: Send + 'static>(
     limits: Limits,
     clients: impl FnOnce(SocketAddr) -> T + Send + 'static,
 ) -> T {
-    crate::util::raise_nofile(1024);
+    util::raise_nofile(1024);
     uasyncio_core::run(async move {
         let srv = uasyncio_streams::ServerOptions::new()
             .backlog(1024)
             .start(
-                move |r, w| crate::util::http::serve_with(r, w, HELLO, limits),
+                move |r, w| util::http::serve_with(r, w, HELLO, limits),
                 "127.0.0.1",
                 0,
             )
@@ -59,7 +63,7 @@ fn with_server<T: Send + 'static>(
             d.store(true, Ordering::Release);
             out
         });
-        crate::util::bounded(async {
+        util::bounded(async {
             while !done.load(Ordering::Acquire) && !t.is_finished() {
                 uasyncio_core::sleep_ms(2).await;
             }

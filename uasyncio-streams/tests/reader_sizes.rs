@@ -2,13 +2,17 @@
 //! `readexactly(n)` with an `n` a peer chose (a `Content-Length`, say) holds
 //! what was really received, an impossible `n` is an error (never an abort),
 //! and a cancelled `readexactly` keeps its partial progress.
+//! Alone in its binary: it bounds the growth of the process's resident
+//! memory, which tests running beside it would add to.
+
+mod util;
 
 use std::io::{ErrorKind, Write};
 use std::net::TcpListener;
 
-use crate::util::{bounded, pattern};
 use uasyncio_core::{run, wait_for_ms};
 use uasyncio_streams::open_connection;
+use util::{bounded, pattern};
 
 /// The resident memory of this process, in bytes.
 fn rss() -> usize {
