@@ -22,6 +22,7 @@ mod http_hello_load;
 mod http_keep_alive_bodies;
 mod idle_cpu;
 mod many_clients;
+mod monitor_port;
 mod no_loop;
 mod reader;
 mod server;

@@ -2,7 +2,7 @@
 //! a plain TCP client, as `nc 127.0.0.1 PORT` is, gets the loop's task dump
 //! and statistics, and the connection ends.
 
-#[path = "../examples/support/monitor.rs"]
+#[path = "../../examples/support/monitor.rs"]
 mod monitor;
 
 use std::io::Read;
