@@ -3,12 +3,16 @@
 //! Each figure comes from a child process of its own (so that the resident
 //! set is not polluted by earlier workloads): it creates the runtime, reads
 //! its resident set size (RSS), makes N sleeping tasks (or N idle server-side
-//! connections whose handler waits in a 64-byte read), lets the runtime poll
-//! them all, and reads RSS and peak RSS again. (after - before) / N is the
-//! cost of one; the peak is the whole process.
+//! connections whose handler waits in a 64-byte read, or in a `readline`),
+//! lets the runtime poll them all, and reads RSS and peak RSS again.
+//! (after - before) / N is the cost of one; the peak is the whole process.
+//! A connection child waits until its server has accepted all N (a
+//! runtime whose accept loop lags would otherwise be measured on fewer) and
+//! fails if it has not within [`ACCEPT_DEADLINE`].
 
 use std::process::Command;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::Args;
 
@@ -26,6 +30,36 @@ fn rss_kib() -> (u64, u64) {
 }
 
 const SLEEP: Duration = Duration::from_secs(60);
+
+/// Handlers started so far (a static: counting costs a connection nothing).
+static ACCEPTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Connections the clients open ahead of the server's accepts.
+const IN_FLIGHT: usize = 64;
+
+/// How long a connection child waits for its server to accept all N.
+const ACCEPT_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Counts a handler in.
+fn accepted() {
+    ACCEPTED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Whether all `n` handlers have started, or (`Err`) the deadline passed.
+fn all_accepted(n: usize, since: Instant) -> Result<bool, String> {
+    let k = ACCEPTED.load(Ordering::Relaxed);
+    if k >= n {
+        Ok(true)
+    } else if since.elapsed() > ACCEPT_DEADLINE {
+        Err(format!("only {k} of {n} connections accepted"))
+    } else {
+        Ok(false)
+    }
+}
+
+/// The handler waits in a 64-byte `read_into`-style read (`false`) or in a
+/// `readline` (`true`).
+type Lines = bool;
 
 /// The child side: prints `before_kib after_kib peak_kib`.
 pub fn child(kind: &str, runtime: &str, n: usize) {
@@ -68,9 +102,9 @@ pub fn child(kind: &str, runtime: &str, n: usize) {
             }));
             (before, rss_kib().0)
         }
-        ("conns", "uasyncio") => conns_ours(n),
-        ("conns", "tokio") => conns_tokio(n),
-        ("conns", "smol") => conns_smol(n),
+        ("conns" | "lines", "uasyncio") => conns_ours(n, kind == "lines"),
+        ("conns" | "lines", "tokio") => conns_tokio(n, kind == "lines"),
+        ("conns" | "lines", "smol") => conns_smol(n, kind == "lines"),
         _ => panic!("unknown memory workload {kind} {runtime}"),
     };
     println!("{before} {after} {}", rss_kib().1);
@@ -81,41 +115,67 @@ pub fn child(kind: &str, runtime: &str, n: usize) {
 fn clients(port: u16, n: usize) -> std::sync::mpsc::Sender<()> {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
-        let conns: Vec<_> = (0..n)
-            .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"))
-            .collect();
+        let mut conns = Vec::with_capacity(n);
+        for i in 0..n {
+            // Keep within the listen backlog: a full accept queue drops the
+            // handshake's last ACK, and the kernel's retries take seconds.
+            while i.saturating_sub(ACCEPTED.load(Ordering::Relaxed)) >= IN_FLIGHT {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            conns.push(std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"));
+        }
         let _ = rx.recv();
         drop(conns);
     });
     tx
 }
 
-fn conns_ours(n: usize) -> (u64, u64) {
+fn conns_ours(n: usize, lines: Lines) -> (u64, u64) {
     let lp = uasyncio_core::get_event_loop();
     lp.run_until_complete(async {
-        let srv = uasyncio_streams::start_server(
-            |mut r, _w| async move {
-                let mut buf = [0u8; 64];
-                let _ = r.read_into(&mut buf).await;
-            },
-            "127.0.0.1",
-            0,
-            1024,
-        )
-        .await
+        // Two servers' worth of code, so that each handler's future is
+        // only as large as its own kind needs.
+        let srv = if lines {
+            uasyncio_streams::start_server(
+                |mut r, _w| async move {
+                    accepted();
+                    let _ = r.readline().await;
+                },
+                "127.0.0.1",
+                0,
+                1024,
+            )
+            .await
+        } else {
+            uasyncio_streams::start_server(
+                |mut r, _w| async move {
+                    accepted();
+                    let mut buf = [0u8; 64];
+                    let _ = r.read_into(&mut buf).await;
+                },
+                "127.0.0.1",
+                0,
+                1024,
+            )
+            .await
+        }
         .expect("listen");
         uasyncio_core::sleep_ms(20).await;
         let before = rss_kib().0;
         let stop = clients(srv.local_addr().port(), n);
-        uasyncio_core::sleep_ms(500).await;
+        let t0 = Instant::now();
+        while !all_accepted(n, t0).unwrap_or_else(|e| panic!("{e}")) {
+            uasyncio_core::sleep_ms(10).await;
+        }
+        uasyncio_core::sleep_ms(100).await;
         let after = rss_kib().0;
         drop(stop);
         (before, after)
     })
 }
 
-fn conns_tokio(n: usize) -> (u64, u64) {
-    use tokio::io::AsyncReadExt;
+fn conns_tokio(n: usize, lines: Lines) -> (u64, u64) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
     let rt = crate::util::new_tokio_rt();
     rt.block_on(async {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -125,24 +185,37 @@ fn conns_tokio(n: usize) -> (u64, u64) {
         tokio::spawn(async move {
             loop {
                 let (mut s, _) = l.accept().await.expect("accept");
-                tokio::spawn(async move {
-                    let mut buf = [0u8; 64];
-                    let _ = s.read(&mut buf).await;
-                });
+                if lines {
+                    tokio::spawn(async move {
+                        accepted();
+                        let mut line = String::new();
+                        let _ = tokio::io::BufReader::new(s).read_line(&mut line).await;
+                    });
+                } else {
+                    tokio::spawn(async move {
+                        accepted();
+                        let mut buf = [0u8; 64];
+                        let _ = s.read(&mut buf).await;
+                    });
+                }
             }
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
         let before = rss_kib().0;
         let stop = clients(port, n);
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let t0 = Instant::now();
+        while !all_accepted(n, t0).unwrap_or_else(|e| panic!("{e}")) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let after = rss_kib().0;
         drop(stop);
         (before, after)
     })
 }
 
-fn conns_smol(n: usize) -> (u64, u64) {
-    use smol::io::AsyncReadExt;
+fn conns_smol(n: usize, lines: Lines) -> (u64, u64) {
+    use smol::io::{AsyncBufReadExt, AsyncReadExt};
     let ex = crate::util::smol_ex();
     smol::block_on(ex.run(async {
         let l = smol::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
@@ -151,19 +224,34 @@ fn conns_smol(n: usize) -> (u64, u64) {
         ex.spawn(async move {
             loop {
                 let (mut s, _) = l.accept().await.expect("accept");
-                inner
-                    .spawn(async move {
-                        let mut buf = [0u8; 64];
-                        let _ = s.read(&mut buf).await;
-                    })
-                    .detach();
+                if lines {
+                    inner
+                        .spawn(async move {
+                            accepted();
+                            let mut line = String::new();
+                            let _ = smol::io::BufReader::new(s).read_line(&mut line).await;
+                        })
+                        .detach();
+                } else {
+                    inner
+                        .spawn(async move {
+                            accepted();
+                            let mut buf = [0u8; 64];
+                            let _ = s.read(&mut buf).await;
+                        })
+                        .detach();
+                }
             }
         })
         .detach();
         smol::Timer::after(Duration::from_millis(20)).await;
         let before = rss_kib().0;
         let stop = clients(port, n);
-        smol::Timer::after(Duration::from_millis(500)).await;
+        let t0 = Instant::now();
+        while !all_accepted(n, t0).unwrap_or_else(|e| panic!("{e}")) {
+            smol::Timer::after(Duration::from_millis(10)).await;
+        }
+        smol::Timer::after(Duration::from_millis(100)).await;
         let after = rss_kib().0;
         drop(stop);
         (before, after)
@@ -201,11 +289,12 @@ pub fn report(a: &Args) {
     let tasks = a.n(100_000);
     let conns = a.n(1_000).max(10);
     println!(
-        "memory: resident set per sleeping task ({tasks} tasks) and per idle connection ({conns} conns, handler in a 64-byte read)"
+        "memory: resident set per sleeping task ({tasks} tasks) and per idle connection ({conns} conns, \
+         handler in a 64-byte read_into / in a readline)"
     );
     println!(
-        "{:<12} {:>16} {:>18} {:>16} {:>18}",
-        "runtime", "bytes/task", "peak RSS (tasks)", "bytes/conn", "peak RSS (conns)"
+        "{:<12} {:>12} {:>18} {:>16} {:>16} {:>18}",
+        "runtime", "bytes/task", "peak RSS (tasks)", "bytes/conn read", "bytes/conn line", "peak RSS (conns)"
     );
     for runtime in ["uasyncio", "tokio", "smol"] {
         if !a.runs(runtime) {
@@ -213,6 +302,7 @@ pub fn report(a: &Args) {
         }
         let t = run_child("tasks", runtime, tasks);
         let c = run_child("conns", runtime, conns);
+        let l = run_child("lines", runtime, conns);
         let per = |r: &Result<(u64, u64, u64), String>, n: usize| match r {
             Ok((b, a, _)) => format!("{}", (a.saturating_sub(*b) * 1024) / n as u64),
             Err(e) => format!("failed: {e}"),
@@ -222,18 +312,21 @@ pub fn report(a: &Args) {
             Err(_) => "-".to_owned(),
         };
         println!(
-            "{:<12} {:>16} {:>18} {:>16} {:>18}",
+            "{:<12} {:>12} {:>18} {:>16} {:>16} {:>18}",
             runtime,
             per(&t, tasks),
             peak(&t),
             per(&c, conns),
+            per(&l, conns),
             peak(&c)
         );
     }
     println!("# a sleeping task here: a ~16-byte future, its task slot and header, its timer entry");
     println!(
         "# an idle connection: its socket, registration and task (the handler's 64-byte buffer is in its future; \
-         uasyncio's read_into needs no reader buffer)"
+         uasyncio's read_into needs no reader buffer); a readline handler adds its reader's buffer \
+         (tokio's and smol's BufReader: 8 KiB each)"
     );
+    println!("# one child per figure; RSS moves by pages: compare medians of several runs");
     println!();
 }
