@@ -40,7 +40,7 @@
 //! outside every borrow, since either may run code that touches this socket
 //! again.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::fmt;
 use std::task::Waker;
 
@@ -70,12 +70,23 @@ impl Direction {
         }
     }
 
-    /// The bit of [`ScheduledIo::may_wait`] for this direction.
+    /// The bit of [`ScheduledIo::flags`] set while someone may wait in this
+    /// direction (see [`ScheduledIo::may_wait`]).
     #[inline]
     const fn wait_bit(self) -> u8 {
         match self {
             Direction::Read => 1,
             Direction::Write => 2,
+        }
+    }
+
+    /// The bit of [`ScheduledIo::flags`] set while a future holds this
+    /// direction's inline keyed slot ([`DirWaiters::solo`]).
+    #[inline]
+    const fn held_bit(self) -> u8 {
+        match self {
+            Direction::Read => 4,
+            Direction::Write => 8,
         }
     }
 
@@ -203,6 +214,8 @@ struct WaitList {
     slots: Slab<Slot>,
     head: usize,
     tail: usize,
+    /// The number of waiting (linked) slots.
+    listed: usize,
 }
 
 impl WaitList {
@@ -211,6 +224,7 @@ impl WaitList {
             slots: Slab::new(),
             head: NO_KEY,
             tail: NO_KEY,
+            listed: 0,
         }
     }
 
@@ -222,6 +236,7 @@ impl WaitList {
         slot.waker = Some(waker);
         slot.prev = tail;
         slot.next = NO_KEY;
+        self.listed += 1;
         if tail == NO_KEY {
             self.head = key;
         } else {
@@ -235,6 +250,7 @@ impl WaitList {
         let slot = &mut self.slots[key];
         let waker = slot.waker.take();
         let (prev, next) = (slot.prev, slot.next);
+        self.listed -= 1;
         if prev == NO_KEY {
             self.head = next;
         } else {
@@ -258,22 +274,22 @@ impl WaitList {
     }
 }
 
-/// Who waits on one direction of one socket. The poll slot and the inline
-/// keyed slot are plain cells (a lone waiter, the common case, costs no
-/// borrow and no slab access); the rest of the keyed slots are in `list`.
+/// Who waits on one direction of one socket: five words. The poll slot
+/// and the inline keyed slot are plain cells (a lone waiter, the common
+/// case, costs no slab access); the rest of the keyed slots are in `list`.
 struct DirWaiters {
     /// The waker of the last `poll_*` caller.
     poll: Cell<Option<Waker>>,
     /// The keyed slot [`SOLO_KEY`]: waiting when `Some`; held by a woken
-    /// future that has not polled again when `None` and `solo_held`.
+    /// future that has not polled again when `None` and the direction's
+    /// [`held_bit`](Direction::held_bit) is set.
     solo: Cell<Option<Waker>>,
-    solo_held: Cell<bool>,
-    /// The number of waiting slots in `list`.
-    listed: Cell<usize>,
     /// Made the first time two futures wait on this direction at once (rare:
     /// most sockets never need it, and keep their state in one small block);
-    /// kept from then on.
-    list: RefCell<Option<Box<WaitList>>>,
+    /// kept from then on. Taken out of the cell while it is worked on (no
+    /// code that could reach this socket runs meanwhile: wakers are woken
+    /// and dropped after it is put back).
+    list: Cell<Option<Box<WaitList>>>,
 }
 
 impl DirWaiters {
@@ -281,10 +297,21 @@ impl DirWaiters {
         DirWaiters {
             poll: Cell::new(None),
             solo: Cell::new(None),
-            solo_held: Cell::new(false),
-            listed: Cell::new(0),
-            list: RefCell::new(None),
+            list: Cell::new(None),
         }
+    }
+
+    /// Runs `f` on the list (made if `make` and there is none yet) and puts
+    /// it back.
+    #[inline]
+    fn with_list<R>(&self, make: bool, f: impl FnOnce(Option<&mut WaitList>) -> R) -> R {
+        let mut list = self.list.take();
+        if make && list.is_none() {
+            list = Some(Box::new(WaitList::new()));
+        }
+        let r = f(list.as_deref_mut());
+        self.list.set(list);
+        r
     }
 
     /// Stores `waker` in `cell` unless the one there wakes the same task.
@@ -301,13 +328,15 @@ impl DirWaiters {
     }
 }
 
-/// Per-socket state: readiness bits and the waiters of each direction.
+/// Per-socket state: readiness bits and the waiters of each direction, in
+/// eleven words (the block an idle connection keeps).
 pub(crate) struct ScheduledIo {
     readiness: Cell<u8>,
     /// A bit per direction ([`Direction::wait_bit`]) set by every
     /// registration and cleared by a wake: events skip the directions nobody
-    /// registered for since the last one.
-    may_wait: Cell<u8>,
+    /// registered for since the last one. And a bit per direction
+    /// ([`Direction::held_bit`]) while its inline keyed slot is taken.
+    flags: Cell<u8>,
     read: DirWaiters,
     write: DirWaiters,
 }
@@ -327,7 +356,7 @@ impl ScheduledIo {
         ScheduledIo {
             // Optimistic: a new socket is tried before anyone waits on it.
             readiness: Cell::new(Readiness::READABLE | Readiness::WRITABLE),
-            may_wait: Cell::new(0),
+            flags: Cell::new(0),
             read: DirWaiters::new(),
             write: DirWaiters::new(),
         }
@@ -359,9 +388,22 @@ impl ScheduledIo {
         }
     }
 
+    /// Notes that a waiter may wait in `dir` (an event in `dir` wakes).
     #[inline]
     fn may_wait(&self, dir: Direction) {
-        self.may_wait.set(self.may_wait.get() | dir.wait_bit());
+        self.flags.set(self.flags.get() | dir.wait_bit());
+    }
+
+    /// Whether a future holds `dir`'s inline keyed slot.
+    #[inline]
+    fn solo_held(&self, dir: Direction) -> bool {
+        self.flags.get() & dir.held_bit() != 0
+    }
+
+    #[inline]
+    fn set_solo_held(&self, dir: Direction, held: bool) {
+        let f = self.flags.get() & !dir.held_bit();
+        self.flags.set(if held { f | dir.held_bit() } else { f });
     }
 
     /// Puts `waker` in `dir`'s poll slot, unless it wakes the same task as
@@ -381,21 +423,20 @@ impl ScheduledIo {
         let d = self.waiters(dir);
         if *key == SOLO_KEY {
             DirWaiters::refresh(&d.solo, waker);
-        } else if *key == NO_KEY && !d.solo_held.get() {
-            d.solo_held.set(true);
+        } else if *key == NO_KEY && !self.solo_held(dir) {
+            self.set_solo_held(dir, true);
             d.solo.set(Some(waker.clone()));
             *key = SOLO_KEY;
         } else {
-            self.register_listed(d, key, waker);
+            Self::register_listed(d, key, waker);
         }
     }
 
     /// [`register_keyed`](Self::register_keyed) beyond the inline slot.
     #[inline(never)]
-    fn register_listed(&self, d: &DirWaiters, key: &mut usize, waker: &Waker) {
-        let replaced = {
-            let mut list = d.list.borrow_mut();
-            let list = list.get_or_insert_with(|| Box::new(WaitList::new()));
+    fn register_listed(d: &DirWaiters, key: &mut usize, waker: &Waker) {
+        let replaced = d.with_list(true, |list| {
+            let list = list.expect("made on demand");
             if *key == NO_KEY {
                 *key = list.slots.insert(Slot {
                     waker: None,
@@ -408,12 +449,11 @@ impl ScheduledIo {
                 Some(old) => Some(std::mem::replace(old, waker.clone())),
                 None => {
                     list.link(*key, waker.clone());
-                    d.listed.set(d.listed.get() + 1);
                     None
                 }
             }
-        };
-        drop(replaced); // outside the borrow
+        });
+        drop(replaced); // with the list back in place
     }
 
     /// Frees the keyed slot `*key` of `dir` (waiting or woken) and sets
@@ -423,7 +463,7 @@ impl ScheduledIo {
         let k = std::mem::replace(key, NO_KEY);
         let d = self.waiters(dir);
         if k == SOLO_KEY {
-            d.solo_held.set(false);
+            self.set_solo_held(dir, false);
             drop(d.solo.take());
         } else {
             Self::remove_listed(d, k);
@@ -432,19 +472,17 @@ impl ScheduledIo {
 
     #[inline(never)]
     fn remove_listed(d: &DirWaiters, k: usize) {
-        let waker = {
-            let mut list = d.list.borrow_mut();
-            let list = list.as_mut().expect("a listed key has a list");
+        let waker = d.with_list(false, |list| {
+            let list = list.expect("a listed key has a list");
             let waker = if list.slots[k].waker.is_some() {
-                d.listed.set(d.listed.get() - 1);
                 list.unlink(k)
             } else {
                 None
             };
             list.slots.remove(k);
             waker
-        };
-        drop(waker); // outside the borrow
+        });
+        drop(waker); // with the list back in place
     }
 
     /// Sets both closed bits (final, as a hang-up event would) and wakes
@@ -460,7 +498,7 @@ impl ScheduledIo {
     #[inline]
     pub(crate) fn on_event(&self, bits: u8) {
         self.readiness.set(self.readiness.get() | bits);
-        let may_wait = self.may_wait.get();
+        let may_wait = self.flags.get();
         if bits & Direction::Read.mask() != 0 && may_wait & Direction::Read.wait_bit() != 0 {
             self.wake(Direction::Read);
         }
@@ -475,7 +513,7 @@ impl ScheduledIo {
     /// twice.
     fn wake(&self, dir: Direction) {
         // Whoever registers from here on sets the bit again.
-        self.may_wait.set(self.may_wait.get() & !dir.wait_bit());
+        self.flags.set(self.flags.get() & !dir.wait_bit());
         let d = self.waiters(dir);
         if let Some(p) = d.poll.take() {
             p.wake();
@@ -483,16 +521,9 @@ impl ScheduledIo {
         if let Some(s) = d.solo.take() {
             s.wake();
         }
-        for _ in 0..d.listed.get() {
-            let next = {
-                let mut list = d.list.borrow_mut();
-                let next = list.as_mut().and_then(|l| l.pop_front());
-                if next.is_some() {
-                    d.listed.set(d.listed.get() - 1);
-                }
-                next
-            };
-            match next {
+        let listed = d.with_list(false, |l| l.map_or(0, |l| l.listed));
+        for _ in 0..listed {
+            match d.with_list(false, |l| l.and_then(WaitList::pop_front)) {
                 Some(w) => w.wake(),
                 None => break,
             }
@@ -513,15 +544,13 @@ impl ScheduledIo {
             }
             cell.set(w);
         }
-        if let Ok(list) = d.list.try_borrow()
-            && let Some(list) = list.as_ref()
-        {
-            for (_, slot) in list.slots.iter() {
+        d.with_list(false, |list| {
+            for (_, slot) in list.iter().flat_map(|l| l.slots.iter()) {
                 if let Some(w) = &slot.waker {
                     f(w);
                 }
             }
-        }
+        });
     }
 
     pub(crate) fn waiter_count(&self, dir: Direction) -> usize {
@@ -529,8 +558,8 @@ impl ScheduledIo {
         let poll = d.poll.take();
         let has_poll = poll.is_some();
         d.poll.set(poll);
-        let listed = d.list.borrow().as_ref().map_or(0, |l| l.slots.len());
-        listed + usize::from(has_poll) + usize::from(d.solo_held.get())
+        let listed = d.with_list(false, |l| l.map_or(0, |l| l.slots.len()));
+        listed + usize::from(has_poll) + usize::from(self.solo_held(dir))
     }
 }
 
@@ -571,10 +600,11 @@ mod tests {
             assert_eq!((a, b), (NO_KEY, NO_KEY));
             assert_eq!(io.waiter_count(Direction::Read), 0);
         }
-        let r = io.read.list.borrow();
-        let r = r.as_ref().unwrap();
-        assert_eq!(r.slots.len(), 0);
-        assert!(r.slots.capacity() <= 4, "one slot reused: {}", r.slots.capacity());
+        io.read.with_list(false, |r| {
+            let r = r.unwrap();
+            assert_eq!(r.slots.len(), 0);
+            assert!(r.slots.capacity() <= 4, "one slot reused: {}", r.slots.capacity());
+        });
     }
 
     #[test]
@@ -594,7 +624,7 @@ mod tests {
         assert!(counters.iter().all(|(c, _)| woken(c) == 1));
         assert_eq!(woken(&poll_c), 1);
         assert_eq!(woken(&wc), 0, "the write direction was not concerned");
-        assert_eq!(io.read.listed.get(), 0);
+        assert_eq!(io.read.with_list(false, |l| l.unwrap().listed), 0);
         // Woken slots stay allocated until their futures poll again.
         assert_eq!(io.waiter_count(Direction::Read), 3);
         // The second waits again, the others complete.
@@ -622,15 +652,17 @@ mod tests {
             io.register_keyed(Direction::Write, k, &w);
         }
         let order = |io: &ScheduledIo| {
-            let w = io.write.list.borrow();
-            let w = w.as_ref().unwrap();
-            let mut out = Vec::new();
-            let mut k = w.head;
-            while k != NO_KEY {
-                out.push(k);
-                k = w.slots[k].next;
-            }
-            out
+            io.write.with_list(false, |w| {
+                let w = w.unwrap();
+                let mut out = Vec::new();
+                let mut k = w.head;
+                while k != NO_KEY {
+                    out.push(k);
+                    k = w.slots[k].next;
+                }
+                assert_eq!(w.listed, out.len());
+                out
+            })
         };
         let all = keys;
         assert_eq!(order(&io), all.to_vec());
@@ -670,9 +702,10 @@ mod tests {
     #[test]
     fn a_socket_state_is_one_small_block() {
         // Two directions of a poll slot, an inline keyed slot and a pointer
-        // to a list made only when two futures wait on one direction.
+        // to a list made only when two futures wait on one direction, and
+        // one word of bits: 88 bytes on 64 bits, 104 with the `Rc` counts.
         assert!(
-            std::mem::size_of::<ScheduledIo>() <= 136,
+            std::mem::size_of::<ScheduledIo>() <= 11 * std::mem::size_of::<usize>(),
             "{}",
             std::mem::size_of::<ScheduledIo>()
         );
