@@ -24,6 +24,11 @@ pub const DEFAULT_LINE_LIMIT: usize = 64 * 1024;
 /// read system call into it.
 const BUF_SIZE: usize = 8 * 1024;
 
+/// The stack buffer of a reader's first read: the buffer is allocated when
+/// bytes come, not while the connection is idle. A first message longer
+/// than this costs one more read.
+const PROBE: usize = 2 * 1024;
+
 /// The largest `n` [`StreamReader::readexactly`] accepts: the most bytes a
 /// `Vec<u8>` can hold (`isize::MAX`). A larger `n` is an
 /// [`io::ErrorKind::InvalidInput`] error at once.
@@ -642,6 +647,34 @@ impl StreamReader {
         Ok(())
     }
 
+    /// [`poll_fill`](Self::poll_fill) with no buffer (a new reader, or one
+    /// whose large buffer was let go): reads into [`PROBE`] bytes of stack
+    /// and allocates the buffer only when bytes come, so that a connection
+    /// waiting for its first line holds no buffer (8 KiB less per idle
+    /// connection than a reader that allocates up front).
+    #[inline(never)]
+    fn poll_first_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        debug_assert_eq!((self.start, self.end), (0, 0));
+        let mut probe = [0u8; PROBE];
+        let conn = &*self.conn;
+        let n = ready!(
+            conn.reg
+                .poll_io(Direction::Read, cx, || (&conn.stream).read(&mut probe))
+        )?;
+        if n == 0 {
+            self.eof = true;
+            return Poll::Ready(Ok(0));
+        }
+        if n < PROBE {
+            // Drained, as in `poll_fill`.
+            conn.reg.clear_ready(Direction::Read);
+        }
+        self.buf = vec![0; BUF_SIZE];
+        self.buf[..n].copy_from_slice(&probe[..n]);
+        self.end = n;
+        Poll::Ready(Ok(n))
+    }
+
     /// One read from the socket into the buffer, making room for at least
     /// one more byte (growing toward `want` buffered bytes if the buffer is
     /// full). Returns how many bytes came; 0 is EOF (remembered).
@@ -650,6 +683,9 @@ impl StreamReader {
             // After `StreamWriter::close`, nothing more is read: EOF.
             self.eof = true;
             return Poll::Ready(Ok(0));
+        }
+        if self.buf.is_empty() {
+            return self.poll_first_fill(cx);
         }
         self.reserve(want)?;
         let conn = &*self.conn;
@@ -874,5 +910,71 @@ impl futures_io::AsyncBufRead for StreamReader {
         let this = self.get_mut();
         let amt = amt.min(this.end - this.start);
         this.consume(amt);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    /// A reader on a connection accepted from a plain std client, and the
+    /// client.
+    async fn pair() -> (StreamReader, crate::StreamWriter, std::net::TcpStream) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (s, _) = l.accept().unwrap();
+        s.set_nonblocking(true).unwrap();
+        let conn = Conn::new(mio::net::TcpStream::from_std(s)).unwrap();
+        let (r, w) = conn.split();
+        (r, w, client)
+    }
+
+    fn capacity(r: &StreamReader) -> usize {
+        r.buf.len()
+    }
+
+    #[test]
+    fn an_idle_readline_holds_no_buffer_until_bytes_come() {
+        uasyncio_core::run(async {
+            let (mut r, _w, mut client) = pair().await;
+            // Waits in readline with nothing to read: no buffer.
+            let waiting = uasyncio_core::wait_for_ms(r.readline(), 30).await;
+            assert!(waiting.is_err(), "nothing was sent");
+            assert_eq!(capacity(&r), 0);
+            client.write_all(b"one\ntwo\n").unwrap();
+            assert_eq!(r.readline().await.unwrap(), b"one\n");
+            assert_eq!(capacity(&r), BUF_SIZE);
+            assert_eq!(r.readline().await.unwrap(), b"two\n");
+            drop(client);
+            assert_eq!(r.readline().await.unwrap(), b"");
+            assert!(r.at_eof());
+        });
+    }
+
+    #[test]
+    fn a_first_message_longer_than_the_probe_reads_on() {
+        uasyncio_core::run(async {
+            let (mut r, _w, mut client) = pair().await;
+            let mut line = vec![b'x'; 3 * PROBE + 5];
+            line.push(b'\n');
+            client.write_all(&line).unwrap();
+            client.write_all(b"next").unwrap();
+            drop(client);
+            assert_eq!(r.readline().await.unwrap(), line);
+            assert_eq!(r.read(100).await.unwrap(), b"next");
+            assert_eq!(r.read(100).await.unwrap(), b"");
+        });
+    }
+
+    #[test]
+    fn eof_before_any_byte_allocates_nothing() {
+        uasyncio_core::run(async {
+            let (mut r, _w, client) = pair().await;
+            drop(client);
+            assert_eq!(r.readline().await.unwrap(), b"");
+            assert!(r.at_eof());
+            assert_eq!(capacity(&r), 0);
+        });
     }
 }
