@@ -90,6 +90,16 @@ impl Direction {
         }
     }
 
+    /// The bit of [`ScheduledIo::flags`] set once this direction's
+    /// [`DirWaiters::list`] is made: a wake looks at the list only then.
+    #[inline]
+    const fn list_bit(self) -> u8 {
+        match self {
+            Direction::Read => 16,
+            Direction::Write => 32,
+        }
+    }
+
     /// The bit that [`ScheduledIo::clear`] takes away.
     #[inline]
     const fn ready_bit(self) -> u8 {
@@ -334,8 +344,9 @@ pub(crate) struct ScheduledIo {
     readiness: Cell<u8>,
     /// A bit per direction ([`Direction::wait_bit`]) set by every
     /// registration and cleared by a wake: events skip the directions nobody
-    /// registered for since the last one. And a bit per direction
-    /// ([`Direction::held_bit`]) while its inline keyed slot is taken.
+    /// registered for since the last one. And bits per direction while its
+    /// inline keyed slot is taken ([`Direction::held_bit`]) and once its
+    /// list is made ([`Direction::list_bit`]).
     flags: Cell<u8>,
     read: DirWaiters,
     write: DirWaiters,
@@ -428,6 +439,7 @@ impl ScheduledIo {
             d.solo.set(Some(waker.clone()));
             *key = SOLO_KEY;
         } else {
+            self.flags.set(self.flags.get() | dir.list_bit());
             Self::register_listed(d, key, waker);
         }
     }
@@ -510,7 +522,9 @@ impl ScheduledIo {
     /// Wakes `dir`'s poll slot and every waiting keyed slot, each outside
     /// every borrow. Takes at most as many listed waiters as were waiting
     /// when it began, so a waker that registers again at once is not woken
-    /// twice.
+    /// twice. Inlined into `on_event`, where `dir` is a constant; the list
+    /// is out of line.
+    #[inline]
     fn wake(&self, dir: Direction) {
         // Whoever registers from here on sets the bit again.
         self.flags.set(self.flags.get() & !dir.wait_bit());
@@ -521,6 +535,14 @@ impl ScheduledIo {
         if let Some(s) = d.solo.take() {
             s.wake();
         }
+        if self.flags.get() & dir.list_bit() != 0 {
+            Self::wake_listed(d);
+        }
+    }
+
+    /// [`wake`](Self::wake) for the waiters in `d`'s list.
+    #[inline(never)]
+    fn wake_listed(d: &DirWaiters) {
         let listed = d.with_list(false, |l| l.map_or(0, |l| l.listed));
         for _ in 0..listed {
             match d.with_list(false, |l| l.and_then(WaitList::pop_front)) {
