@@ -42,8 +42,9 @@ const SHRINK_ABOVE: usize = 64 * 1024;
 /// [`open_connection`](crate::open_connection) or handed to a
 /// [`start_server`](crate::start_server) callback.
 ///
-/// The reader owns a buffer (allocated on the first `read`, `readline` or
-/// `readexactly`, 8 KiB; [`read_into`](StreamReader::read_into) reads
+/// The reader owns a buffer (8 KiB, allocated when the first bytes arrive
+/// for a `read`, `readline` or `readexactly`, so a connection waiting for
+/// its first line holds none; [`read_into`](StreamReader::read_into) reads
 /// straight into the caller's buffer and needs none). It grows only with the
 /// bytes that arrive — by doubling when it is full of unreturned bytes, never
 /// to a size announced in advance — so a `readexactly(n)` with an `n` taken
