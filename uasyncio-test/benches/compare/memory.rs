@@ -285,12 +285,27 @@ fn run_child(kind: &str, runtime: &str, n: usize) -> Result<(u64, u64, u64), Str
     }
 }
 
+/// Runs `reps` children of one workload: the median of their per-item
+/// costs in bytes and the largest peak RSS in KiB, or the first failure.
+fn median_child(kind: &str, runtime: &str, n: usize, reps: usize) -> Result<(u64, u64), String> {
+    let mut per = Vec::with_capacity(reps);
+    let mut peak = 0;
+    for _ in 0..reps {
+        let (b, a, p) = run_child(kind, runtime, n)?;
+        per.push((a.saturating_sub(b) * 1024) / n as u64);
+        peak = peak.max(p);
+    }
+    per.sort_unstable();
+    Ok((per[per.len() / 2], peak))
+}
+
 pub fn report(a: &Args) {
     let tasks = a.n(100_000);
     let conns = a.n(1_000).max(10);
     println!(
         "memory: resident set per sleeping task ({tasks} tasks) and per idle connection ({conns} conns, \
-         handler in a 64-byte read_into / in a readline)"
+         handler in a 64-byte read_into / in a readline); median of {} children each",
+        a.reps
     );
     println!(
         "{:<12} {:>12} {:>18} {:>16} {:>16} {:>18}",
@@ -300,24 +315,24 @@ pub fn report(a: &Args) {
         if !a.runs(runtime) {
             continue;
         }
-        let t = run_child("tasks", runtime, tasks);
-        let c = run_child("conns", runtime, conns);
-        let l = run_child("lines", runtime, conns);
-        let per = |r: &Result<(u64, u64, u64), String>, n: usize| match r {
-            Ok((b, a, _)) => format!("{}", (a.saturating_sub(*b) * 1024) / n as u64),
+        let t = median_child("tasks", runtime, tasks, a.reps);
+        let c = median_child("conns", runtime, conns, a.reps);
+        let l = median_child("lines", runtime, conns, a.reps);
+        let per = |r: &Result<(u64, u64), String>| match r {
+            Ok((per, _)) => per.to_string(),
             Err(e) => format!("failed: {e}"),
         };
-        let peak = |r: &Result<(u64, u64, u64), String>| match r {
-            Ok((_, _, p)) => format!("{:.1} MiB", *p as f64 / 1024.0),
+        let peak = |r: &Result<(u64, u64), String>| match r {
+            Ok((_, p)) => format!("{:.1} MiB", *p as f64 / 1024.0),
             Err(_) => "-".to_owned(),
         };
         println!(
             "{:<12} {:>12} {:>18} {:>16} {:>16} {:>18}",
             runtime,
-            per(&t, tasks),
+            per(&t),
             peak(&t),
-            per(&c, conns),
-            per(&l, conns),
+            per(&c),
+            per(&l),
             peak(&c)
         );
     }
@@ -325,8 +340,8 @@ pub fn report(a: &Args) {
     println!(
         "# an idle connection: its socket, registration and task (the handler's 64-byte buffer is in its future; \
          uasyncio's read_into needs no reader buffer); a readline handler adds its reader's buffer \
-         (tokio's and smol's BufReader: 8 KiB each)"
+         (tokio's and smol's BufReader: 8 KiB each; uasyncio's comes with the first bytes)"
     );
-    println!("# one child per figure; RSS moves by pages: compare medians of several runs");
+    println!("# one child per sample; RSS moves by pages (about +-100 bytes per connection at 1000)");
     println!();
 }
