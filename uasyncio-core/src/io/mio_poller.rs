@@ -42,12 +42,17 @@ impl fmt::Debug for Driver {
 
 impl Driver {
     /// Registers `source` for both directions, edge-triggered.
-    pub(crate) fn add<S: mio::event::Source + ?Sized>(
-        &self,
-        source: &mut S,
-    ) -> io::Result<(usize, Rc<ScheduledIo>)> {
-        let io = Rc::new(ScheduledIo::new());
-        let key = self.sources.borrow_mut().insert(io.clone());
+    pub(crate) fn add<S: mio::event::Source + ?Sized>(&self, source: &mut S) -> io::Result<Rc<ScheduledIo>> {
+        let io = {
+            let mut sources = self.sources.borrow_mut();
+            let entry = sources.vacant_entry();
+            let key = u32::try_from(entry.key())
+                .map_err(|_| io::Error::other("uasyncio: more than u32::MAX sockets registered at once"))?;
+            let io = Rc::new(ScheduledIo::new(key));
+            entry.insert(io.clone());
+            io
+        };
+        let key = io.key();
         if let Err(e) = self
             .registry
             .register(source, Token(key), Interest::READABLE | Interest::WRITABLE)
@@ -55,7 +60,7 @@ impl Driver {
             self.sources.borrow_mut().remove(key);
             return Err(e);
         }
-        Ok((key, io))
+        Ok(io)
     }
 
     /// Deregisters a source from the operating system's poller.

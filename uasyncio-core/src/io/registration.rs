@@ -58,7 +58,7 @@ use crate::get_event_loop;
 /// });
 /// ```
 pub struct IoRegistration {
-    key: usize,
+    /// Holds the socket's token too: a registration is two pointers.
     io: Rc<ScheduledIo>,
     driver: Rc<Driver>,
 }
@@ -66,7 +66,7 @@ pub struct IoRegistration {
 impl fmt::Debug for IoRegistration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IoRegistration")
-            .field("key", &self.key)
+            .field("key", &self.io.key())
             .field("io", &self.io)
             .finish()
     }
@@ -88,8 +88,8 @@ impl IoRegistration {
                      build the loop with the default poller or one that wraps MioPoller",
                 )
             })?;
-        let (key, io) = driver.add(source)?;
-        Ok(IoRegistration { key, io, driver })
+        let io = driver.add(source)?;
+        Ok(IoRegistration { io, driver })
     }
 
     /// The socket's token in the poller: how [`EventLoop::dump`](crate::EventLoop::dump)
@@ -107,7 +107,7 @@ impl IoRegistration {
     /// });
     /// ```
     pub fn token(&self) -> usize {
-        self.key
+        self.io.key()
     }
 
     /// The readiness seen so far.
@@ -337,7 +337,7 @@ impl IoRegistration {
 
 impl Drop for IoRegistration {
     fn drop(&mut self) {
-        self.driver.remove(self.key);
+        self.driver.remove(self.io.key());
     }
 }
 

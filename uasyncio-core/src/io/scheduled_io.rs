@@ -348,6 +348,9 @@ pub(crate) struct ScheduledIo {
     /// inline keyed slot is taken ([`Direction::held_bit`]) and once its
     /// list is made ([`Direction::list_bit`]).
     flags: Cell<u8>,
+    /// The socket's slot in the poller's slab (its token), kept here in
+    /// what would be padding so that a registration is two pointers.
+    key: u32,
     read: DirWaiters,
     write: DirWaiters,
 }
@@ -363,14 +366,21 @@ impl fmt::Debug for ScheduledIo {
 }
 
 impl ScheduledIo {
-    pub(crate) const fn new() -> Self {
+    pub(crate) const fn new(key: u32) -> Self {
         ScheduledIo {
+            key,
             // Optimistic: a new socket is tried before anyone waits on it.
             readiness: Cell::new(Readiness::READABLE | Readiness::WRITABLE),
             flags: Cell::new(0),
             read: DirWaiters::new(),
             write: DirWaiters::new(),
         }
+    }
+
+    /// The socket's slot in the poller's slab.
+    #[inline]
+    pub(crate) fn key(&self) -> usize {
+        self.key as usize
     }
 
     pub(crate) fn readiness(&self) -> Readiness {
@@ -608,7 +618,7 @@ mod tests {
 
     #[test]
     fn a_removed_waiter_leaves_at_once_and_its_slot_is_reused() {
-        let io = ScheduledIo::new();
+        let io = ScheduledIo::new(0);
         let (_, w) = counter();
         for _ in 0..100_000 {
             // A lone waiter takes the inline slot; a second one a slab slot.
@@ -631,7 +641,7 @@ mod tests {
 
     #[test]
     fn an_event_wakes_every_waiter_of_its_direction_once() {
-        let io = ScheduledIo::new();
+        let io = ScheduledIo::new(0);
         let counters: Vec<_> = (0..3).map(|_| counter()).collect();
         let mut keys = [NO_KEY; 3];
         for (k, (_, w)) in keys.iter_mut().zip(&counters) {
@@ -665,7 +675,7 @@ mod tests {
 
     #[test]
     fn removal_from_the_middle_keeps_arrival_order() {
-        let io = ScheduledIo::new();
+        let io = ScheduledIo::new(0);
         let (_, w) = counter();
         let mut solo = NO_KEY;
         io.register_keyed(Direction::Write, &mut solo, &w);
@@ -705,7 +715,7 @@ mod tests {
 
     #[test]
     fn polling_again_keeps_one_waker_per_task() {
-        let io = ScheduledIo::new();
+        let io = ScheduledIo::new(0);
         let (a, wa) = counter();
         let (b, wb) = counter();
         let mut key = NO_KEY;
@@ -725,7 +735,8 @@ mod tests {
     fn a_socket_state_is_one_small_block() {
         // Two directions of a poll slot, an inline keyed slot and a pointer
         // to a list made only when two futures wait on one direction, and
-        // one word of bits: 88 bytes on 64 bits, 104 with the `Rc` counts.
+        // one word of bits and the slab key: 88 bytes on 64 bits, 104 with
+        // the `Rc` counts.
         assert!(
             std::mem::size_of::<ScheduledIo>() <= 11 * std::mem::size_of::<usize>(),
             "{}",
@@ -734,8 +745,19 @@ mod tests {
     }
 
     #[test]
+    fn a_registration_is_two_pointers() {
+        // The token lives in the `ScheduledIo`: a connection that embeds
+        // its registration stays small.
+        assert_eq!(
+            std::mem::size_of::<super::super::IoRegistration>(),
+            2 * std::mem::size_of::<usize>()
+        );
+        assert_eq!(ScheduledIo::new(7).key(), 7);
+    }
+
+    #[test]
     fn clear_keeps_the_final_bits() {
-        let io = ScheduledIo::new();
+        let io = ScheduledIo::new(0);
         io.clear(Direction::Read);
         assert!(!io.is_ready(Direction::Read));
         assert!(io.is_ready(Direction::Write));
