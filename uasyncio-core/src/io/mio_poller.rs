@@ -46,8 +46,7 @@ impl Driver {
         let io = {
             let mut sources = self.sources.borrow_mut();
             let entry = sources.vacant_entry();
-            let key = u32::try_from(entry.key())
-                .map_err(|_| io::Error::other("uasyncio: more than u32::MAX sockets registered at once"))?;
+            let key = slab_key(entry.key())?;
             let io = Rc::new(ScheduledIo::new(key));
             entry.insert(io.clone());
             io
@@ -74,6 +73,12 @@ impl Driver {
             s.try_remove(key);
         }
     }
+}
+
+/// A slab index as the `u32` a [`ScheduledIo`] keeps.
+fn slab_key(key: usize) -> io::Result<u32> {
+    u32::try_from(key)
+        .map_err(|_| io::Error::other("uasyncio: more than u32::MAX sockets registered at once"))
 }
 
 #[derive(Debug)]
@@ -222,5 +227,20 @@ impl IoPoller for MioPoller {
 
     fn has_io(&self) -> bool {
         !self.driver.sources.borrow().is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slab_key_past_u32_is_an_error() {
+        assert_eq!(slab_key(7).unwrap(), 7);
+        assert_eq!(slab_key(u32::MAX as usize).unwrap(), u32::MAX);
+        if let Ok(too_big) = usize::try_from(u64::from(u32::MAX) + 1) {
+            let e = slab_key(too_big).unwrap_err();
+            assert!(e.to_string().contains("u32::MAX sockets"), "{e}");
+        }
     }
 }
