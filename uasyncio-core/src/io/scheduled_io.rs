@@ -320,7 +320,14 @@ impl DirWaiters {
             list = Some(Box::new(WaitList::new()));
         }
         let r = f(list.as_deref_mut());
-        self.list.set(list);
+        let reentered = self.list.replace(list);
+        // A waker whose clone or wake re-enters this direction's list while
+        // it is out (never a uasyncio or std waker) would otherwise lose the
+        // registration it made: as loud as the `RefCell` this replaced.
+        assert!(
+            reentered.is_none(),
+            "uasyncio: a waker re-entered a socket's wait list while it was being updated"
+        );
         r
     }
 
