@@ -9,7 +9,7 @@
 
 use std::io;
 
-use uasyncio_core::get_event_loop;
+use uasyncio_core::{get_event_loop, wait_for_ms};
 use uasyncio_streams::{Server, StreamReader, StreamWriter, start_server};
 
 /// The loop's task dump and statistics, as the monitor port sends them.
@@ -18,12 +18,16 @@ pub(crate) fn report() -> String {
     format!("{}\n{}", lp.dump(), lp.stats())
 }
 
+/// How long a monitor client gets to take the report: one that does not
+/// read (and a dump larger than the socket buffer) must not keep its task.
+const SEND_TIMEOUT_MS: u32 = 5_000;
+
 /// Sends the report to one monitor client, then closes the connection.
 async fn serve_report(_r: StreamReader, mut w: StreamWriter) {
     w.write(report().as_bytes());
-    // A client that does not read gets what the socket buffer holds; the
-    // connection is closed either way, so it costs nothing for long.
-    let _ = w.drain().await;
+    // A client that does not read gets what the socket buffer holds and,
+    // after the timeout, nothing more: the connection is closed either way.
+    let _ = wait_for_ms(w.drain(), SEND_TIMEOUT_MS).await;
     w.close();
     let _ = w.wait_closed().await;
 }
