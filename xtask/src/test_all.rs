@@ -1,12 +1,19 @@
-//! `cargo xtask test-all`: everything CI checks, in a fixed order, each step under a `== step ==`
-//! header with its elapsed time, stopping at the first failure (or going on with `--keep-going`)
-//! and naming the steps that failed. Steps share the user's target directory and, where they can,
-//! one feature set, so each builds only what differs on purpose (a crate without its neighbours'
-//! features, the release examples, the packaged crates, the other platforms, miri, the sanitizer).
+//! `cargo xtask test-all`: everything CI checks, each step under a `== step ==` header with its
+//! elapsed time, stopping at the first failure (or going on with `--keep-going`) and naming the
+//! steps that failed. Most steps share the user's target directory and, where they can, one feature
+//! set, so each builds only what differs on purpose (a crate without its neighbours' features, the
+//! other platforms). They run in order. The steps that build in a directory of their own (the
+//! packaged crates, the board, miri, the sanitizer) run meanwhile, one after another, each as a
+//! child `cargo xtask test-all --only NAME` whose output is printed when it ends: on two cores that
+//! fills the time the shared steps spend linking, running tests or waiting on one compile.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::cmd::{Cmd, Error, Result, Shell, cargo_on, cmd, format_duration, run_with_timeout, shell};
@@ -60,16 +67,32 @@ struct Ctx {
     keep_going: bool,
 }
 
-/// One step of test-all: its name, what it runs, and how.
+/// One step of test-all: its name, what it runs, and how; `beside` when it
+/// builds in a target directory of its own and so may run beside the others.
 #[derive(Debug)]
 struct Step {
     name: &'static str,
     about: &'static str,
     run: fn(&Ctx) -> Result<Outcome>,
+    beside: bool,
 }
 
 const fn step(name: &'static str, about: &'static str, run: fn(&Ctx) -> Result<Outcome>) -> Step {
-    Step { name, about, run }
+    Step {
+        name,
+        about,
+        run,
+        beside: false,
+    }
+}
+
+const fn beside(name: &'static str, about: &'static str, run: fn(&Ctx) -> Result<Outcome>) -> Step {
+    Step {
+        name,
+        about,
+        run,
+        beside: true,
+    }
 }
 
 /// The steps, in the order they run.
@@ -104,7 +127,7 @@ const STEPS: &[Step] = &[
         doc,
     ),
     step("deps", "SPEC §2 dependency rules, checked with cargo tree", deps),
-    step(
+    beside(
         "package",
         "cargo package of every library crate, verified, plus their file lists",
         package,
@@ -127,21 +150,20 @@ const STEPS: &[Step] = &[
          (SPEC §6: they build for a Cortex-M3)",
         no_std,
     ),
-    step(
+    beside(
         "board",
         "uasyncio-test/board/run.sh: the no_std crates run under qemu-system-arm -M lm3s6965evb \
          (SPEC §6; set XTASK_BOARD_BROKEN=1 for a build that must fail)",
         board,
     ),
-    step(
+    beside(
         "miri",
         "cargo +nightly miri test --lib of uasyncio-core, uasyncio-queues, uasyncio-synchro",
         miri,
     ),
-    step(
+    beside(
         "leak-check",
-        "the tests of uasyncio-core, -queues, -synchro under AddressSanitizer/LeakSanitizer \
-                (nightly, -Zbuild-std)",
+        "the tests of uasyncio-core, -queues, -synchro under AddressSanitizer/LeakSanitizer (nightly)",
         leak_check,
     ),
 ];
@@ -171,11 +193,15 @@ fn step_names(lists: &[String]) -> Result<Vec<&'static str>> {
         .collect()
 }
 
+/// How one step ended: its name, time, status word, and whether it failed.
+type Report = (&'static str, String, String, bool);
+
 /// `cargo xtask test-all`.
 pub(crate) fn run(flags: crate::flags::TestAll) -> Result<()> {
     if flags.list {
         for step in STEPS {
-            println!("{:<24} {}", step.name, step.about);
+            let beside = if step.beside { " (beside the others)" } else { "" };
+            println!("{:<24} {}{beside}", step.name, step.about);
         }
         return Ok(());
     }
@@ -187,32 +213,72 @@ pub(crate) fn run(flags: crate::flags::TestAll) -> Result<()> {
         sh,
         keep_going: flags.keep_going,
     };
-    let mut report = Vec::new();
-    for (index, step) in steps.iter().enumerate() {
+    let number = |step: &Step| {
+        format!(
+            "[{}/{}]",
+            steps.iter().position(|s| s.name == step.name).unwrap_or(0) + 1,
+            steps.len()
+        )
+    };
+    // A step run alone (as a child here) runs in place.
+    let (side, inline): (Vec<&Step>, Vec<&Step>) = steps.iter().partition(|s| s.beside && steps.len() > 1);
+    let stop = AtomicBool::new(false);
+    let (reports, finished) = mpsc::channel::<(Report, String)>();
+    let mut report: Vec<Report> = Vec::new();
+    let show = |(r, log): (Report, String), report: &mut Vec<Report>| {
+        let step = steps.iter().find(|s| s.name == r.0).expect("a selected step");
         println!(
-            "\n== [{}/{}] {}: {} ==",
-            index + 1,
-            steps.len(),
-            step.name,
+            "\n== {} {} (beside the others): {} ==\n{log}",
+            number(step),
+            r.0,
             step.about
         );
-        let step_started = Instant::now();
-        let result = (step.run)(&ctx);
-        let took = format_duration(step_started.elapsed());
-        let status = match &result {
-            Ok(Outcome::Passed) => "ok".to_owned(),
-            Ok(Outcome::Skipped(why)) => format!("skipped: {why}"),
-            Err(e) => {
-                println!("{e}");
-                "FAILED".to_owned()
-            }
-        };
-        println!("-- {}: {status} ({took})", step.name);
-        report.push((step.name, took, status, result.is_err()));
-        if result.is_err() && !flags.keep_going {
-            break;
+        println!("-- {}: {} ({})", r.0, r.2, r.1);
+        if r.3 && !ctx.keep_going {
+            stop.store(true, Ordering::Relaxed);
         }
-    }
+        report.push(r);
+    };
+    let target_dir = ctx.ws.target_dir.as_path();
+    thread::scope(|scope| {
+        scope.spawn(|| {
+            for step in &side {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let _ = reports.send(run_beside(target_dir, step));
+            }
+            drop(reports);
+        });
+        for step in &inline {
+            while let Ok(done) = finished.try_recv() {
+                show(done, &mut report);
+            }
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            println!("\n== {} {}: {} ==", number(step), step.name, step.about);
+            let step_started = Instant::now();
+            let result = (step.run)(&ctx);
+            let took = format_duration(step_started.elapsed());
+            let status = match &result {
+                Ok(Outcome::Passed) => "ok".to_owned(),
+                Ok(Outcome::Skipped(why)) => format!("skipped: {why}"),
+                Err(e) => {
+                    println!("{e}");
+                    "FAILED".to_owned()
+                }
+            };
+            println!("-- {}: {status} ({took})", step.name);
+            report.push((step.name, took, status, result.is_err()));
+            if result.is_err() && !flags.keep_going {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+        for done in finished.iter() {
+            show(done, &mut report);
+        }
+    });
     println!("\n== summary ==");
     for step in &steps {
         match report.iter().find(|r| r.0 == step.name) {
@@ -226,6 +292,49 @@ pub(crate) fn run(flags: crate::flags::TestAll) -> Result<()> {
         true => Ok(()),
         false => Err(Error::new(format!("test-all failed at: {}", failed.join(", ")))),
     }
+}
+
+/// Runs `step` as `cargo xtask test-all --only NAME` in a child whose output
+/// (both streams, in order) goes to a file; returns its report and output.
+fn run_beside(target_dir: &Path, step: &Step) -> (Report, String) {
+    let started = Instant::now();
+    let log_path = target_dir.join(format!("xtask-{}.log", step.name));
+    let run = || -> std::io::Result<bool> {
+        fs::create_dir_all(target_dir)?;
+        let log = fs::File::create(&log_path)?;
+        let status = Command::new(std::env::current_exe()?)
+            .args(["test-all", "--only", step.name])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .status()?;
+        Ok(status.success())
+    };
+    let result = run();
+    let log = fs::read_to_string(&log_path).unwrap_or_default();
+    // The child's own header and summary are not repeated.
+    let body = log.split("\n== summary ==").next().unwrap_or_default();
+    let body = body.split_once(" ==\n").map_or(body, |(_, rest)| rest);
+    let prefix = format!("-- {}: ", step.name);
+    let status = match result {
+        Ok(true) => body
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|l| l.rsplit_once(" (").map(|(status, _)| status.to_owned()))
+            .unwrap_or_else(|| "ok".to_owned()),
+        Ok(false) => "FAILED".to_owned(),
+        Err(e) => format!("FAILED: could not run it: {e}"),
+    };
+    let body = body
+        .lines()
+        .filter(|l| !l.starts_with(&prefix))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let failed = status.starts_with("FAILED");
+    (
+        (step.name, format_duration(started.elapsed()), status, failed),
+        body,
+    )
 }
 
 fn passed(cmd: Cmd<'_>) -> Result<Outcome> {
@@ -777,11 +886,12 @@ fn miri(c: &Ctx) -> Result<Outcome> {
     passed(cargo_on(&c.sh, &toolchain).args(["miri", "test", "--lib", "-p", CORE, "--no-default-features"]))
 }
 
-/// The tests (unit and integration; doctests cannot be built with
-/// `-Zbuild-std`) of the nightly crates with AddressSanitizer, whose
-/// LeakSanitizer fails a test binary that exits with memory allocated and
-/// unreachable. std is rebuilt with the sanitizer (`-Zbuild-std`, which
-/// needs the rust-src component) so that its allocations are tracked too.
+/// The tests (unit and integration; doctests take no `--target`) of the
+/// nightly crates with AddressSanitizer, whose LeakSanitizer fails a test
+/// binary that exits with memory allocated and unreachable. Our code is
+/// instrumented; the sanitizer's runtime intercepts every `malloc` and
+/// `free`, std's included, so std needs no rebuild. In a target directory
+/// of its own, so that it runs beside the other steps.
 fn leak_check(c: &Ctx) -> Result<Outcome> {
     if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
         return Ok(Outcome::Skipped(format!(
@@ -789,36 +899,19 @@ fn leak_check(c: &Ctx) -> Result<Outcome> {
         )));
     }
     let crates = nightly_crates(c)?;
-    let ready = |toolchain: &str| {
-        probe(cargo_on(&c.sh, toolchain).arg("--version"))?;
-        let sysroot = cmd!(c.sh, "rustc +{toolchain} --print sysroot").env_remove("RUSTUP_TOOLCHAIN");
-        let sysroot = sysroot.quiet().read().map_err(|e| e.to_string())?;
-        let library = Path::new(&sysroot).join("lib/rustlib/src/rust/library");
-        match library.is_dir() {
-            true => Ok(()),
-            false => Err(format!(
-                "no rust-src for {toolchain} ({} is missing)",
-                library.display()
-            )),
-        }
-    };
-    let toolchain = match nightly_ready(c, &["rust-src"], ready) {
+    let ready = |toolchain: &str| probe(cargo_on(&c.sh, toolchain).arg("--version"));
+    let toolchain = match nightly_ready(c, &["rust-std"], ready) {
         Ok(toolchain) => toolchain,
         Err(skipped) => return Ok(skipped),
     };
     let rustflags = with_flag("RUSTFLAGS", "-Zsanitizer=address");
+    let target_dir = c.ws.target_dir.join("leak-check");
     let test = cargo_on(&c.sh, &toolchain)
         .env("RUSTFLAGS", rustflags)
         .env("ASAN_OPTIONS", "detect_leaks=1")
-        .args([
-            "test",
-            "-Zbuild-std",
-            "--target",
-            SANITIZER_TARGET,
-            "--no-fail-fast",
-            "--lib",
-            "--tests",
-        ]);
+        .args(["test", "--target", SANITIZER_TARGET, "--target-dir"])
+        .arg(target_dir)
+        .args(["--no-fail-fast", "--lib", "--tests"]);
     passed(test.args(crates))
 }
 
@@ -858,16 +951,17 @@ fn examples_to_run(ws: &Workspace) -> (Vec<(&Package, String)>, Vec<String>) {
     (runs, problems)
 }
 
-/// Builds an example in release mode, then runs the binary directly (not
-/// through `cargo run`, so the time limit applies to the example alone and
-/// killing it leaves nothing behind).
+/// Builds an example as the README's `cargo run` does (the dev profile, which
+/// the tests' builds share), then runs the binary directly (not through
+/// `cargo run`, so the time limit applies to the example alone and killing it
+/// leaves nothing behind).
 fn run_example(ws: &Workspace, package: &Package, example: &str) -> Result<()> {
     let sh = shell()?;
     let name = &package.name;
-    cmd!(sh, "cargo build --release -p {name} --example {example}").run()?;
+    cmd!(sh, "cargo build -p {name} --example {example}").run()?;
     let exe = ws
         .target_dir
-        .join("release/examples")
+        .join("debug/examples")
         .join(format!("{example}{}", std::env::consts::EXE_SUFFIX));
     run_with_timeout(
         cmd!(sh, "{exe}").env("CARGO_MANIFEST_DIR", package.dir()),
