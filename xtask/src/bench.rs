@@ -6,13 +6,13 @@
 //! alone, on the core with streams, on tokio's current-thread runtime, on
 //! smol, on std alone (with and without the std parts the core needs), and
 //! on a minimal loop of our own with only part of SPEC §4's behaviour
-//! (`xtask/footprint/minimal_loop.rs`), each as a small crate generated under
+//! (`xtask/footprint/hello-minimal-loop.rs`), each as a small crate generated under
 //! `target/footprint/`, with `lto`, `codegen-units = 1` and `strip`, and
 //! prints the binary sizes, the number of crates each pulls in and the clean
 //! release build time of each.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use crate::cmd::{Error, Result, cmd, format_duration, project_root, shell};
@@ -20,7 +20,7 @@ use crate::cmd::{Error, Result, cmd, format_duration, project_root, shell};
 /// The label of the core-only program, which the bar applies to.
 const CORE_LABEL: &str = "uasyncio-core";
 
-/// The label of the minimal loop (`xtask/footprint/minimal_loop.rs`): only
+/// The label of the minimal loop (`xtask/footprint/hello-minimal-loop.rs`): only
 /// part of SPEC §4's behaviour, on std alone, to show where the bar lies.
 const MINIMAL_LABEL: &str = "minimal loop, part of SPEC §4";
 
@@ -28,62 +28,23 @@ const MINIMAL_LABEL: &str = "minimal loop, part of SPEC §4";
 /// (SPEC §5: 335 kB with std alone at 305 kB; decimal kilobytes).
 const CORE_BAR_BYTES: u64 = 30_000;
 
-/// One hello-world program of the footprint report.
-struct Hello {
-    name: &'static str,
-    label: &'static str,
-    deps: &'static str,
-    main: &'static str,
-}
+/// The hello-world programs of the footprint report: the crate name (its
+/// `main.rs` is `xtask/footprint/NAME.rs`), the label, and its
+/// `[dependencies]` (`{root}` becomes the workspace root).
+const HELLOS: &[(&str, &str, &str)] = &[
+    ("hello-std", "std alone (thread::sleep)", ""),
+    ("hello-std-floor", "std parts the core needs, no loop", ""),
+    ("hello-minimal-loop", MINIMAL_LABEL, ""),
+    ("hello-core", CORE_LABEL, CORE_DEP),
+    ("hello-streams", "uasyncio-core + streams (TCP)", STREAMS_DEPS),
+    ("hello-tokio", "tokio current_thread", TOKIO_DEP),
+    ("hello-smol", "smol", r#"smol = "2""#),
+];
 
-/// The programs; `{root}` in `deps` becomes the workspace root.
-fn hellos() -> Vec<Hello> {
-    vec![
-        Hello {
-            name: "hello-std",
-            label: "std alone (thread::sleep)",
-            deps: "",
-            main: include_str!("../footprint/hello-std.rs"),
-        },
-        Hello {
-            name: "hello-std-floor",
-            label: "std parts the core needs, no loop",
-            deps: "",
-            main: include_str!("../footprint/hello-std-floor.rs"),
-        },
-        Hello {
-            name: "hello-minimal-loop",
-            label: MINIMAL_LABEL,
-            deps: "",
-            main: include_str!("../footprint/minimal_loop.rs"),
-        },
-        Hello {
-            name: "hello-core",
-            label: CORE_LABEL,
-            deps: r#"uasyncio-core = { path = "{root}/uasyncio-core" }"#,
-            main: include_str!("../footprint/hello-core.rs"),
-        },
-        Hello {
-            name: "hello-streams",
-            label: "uasyncio-core + streams (TCP)",
-            deps: r#"uasyncio-core = { path = "{root}/uasyncio-core" }
-uasyncio-streams = { path = "{root}/uasyncio-streams" }"#,
-            main: include_str!("../footprint/hello-streams.rs"),
-        },
-        Hello {
-            name: "hello-tokio",
-            label: "tokio current_thread",
-            deps: r#"tokio = { version = "1", default-features = false, features = ["rt", "time"] }"#,
-            main: include_str!("../footprint/hello-tokio.rs"),
-        },
-        Hello {
-            name: "hello-smol",
-            label: "smol",
-            deps: r#"smol = "2""#,
-            main: include_str!("../footprint/hello-smol.rs"),
-        },
-    ]
-}
+const CORE_DEP: &str = r#"uasyncio-core = { path = "{root}/uasyncio-core" }"#;
+const STREAMS_DEPS: &str = r#"uasyncio-core = { path = "{root}/uasyncio-core" }
+uasyncio-streams = { path = "{root}/uasyncio-streams" }"#;
+const TOKIO_DEP: &str = r#"tokio = { version = "1", default-features = false, features = ["rt", "time"] }"#;
 
 const PROFILE: &str = r#"
 [profile.release]
@@ -93,21 +54,26 @@ strip = true
 panic = "unwind"
 "#;
 
-fn generate(dir: &Path, root: &Path, h: &Hello) -> Result<()> {
+/// Writes the crate `name` (with `deps`) into `dir`, its `main.rs` taken
+/// from the workspace at `root`.
+fn generate(dir: &Path, root: &Path, name: &str, deps: &str) -> Result<()> {
     let src = dir.join("src");
     fs::create_dir_all(&src).map_err(|e| Error::new(format!("creating {}: {e}", src.display())))?;
-    let root_str = root.display().to_string();
+    let deps = deps.replace("{root}", &root.display().to_string());
     let manifest = format!(
-        "[package]\nname = \"{}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-         [dependencies]\n{}\n{PROFILE}\n[workspace]\n",
-        h.name,
-        h.deps.replace("{root}", &root_str)
+        "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+         [dependencies]\n{deps}\n{PROFILE}\n[workspace]\n",
     );
-    let write = |p: PathBuf, text: &str| {
-        fs::write(&p, text).map_err(|e| Error::new(format!("writing {}: {e}", p.display())))
-    };
-    write(dir.join("Cargo.toml"), &manifest)?;
-    write(src.join("main.rs"), h.main)
+    let main = root.join("xtask/footprint").join(format!("{name}.rs"));
+    fs::write(dir.join("Cargo.toml"), manifest)
+        .and_then(|()| fs::copy(&main, src.join("main.rs")).map(drop))
+        .map_err(|e| {
+            Error::new(format!(
+                "generating {} from {}: {e}",
+                dir.display(),
+                main.display()
+            ))
+        })
 }
 
 /// Distinct packages in a crate's normal dependency tree, itself excluded.
@@ -129,9 +95,13 @@ struct Footprint {
     build: std::time::Duration,
 }
 
-fn measure(base: &Path, root: &Path, h: &Hello) -> Result<Footprint> {
-    let dir = base.join(h.name);
-    generate(&dir, root, h)?;
+fn measure(
+    base: &Path,
+    root: &Path,
+    &(name, label, deps): &(&'static str, &'static str, &str),
+) -> Result<Footprint> {
+    let dir = base.join(name);
+    generate(&dir, root, name, deps)?;
     // A clean build in its own target directory: the time is the whole
     // dependency tree's, as a user's first build.
     let target = dir.join("target");
@@ -143,16 +113,16 @@ fn measure(base: &Path, root: &Path, h: &Hello) -> Result<Footprint> {
         .env("CARGO_TARGET_DIR", &target)
         .run()?;
     let build = t.elapsed();
-    let bin = target.join("release").join(h.name);
+    let bin = target.join("release").join(name);
     let bytes = fs::metadata(&bin)
         .map_err(|e| Error::new(format!("{}: {e}", bin.display())))?
         .len();
     let out = cmd!(sh, "{bin}").read()?;
     if !out.contains("hello world") {
-        return Err(Error::new(format!("{} printed {out:?}", h.name)));
+        return Err(Error::new(format!("{name} printed {out:?}")));
     }
     Ok(Footprint {
-        label: h.label,
+        label,
         bytes,
         crates: crate_count(&dir)?,
         build,
@@ -164,8 +134,8 @@ fn footprint() -> Result<()> {
     let base = root.join("target").join("footprint");
     println!("footprint: hello world (sleep 10 ms, print), release + lto + codegen-units=1 + strip");
     let mut rows = Vec::new();
-    for h in hellos() {
-        rows.push(measure(&base, &root, &h)?);
+    for h in HELLOS {
+        rows.push(measure(&base, &root, h)?);
     }
     println!(
         "{:<36} {:>9} {:>14} {:>14} {:>12}",
@@ -254,14 +224,18 @@ mod tests {
     #[test]
     fn generated_manifests_point_at_the_workspace() {
         let dir = std::env::temp_dir().join(format!("xtask-footprint-{}", std::process::id()));
-        let h = hellos().into_iter().find(|h| h.name == "hello-core").unwrap();
-        generate(&dir, Path::new("/ws"), &h).unwrap();
+        generate(&dir, &project_root(), "hello-core", CORE_DEP).unwrap();
         let m = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         assert!(
-            m.contains(r#"uasyncio-core = { path = "/ws/uasyncio-core" }"#),
+            m.contains(&format!(
+                r#"uasyncio-core = {{ path = "{}/uasyncio-core" }}"#,
+                project_root().display()
+            )),
             "{m}"
         );
         assert!(m.contains("lto = true") && m.contains("strip = true") && m.contains("[workspace]"));
+        let main = fs::read_to_string(dir.join("src/main.rs")).unwrap();
+        assert!(main.contains("uasyncio_core::run"), "{main}");
         let _ = fs::remove_dir_all(&dir);
     }
 }

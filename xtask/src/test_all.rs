@@ -415,149 +415,119 @@ fn cargo_tree(sh: &Shell, name: &str, extra: &[&str]) -> Result<String> {
     Ok(cmd.read()?)
 }
 
-/// Rule (a): the direct dependencies in `tree` (the output of a depth-1
-/// `cargo tree` of `krate`) are allowed runtime dependencies or workspace
-/// library crates.
-fn check_direct_deps(krate: &str, tree: &str, internal: &BTreeSet<&str>) -> Option<String> {
-    let bad: Vec<String> = tree_names(tree)
-        .into_iter()
-        .filter(|name| {
-            name != krate
-                && !ALLOWED_RUNTIME_DEPS.contains(&name.as_str())
-                && (krate, name.as_str()) != OPTIONAL_RUNTIME_DEP
-                && !internal.contains(name.as_str())
-        })
-        .collect();
-    (!bad.is_empty()).then(|| {
-        format!(
-            "{krate}: direct dependencies not allowed by SPEC §2: {} (allowed: {} and the \
-             workspace's uasyncio-* crates; anything else only as a dev-dependency)\n{}",
-            bad.join(", "),
-            ALLOWED_RUNTIME_DEPS.join(", "),
-            indent(tree)
-        )
-    })
-}
-
-/// Rule (d): the optional dependency is absent from the default tree of its
-/// crate, and the feature adds exactly it: `with` (the tree with the feature
-/// on) names what `default` (the default tree) names, plus the dependency.
-fn check_optional(default: &str, with: &str) -> Option<String> {
-    let (krate, dep) = OPTIONAL_RUNTIME_DEP;
-    let without = tree_names(default);
-    let mut expected = without.clone();
-    expected.insert(dep.to_owned());
-    let found = tree_names(with);
-    if without.contains(dep) {
-        Some(format!(
-            "{krate} (default features): {dep} is in its normal dependency tree; SPEC §2 allows it \
-             only behind the optional feature `{dep}`:\n{}",
-            indent(default)
-        ))
-    } else if found != expected {
-        let extra: Vec<&str> = found.difference(&expected).map(String::as_str).collect();
-        let missing: Vec<&str> = expected.difference(&found).map(String::as_str).collect();
-        Some(format!(
-            "{krate} (feature `{dep}`): the feature must add {dep} alone to the default tree; \
-             extra: [{}], missing: [{}]\n{}",
-            extra.join(", "),
-            missing.join(", "),
-            indent(with)
-        ))
-    } else {
-        None
-    }
-}
-
-/// Rules (b) and (c): none of `forbidden` in `tree`, the normal dependency
-/// tree of `krate` built `how`.
-fn check_absent(krate: &str, how: &str, tree: &str, forbidden: &[&str]) -> Option<String> {
-    let names = tree_names(tree);
-    let found: Vec<&str> = forbidden.iter().copied().filter(|f| names.contains(*f)).collect();
-    (!found.is_empty()).then(|| {
-        format!(
-            "{krate} ({how}): its normal dependency tree contains {}, which SPEC §2 forbids \
-             there. cargo tree found:\n{}",
-            found.join(", "),
-            indent(tree)
-        )
-    })
-}
-
 /// The names in `cargo tree --prefix none --format {p}` output, one per
 /// line, without duplicates: `mio v1.0.2` and `uasyncio-core v0.1.0 (/path)`
 /// both give their first word.
 fn tree_names(tree_output: &str) -> BTreeSet<String> {
-    tree_output
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('['))
-        .filter_map(|line| line.split_whitespace().next())
-        .map(str::to_owned)
+    let lines = tree_output.lines().map(str::trim);
+    let lines = lines.filter(|line| !line.is_empty() && !line.starts_with('['));
+    lines
+        .filter_map(|line| Some(line.split_whitespace().next()?.to_owned()))
         .collect()
 }
 
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|line| format!("    {line}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// A rule's failure: `what` is wrong with `krate` (built `how`), and the
+/// tree cargo printed.
+fn broken(krate: &str, how: &str, what: String, tree: &str) -> String {
+    format!(
+        "{krate} ({how}): {what}; cargo tree found:\n    {}",
+        tree.trim_end().replace('\n', "\n    ")
+    )
+}
+
+/// Rule (a): the direct dependencies in `tree` (the output of a depth-1
+/// `cargo tree` of `krate`) are allowed runtime dependencies or workspace
+/// library crates.
+fn check_direct_deps(krate: &str, tree: &str, internal: &BTreeSet<&str>) -> Option<String> {
+    let allowed = |name: &str| {
+        name == krate
+            || ALLOWED_RUNTIME_DEPS.contains(&name)
+            || (krate, name) == OPTIONAL_RUNTIME_DEP
+            || internal.contains(name)
+    };
+    let bad: Vec<String> = tree_names(tree).into_iter().filter(|n| !allowed(n)).collect();
+    let what = format!(
+        "direct dependencies not allowed by SPEC §2: {} (allowed: {} and the workspace's uasyncio-* \
+         crates; anything else only as a dev-dependency)",
+        bad.join(", "),
+        ALLOWED_RUNTIME_DEPS.join(", ")
+    );
+    (!bad.is_empty()).then(|| broken(krate, "all features", what, tree))
+}
+
+/// Rules (b) to (d): none of `forbidden` in `tree`, the normal dependency
+/// tree of `krate` built `how`.
+fn check_absent(krate: &str, how: &str, tree: &str, forbidden: &[&str]) -> Option<String> {
+    let names = tree_names(tree);
+    let found: Vec<&str> = forbidden.iter().copied().filter(|f| names.contains(*f)).collect();
+    let what = format!(
+        "its normal dependency tree contains {}, which SPEC §2 forbids there",
+        found.join(", ")
+    );
+    (!found.is_empty()).then(|| broken(krate, how, what, tree))
+}
+
+/// Rule (d), second half: the optional dependency's feature adds exactly it
+/// to the default tree.
+fn check_optional(default: &str, with: &str) -> Option<String> {
+    let (krate, dep) = OPTIONAL_RUNTIME_DEP;
+    let mut expected = tree_names(default);
+    expected.insert(dep.to_owned());
+    let found = tree_names(with);
+    let list =
+        |a: &BTreeSet<String>, b: &BTreeSet<String>| a.difference(b).cloned().collect::<Vec<_>>().join(", ");
+    let what = format!(
+        "the feature must add {dep} alone to the default tree; extra: [{}], missing: [{}]",
+        list(&found, &expected),
+        list(&expected, &found)
+    );
+    (found != expected).then(|| broken(krate, &format!("feature `{dep}`"), what, with))
 }
 
 fn deps(ctx: &Ctx) -> Result<Outcome> {
     let internal: BTreeSet<&str> = ctx.ws.publishable().map(|p| p.name.as_str()).collect();
     let mut problems = Vec::new();
     let mut checked = 0;
-    println!("(a) direct runtime dependencies of every library crate, all features, all targets");
-    for package in ctx.ws.publishable() {
-        let tree = cargo_tree(
-            &ctx.sh,
-            &package.name,
-            &["-e", "normal,build", "--depth", "1", "--all-features"],
-        )?;
+    let mut tree = |name: &str, flags: &[&str]| {
         checked += 1;
-        problems.extend(check_direct_deps(&package.name, &tree, &internal));
-    }
-    let mut require = |name: &str| {
-        if ctx.ws.package(name).is_none() {
-            problems.push(format!("{name}: not in the workspace, but SPEC §2 requires it"));
-            false
-        } else {
-            true
-        }
+        cargo_tree(&ctx.sh, name, flags)
     };
-    let present: Vec<&str> = NO_IO_CRATES.iter().copied().filter(|n| require(n)).collect();
-    let core_present = require(CORE);
+    println!("(a) direct runtime dependencies of every library crate, all features, all targets");
+    for name in &internal {
+        let direct = tree(name, &["-e", "normal,build", "--depth", "1", "--all-features"])?;
+        problems.extend(check_direct_deps(name, &direct, &internal));
+    }
     let (optional_crate, dep) = OPTIONAL_RUNTIME_DEP;
-    let optional_present = require(optional_crate);
-    println!("(b) no mio and no socket2 in {}", NO_IO_CRATES.join(" or "));
-    for name in present {
-        for (how, flags) in [
-            ("default features", &[][..]),
-            ("all features", &["--all-features"][..]),
-        ] {
-            let tree = cargo_tree(&ctx.sh, name, &[&["-e", "normal"][..], flags].concat())?;
-            checked += 1;
-            problems.extend(check_absent(name, how, &tree, &["mio", "socket2"]));
+    let optional = [dep];
+    println!(
+        "(b) no mio and no socket2 in {}; (c) no mio in {CORE} without features; \
+         (d) {dep} only behind {optional_crate}'s feature `{dep}`, and alone",
+        NO_IO_CRATES.join(" or ")
+    );
+    let (all, none, io) = (
+        &["--all-features"][..],
+        &["--no-default-features"][..],
+        &["mio", "socket2"][..],
+    );
+    let no_io = NO_IO_CRATES
+        .iter()
+        .flat_map(|&c| [(c, "default features", &[][..], io), (c, "all features", all, io)]);
+    let rules = no_io.chain([
+        (CORE, "default features", &[][..], &["mio"][..]),
+        (CORE, "no default features", none, &["mio"][..]),
+        (optional_crate, "default features", &[][..], &optional[..]),
+    ]);
+    for (krate, how, flags, forbidden) in rules {
+        if ctx.ws.package(krate).is_none() {
+            problems.push(format!("{krate}: not in the workspace, but SPEC §2 requires it"));
+            continue;
         }
-    }
-    println!("(c) no mio in {CORE} without features");
-    if core_present {
-        for (how, flags) in [
-            ("default features", &[][..]),
-            ("no default features", &["--no-default-features"][..]),
-        ] {
-            let tree = cargo_tree(&ctx.sh, CORE, &[&["-e", "normal"][..], flags].concat())?;
-            checked += 1;
-            problems.extend(check_absent(CORE, how, &tree, &["mio"]));
+        let found = tree(krate, &[&["-e", "normal"][..], flags].concat())?;
+        problems.extend(check_absent(krate, how, &found, forbidden));
+        if krate == optional_crate {
+            let with = tree(krate, &["-e", "normal", "--features", dep])?;
+            problems.extend(check_optional(&found, &with));
         }
-    }
-    println!("(d) {dep} only behind {optional_crate}'s feature `{dep}`, and alone");
-    if optional_present {
-        let default = cargo_tree(&ctx.sh, optional_crate, &["-e", "normal"])?;
-        let with = cargo_tree(&ctx.sh, optional_crate, &["-e", "normal", "--features", dep])?;
-        checked += 2;
-        problems.extend(check_optional(&default, &with));
     }
     if problems.is_empty() {
         println!("{checked} dependency trees checked: all within SPEC §2");
@@ -1026,10 +996,9 @@ mod tests {
         assert_eq!(check_direct_deps("uasyncio-udp", ok, &internal), None);
         let bad = format!("{ok}tokio v1.48.0\nfutures v0.3.31\n");
         let message = check_direct_deps("uasyncio-udp", &bad, &internal).unwrap();
-        assert!(
-            message.starts_with("uasyncio-udp: direct dependencies not allowed by SPEC §2: futures, tokio ("),
-            "{message}"
-        );
+        let start =
+            "uasyncio-udp (all features): direct dependencies not allowed by SPEC §2: futures, tokio (";
+        assert!(message.starts_with(start), "{message}");
         assert!(
             message.contains("\n    tokio v1.48.0"),
             "the tree is shown: {message}"
@@ -1041,14 +1010,18 @@ mod tests {
         let default = "uasyncio-streams v0.1.0 (/w/s)\nmio v1.2.5\nsocket2 v0.6.5\n";
         let with = format!("{default}futures-io v0.3.31\n");
         assert_eq!(check_optional(default, &with), None);
-        let in_default = check_optional(&with, &with).unwrap();
-        assert!(
-            in_default.starts_with("uasyncio-streams (default features): futures-io is in"),
-            "{in_default}"
-        );
+        let in_default = check_absent("uasyncio-streams", "default features", &with, &["futures-io"]);
+        let in_default = in_default.unwrap();
+        let start = "uasyncio-streams (default features): its normal dependency tree contains futures-io";
+        assert!(in_default.starts_with(start), "{in_default}");
         let more = format!("{with}memchr v2.7.4\n");
         let message = check_optional(default, &more).unwrap();
         assert!(message.contains("extra: [memchr], missing: []"), "{message}");
+        assert!(
+            check_optional(default, default)
+                .unwrap()
+                .contains("extra: [], missing: [futures-io]")
+        );
         let internal: BTreeSet<&str> = BTreeSet::new();
         assert_eq!(check_direct_deps("uasyncio-streams", &with, &internal), None);
         assert!(check_direct_deps("uasyncio-udp", "futures-io v0.3.31\n", &internal).is_some());

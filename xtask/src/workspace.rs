@@ -1,5 +1,5 @@
 //! The workspace as cargo sees it: `cargo metadata --no-deps`, reduced to
-//! what the tasks need, and the order in which its crates can be published.
+//! what the tasks need.
 //!
 //! Cargo's own view is the only one xtask reads (there is no manifest parser
 //! here), so workspace inheritance, renamed dependencies and target tables
@@ -32,14 +32,6 @@ pub(crate) struct Dep {
     pub(crate) req: String,
     /// The directory of a `path` dependency.
     pub(crate) path: Option<PathBuf>,
-}
-
-impl Dep {
-    /// Whether `cargo publish` keeps this dependency in the published
-    /// manifest. It drops dev-dependencies that carry no version.
-    pub(crate) fn survives_publishing(&self) -> bool {
-        self.kind != DepKind::Dev || self.req != "*"
-    }
 }
 
 /// One workspace member.
@@ -137,44 +129,6 @@ impl Workspace {
             .display()
             .to_string()
     }
-
-    /// The publishable crates, each after every workspace crate it needs on
-    /// the registry first: its normal and build dependencies, and the
-    /// dev-dependencies that carry a version (cargo keeps those when it
-    /// publishes; path-only dev-dependencies are dropped and do not count).
-    ///
-    /// Ties keep `cargo metadata` order, so the order is deterministic.
-    pub(crate) fn publish_order(&self) -> Result<Vec<&Package>> {
-        let crates: Vec<&Package> = self.publishable().collect();
-        let mut problems = Vec::new();
-        let mut edges = Vec::new();
-        for package in &crates {
-            let mut needs = Vec::new();
-            for dep in package.deps.iter().filter(|d| d.survives_publishing()) {
-                match crates.iter().position(|c| c.name == dep.name) {
-                    Some(index) => needs.push(index),
-                    None if self.package(&dep.name).is_some() => problems.push(format!(
-                        "{} depends on workspace crate {}, which is `publish = false`",
-                        package.name, dep.name
-                    )),
-                    None => {}
-                }
-            }
-            edges.push(needs);
-        }
-        if !problems.is_empty() {
-            return Err(Error::new(problems.join("\n")));
-        }
-        let order = topo_order(&edges).map_err(|stuck| {
-            let names: Vec<&str> = stuck.iter().map(|&i| crates[i].name.as_str()).collect();
-            Error::new(format!(
-                "dependency cycle among {}; a dev-dependency that carries a `version` \
-                 is published with its crate, so make such dev-dependencies path-only",
-                names.join(", ")
-            ))
-        })?;
-        Ok(order.into_iter().map(|i| crates[i]).collect())
-    }
 }
 
 /// The strings of a JSON array (`None` if it is not an array of strings).
@@ -248,26 +202,6 @@ fn package_from_json(package: &Json) -> Result<Package> {
     })
 }
 
-/// Orders nodes `0..edges.len()` so that each comes after every node in its
-/// `edges[node]` list (the nodes it needs). Among ready nodes the lowest
-/// index goes first. On a cycle, returns the nodes that could not be placed.
-pub(crate) fn topo_order(edges: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
-    let mut placed = vec![false; edges.len()];
-    let mut order = Vec::with_capacity(edges.len());
-    while order.len() < edges.len() {
-        let ready =
-            (0..edges.len()).find(|&n| !placed[n] && edges[n].iter().all(|&need| need == n || placed[need]));
-        match ready {
-            Some(node) => {
-                placed[node] = true;
-                order.push(node);
-            }
-            None => return Err((0..edges.len()).filter(|&n| !placed[n]).collect()),
-        }
-    }
-    Ok(order)
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -332,8 +266,6 @@ pub(crate) mod tests {
                 path: Some(PathBuf::from("/w/uasyncio-test")),
             }
         );
-        assert!(!core.deps[2].survives_publishing());
-        assert!(core.deps[0].survives_publishing());
         let streams = ws.package("uasyncio-streams").unwrap();
         assert_eq!(streams.examples, ["tour", "echo"]);
         assert_eq!(streams.run_examples, ["tour"]);
@@ -347,47 +279,5 @@ pub(crate) mod tests {
         let err = Workspace::from_metadata(&bad).unwrap_err().to_string();
         assert!(err.contains("/w/uasyncio-streams/Cargo.toml"), "{err}");
         assert!(Workspace::from_metadata("{}").is_err() && Workspace::from_metadata("not json").is_err());
-    }
-
-    #[test]
-    fn publish_order_puts_dependencies_first_and_refuses_cycles_and_private_crates() {
-        let order = |metadata: &str| -> Result<Vec<String>> {
-            let mut ws = Workspace::from_metadata(metadata).unwrap();
-            ws.packages.reverse();
-            Ok(ws.publish_order()?.iter().map(|p| p.name.clone()).collect())
-        };
-        // test needs streams needs core; core's path-only dev-dependency on
-        // test does not count.
-        assert_eq!(
-            order(METADATA).unwrap(),
-            ["uasyncio-core", "uasyncio-streams", "uasyncio-test"]
-        );
-        let cyclic = METADATA.replace(r#""req":"*","kind":"dev""#, r#""req":"^0.1.0","kind":"dev""#);
-        let err = order(&cyclic).unwrap_err().to_string();
-        assert!(
-            err.starts_with("dependency cycle among uasyncio-test, uasyncio-streams, uasyncio-core"),
-            "{err}"
-        );
-        let private = METADATA.replace(
-            r#"{"name":"socket2","req":"^0.6","kind":null}"#,
-            r#"{"name":"xtask"}"#,
-        );
-        let err = order(&private).unwrap_err().to_string();
-        assert!(
-            err.contains("uasyncio-streams depends on workspace crate xtask"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn topo_order_is_stable_and_finds_cycles() {
-        // 0 needs 2; 1 needs nothing; 2 needs 1; 3 needs 0 and 1 (a diamond).
-        assert_eq!(
-            topo_order(&[vec![2], vec![], vec![1], vec![0, 1]]),
-            Ok(vec![1, 2, 0, 3])
-        );
-        assert_eq!(topo_order(&[]), Ok(vec![]));
-        // A self-edge is not a cycle; 1 <-> 2 is.
-        assert_eq!(topo_order(&[vec![0], vec![2], vec![1]]), Err(vec![1, 2]));
     }
 }
