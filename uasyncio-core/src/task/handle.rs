@@ -136,11 +136,22 @@ impl<F: Future> Stage<F> {
 /// awaiting the handle, or the task's panic kept for it.
 enum JoinSide {
     Waiting(Option<Waker>),
-    /// The panic of the task with this id. (The future that panicked stays
-    /// in its `Stage::Running`, to be dropped with the box, through the
-    /// loop.)
-    Panicked(TaskId, Box<dyn Any + Send>),
+    /// The task's panic. (The future that panicked stays in its
+    /// `Stage::Running`, to be dropped with the box, through the loop.)
+    /// Boxed: a panic is rare, and this keeps the join side at three words.
+    Panicked(Box<KeptPanic>),
 }
+
+/// A panic kept for a handle: the task's id (to report it if the handle
+/// never takes it) and the payload.
+struct KeptPanic {
+    id: TaskId,
+    payload: Box<dyn Any + Send>,
+}
+
+// Three words: a task's box holds the future (or its output) and this.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(size_of::<JoinSide>() == 24);
 
 /// A spawned task's box: the future (then its output) and the join side.
 pub(crate) struct Joined<F: Future> {
@@ -205,7 +216,7 @@ impl<F: Future + 'static> TaskFuture for Joined<F> {
         payload: Box<dyn Any + Send>,
     ) -> Result<Option<Waker>, Box<dyn Any + Send>> {
         let join = self.project().1;
-        match mem::replace(join, JoinSide::Panicked(id, payload)) {
+        match mem::replace(join, JoinSide::Panicked(Box::new(KeptPanic { id, payload }))) {
             JoinSide::Waiting(w) => Ok(w),
             JoinSide::Panicked(..) => Ok(None),
         }
@@ -217,7 +228,7 @@ impl<F: Future + 'static> TaskFuture for Joined<F> {
         };
         let (stage, join) = self.project();
         *out = match mem::replace(join, JoinSide::Waiting(None)) {
-            JoinSide::Panicked(_, payload) => Some(Outcome::Panicked(payload)),
+            JoinSide::Panicked(kept) => Some(Outcome::Panicked(kept.payload)),
             JoinSide::Waiting(_) => stage.take_done().map(Outcome::Done),
         };
     }
@@ -244,7 +255,7 @@ impl<F: Future> Joined<F> {
             JoinSide::Waiting(Some(w)) => w.wake(),
             JoinSide::Waiting(None) => {}
             // A panic the handle never took is not lost.
-            JoinSide::Panicked(id, payload) => current::report_task_panic(id, payload),
+            JoinSide::Panicked(kept) => current::report_task_panic(kept.id, kept.payload),
         }
     }
 }
@@ -273,10 +284,17 @@ where
     );
     Task {
         id,
-        taken: false,
         _not_send: PhantomData,
     }
 }
+
+/// The top bit of a handle's slot index, set once the handle has taken the
+/// outcome (slot indices stay below `2^31`: [`MAX_INDEX`](super::MAX_INDEX)).
+/// Kept in the id rather than beside it, a handle is two words, not three.
+const TAKEN: u32 = 1 << 31;
+
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(size_of::<Task<()>>() == 16);
 
 /// How a [`Task`] polled outside a running loop names itself.
 const WHAT: &str = "a Task (spawn)";
@@ -328,9 +346,9 @@ const WHAT: &str = "a Task (spawn)";
 /// itself for ever).
 // Not `#[must_use]`: a dropped handle is a detached task, which is fine.
 pub struct Task<T> {
+    /// The task's id, with [`TAKEN`] set in its slot index once the outcome
+    /// was taken (the handle returned `Ready`).
     id: TaskId,
-    /// The outcome was taken (the handle returned `Ready`).
-    taken: bool,
     /// `!Send`: the handle reaches its task through this thread's loop.
     _not_send: PhantomData<Rc<T>>,
 }
@@ -349,7 +367,15 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn id(&self) -> TaskId {
-        self.id
+        let mut id = self.id;
+        id.key.index &= !TAKEN;
+        id
+    }
+
+    /// Whether the handle has taken the outcome (returned `Ready`).
+    #[inline]
+    fn taken(&self) -> bool {
+        self.id.key.index & TAKEN != 0
     }
 
     /// Cancels the task: the same as [`cancel`](crate::cancel)`(self.id())`.
@@ -374,7 +400,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn cancel(&self) -> bool {
-        crate::cancel(self.id)
+        crate::cancel(self.id())
     }
 
     /// Whether the task is over: finished, panicked or cancelled (awaiting
@@ -391,7 +417,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn done(&self) -> bool {
-        self.taken || current::with_loop_of(self.id, |lp| lp.is_over(self.id.key())).unwrap_or(true)
+        self.taken() || current::with_loop_of(self.id, |lp| lp.is_over(self.id.key())).unwrap_or(true)
     }
 }
 
@@ -401,7 +427,7 @@ impl<T: 'static> Future for Task<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         assert!(
-            !this.taken,
+            !this.taken(),
             "uasyncio: a Task polled again after it returned its result"
         );
         let id = this.id;
@@ -433,7 +459,7 @@ impl<T: 'static> Future for Task<T> {
         let Some(outcome) = outcome else {
             return Poll::Pending;
         };
-        this.taken = true;
+        this.id.key.index |= TAKEN;
         Poll::Ready(match outcome {
             Some(Outcome::Done(v)) => Ok(v),
             Some(Outcome::Panicked(payload)) => {
@@ -449,7 +475,7 @@ impl<T: 'static> Future for Task<T> {
 impl<T> Drop for Task<T> {
     #[inline]
     fn drop(&mut self) {
-        if self.taken {
+        if self.taken() {
             return;
         }
         current::with_loop_of(self.id, |lp| lp.drop_handle(self.id.key()));
@@ -459,7 +485,7 @@ impl<T> Drop for Task<T> {
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
-            .field("id", &self.id)
+            .field("id", &self.id())
             .field("done", &self.done())
             .finish()
     }
@@ -578,6 +604,37 @@ mod tests {
         let joined = size_of::<Joined<std::future::Ready<[u8; 64]>>>();
         assert!(joined <= 64 + size_of::<JoinSide>() + 8, "{joined}");
         assert!(size_of_val(&fut) <= 72);
+        // A small task (a captured word, one await) whose output is a word:
+        // future and output share two words, the join side takes three.
+        fn joined_size<F: Future>(_: &F) -> usize {
+            size_of::<Joined<F>>()
+        }
+        let i = 7usize;
+        let small = async move {
+            yield_now().await;
+            i
+        };
+        assert!(
+            joined_size(&small) <= 6 * size_of::<usize>(),
+            "{}",
+            joined_size(&small)
+        );
+    }
+
+    #[test]
+    fn a_handle_that_took_its_outcome_keeps_its_id() {
+        let lp = new_event_loop();
+        let mut t = lp.spawn(async { 3 });
+        let id = t.id();
+        let out = lp.run_until_complete(std::future::poll_fn(|cx| Pin::new(&mut t).poll(cx)));
+        assert_eq!(out, Ok(3));
+        assert_eq!(t.id(), id, "the taken flag is not part of the id");
+        assert!(t.done());
+        assert!(!t.cancel(), "over");
+        assert!(format!("{t:?}").contains(&format!("{id:?}")));
+        drop(t); // taken: nothing left to detach
+        assert_eq!(lp.task_count(), 0);
+        lp.close();
     }
 
     #[test]
