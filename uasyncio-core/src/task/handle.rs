@@ -92,48 +92,25 @@ pub(crate) enum Outcome<T> {
     Panicked(Box<dyn Any + Send>),
 }
 
-/// A spawned future's life in its box: running (structurally pinned), its
-/// output kept for the handle, or the output taken. The output takes the
-/// future's place, so a box is no bigger than the larger of the two.
+/// A spawned task's box: the future with the join side while it runs, then
+/// the output kept for the handle, then nothing once the handle took it. The
+/// output takes the future's place, so a box is no bigger than the larger
+/// of the two plus the join side (which a running stage needs only: a task
+/// that finishes wakes its handle and so has no waker to keep).
 enum Stage<F: Future> {
-    Running(F),
-    Done(F::Output),
+    /// Running: the future (structurally pinned: see [`Joined::running`])
+    /// and the join side (not pinned).
+    Running(F, JoinSide),
+    /// Finished: the output, and the panic of the future's destructor if it
+    /// panicked as the task finished (the output then goes with the box,
+    /// through the loop).
+    Done(F::Output, Option<Box<KeptPanic>>),
+    /// The handle took the outcome.
     Taken,
 }
 
-impl<F: Future> Stage<F> {
-    /// The running future, pinned.
-    #[inline]
-    fn running(self: Pin<&mut Self>) -> Option<Pin<&mut F>> {
-        // SAFETY: `Running`'s future is structurally pinned: it is only ever
-        // dropped in place (by `Pin::set` in `poll_task`, or with the box),
-        // never moved; `take_done` moves only a `Done` stage, which holds
-        // no future.
-        unsafe {
-            match self.get_unchecked_mut() {
-                Stage::Running(f) => Some(Pin::new_unchecked(f)),
-                _ => None,
-            }
-        }
-    }
-
-    /// Moves a finished task's output out, leaving `Taken`.
-    fn take_done(self: Pin<&mut Self>) -> Option<F::Output> {
-        // SAFETY: nothing is moved unless the stage is `Done`, which holds
-        // no pinned future (only the output, which is not pinned).
-        let this = unsafe { self.get_unchecked_mut() };
-        if !matches!(this, Stage::Done(_)) {
-            return None;
-        }
-        match mem::replace(this, Stage::Taken) {
-            Stage::Done(v) => Some(v),
-            _ => None,
-        }
-    }
-}
-
-/// The handle's side of a spawned task's box: the waker of the code
-/// awaiting the handle, or the task's panic kept for it.
+/// The handle's side of a running task: the waker of the code awaiting the
+/// handle, or the task's panic kept for it.
 enum JoinSide {
     Waiting(Option<Waker>),
     /// The task's panic. (The future that panicked stays in its
@@ -149,87 +126,134 @@ struct KeptPanic {
     payload: Box<dyn Any + Send>,
 }
 
-// Three words: a task's box holds the future (or its output) and this.
+// Three words: a running task's box holds the future and this.
 #[cfg(target_pointer_width = "64")]
 const _: () = assert!(size_of::<JoinSide>() == 24);
 
-/// A spawned task's box: the future (then its output) and the join side.
+/// A spawned task's box (see [`Stage`]).
 pub(crate) struct Joined<F: Future> {
-    /// Structurally pinned: see [`Stage::running`].
     stage: Stage<F>,
-    join: JoinSide,
 }
 
 impl<F: Future> Joined<F> {
-    /// Pin projection: the pinned stage, and a plain reference to the join
-    /// side.
+    /// The running future, pinned, and the join side; `None` once the task
+    /// has finished.
     #[inline]
-    fn project(self: Pin<&mut Self>) -> (Pin<&mut Stage<F>>, &mut JoinSide) {
-        // SAFETY: `stage` is structurally pinned (see `Stage::running` for
-        // how its future is kept in place) and `join` is not. `Drop` touches
-        // only `join`, and there is no `Unpin` impl beyond the automatic
-        // one (which needs `F: Unpin`).
+    fn running(self: Pin<&mut Self>) -> Option<(Pin<&mut F>, &mut JoinSide)> {
+        // SAFETY: `Running`'s future is structurally pinned: it is only ever
+        // dropped in place (by `Pin::set` in `poll_task`, or with the box),
+        // never moved; `finished` and `Drop` move only the other stages and
+        // the join side, which are not pinned. There is no `Unpin` impl
+        // beyond the automatic one (which needs `F: Unpin`).
         unsafe {
-            let this = self.get_unchecked_mut();
-            (Pin::new_unchecked(&mut this.stage), &mut this.join)
+            match &mut self.get_unchecked_mut().stage {
+                Stage::Running(f, join) => Some((Pin::new_unchecked(f), join)),
+                _ => None,
+            }
         }
+    }
+
+    /// The stage, pinned (to drop the future in place as it finishes).
+    #[inline]
+    fn stage(self: Pin<&mut Self>) -> Pin<&mut Stage<F>> {
+        // SAFETY: `stage` is structurally pinned: see `running`.
+        unsafe { self.map_unchecked_mut(|j| &mut j.stage) }
+    }
+
+    /// The stage once the task has finished (it holds no future, so it may
+    /// be moved); `None` while it runs.
+    #[inline]
+    fn finished(self: Pin<&mut Self>) -> Option<&mut Stage<F>> {
+        // SAFETY: a stage other than `Running` holds nothing pinned.
+        let stage = unsafe { &mut self.get_unchecked_mut().stage };
+        (!matches!(stage, Stage::Running(..))).then_some(stage)
     }
 }
 
 impl<F: Future + 'static> TaskFuture for Joined<F> {
     #[inline]
-    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let (mut stage, join) = self.project();
-        let Some(fut) = stage.as_mut().running() else {
+    fn poll_task(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some((fut, join)) = self.as_mut().running() else {
             return Poll::Ready(()); // never polled again once over
         };
         let Poll::Ready(v) = fut.poll(cx) else {
             return Poll::Pending;
         };
-        // The future is dropped here, inside its task's poll: a panic of its
-        // destructor is the task's panic, and goes to the handle as one.
-        stage.set(Stage::Done(v));
+        // Woken first: a wake only queues the code awaiting the handle, which
+        // runs after this poll's bookkeeping, as a panic of the destructor
+        // below finds no waker left to keep.
         if let JoinSide::Waiting(w @ Some(_)) = join {
             wake(w.take());
         }
+        // The future is dropped here, inside its task's poll: a panic of its
+        // destructor is the task's panic, and goes to the handle as one (the
+        // assignment has stored `Done` when the panic leaves it).
+        self.stage().set(Stage::Done(v, None));
         Poll::Ready(())
     }
 
     fn join_waker(&self) -> Option<&Waker> {
-        match &self.join {
-            JoinSide::Waiting(w) => w.as_ref(),
-            JoinSide::Panicked(..) => None,
+        match &self.stage {
+            Stage::Running(_, JoinSide::Waiting(w)) => w.as_ref(),
+            _ => None,
         }
     }
 
     fn set_join_waker(self: Pin<&mut Self>, new: &Waker) -> Option<Waker> {
-        match self.project().1 {
-            JoinSide::Waiting(Some(w)) if w.will_wake(new) => None,
-            JoinSide::Waiting(w) => w.replace(new.clone()),
-            JoinSide::Panicked(..) => None, // over: the handle finds it so
+        match self.running() {
+            Some((_, JoinSide::Waiting(Some(w)))) if w.will_wake(new) => None,
+            Some((_, JoinSide::Waiting(w))) => w.replace(new.clone()),
+            // Over: the handle finds it so.
+            Some((_, JoinSide::Panicked(..))) | None => None,
         }
     }
 
     fn keep_panic(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         id: TaskId,
         payload: Box<dyn Any + Send>,
     ) -> Result<Option<Waker>, Box<dyn Any + Send>> {
-        let join = self.project().1;
-        match mem::replace(join, JoinSide::Panicked(Box::new(KeptPanic { id, payload }))) {
-            JoinSide::Waiting(w) => Ok(w),
-            JoinSide::Panicked(..) => Ok(None),
+        let kept = Box::new(KeptPanic { id, payload });
+        if let Some((_, join)) = self.as_mut().running() {
+            // The poll panicked: the future stays, to go with the box.
+            return match mem::replace(join, JoinSide::Panicked(kept)) {
+                JoinSide::Waiting(w) => Ok(w),
+                JoinSide::Panicked(..) => Ok(None),
+            };
+        }
+        match self.finished() {
+            // The future's destructor panicked as it finished (its waker
+            // was woken already).
+            Some(Stage::Done(_, panic)) => {
+                *panic = Some(kept);
+                Ok(None)
+            }
+            _ => Err(kept.payload),
         }
     }
 
-    fn take_outcome(self: Pin<&mut Self>, out: &mut dyn Any) {
+    fn take_outcome(mut self: Pin<&mut Self>, out: &mut dyn Any) {
         let Some(out) = out.downcast_mut::<Option<Outcome<F::Output>>>() else {
             return;
         };
-        let (stage, join) = self.project();
-        *out = match mem::replace(join, JoinSide::Waiting(None)) {
-            JoinSide::Panicked(kept) => Some(Outcome::Panicked(kept.payload)),
-            JoinSide::Waiting(_) => stage.take_done().map(Outcome::Done),
+        if let Some((_, join)) = self.as_mut().running() {
+            *out = match mem::replace(join, JoinSide::Waiting(None)) {
+                JoinSide::Panicked(kept) => Some(Outcome::Panicked(kept.payload)),
+                JoinSide::Waiting(_) => None,
+            };
+            return;
+        }
+        let Some(stage) = self.finished() else {
+            return;
+        };
+        *out = match stage {
+            // The output stays, to go with the box.
+            Stage::Done(_, panic @ Some(_)) => panic.take().map(|k| Outcome::Panicked(k.payload)),
+            Stage::Done(..) => match mem::replace(stage, Stage::Taken) {
+                Stage::Done(v, _) => Some(Outcome::Done(v)),
+                _ => None,
+            },
+            _ => None,
         };
     }
 }
@@ -237,9 +261,12 @@ impl<F: Future + 'static> TaskFuture for Joined<F> {
 impl<F: Future> Drop for Joined<F> {
     #[inline]
     fn drop(&mut self) {
-        // Usually neither: a detached task's box, or one whose handle took
-        // the outcome.
-        if !matches!(self.join, JoinSide::Waiting(None)) {
+        // Usually none of these: a detached task's box, or one whose handle
+        // took the outcome.
+        if !matches!(
+            self.stage,
+            Stage::Taken | Stage::Done(_, None) | Stage::Running(_, JoinSide::Waiting(None))
+        ) {
             self.drop_slow();
         }
     }
@@ -249,13 +276,27 @@ impl<F: Future> Joined<F> {
     #[cold]
     #[inline(never)]
     fn drop_slow(&mut self) {
-        match mem::replace(&mut self.join, JoinSide::Waiting(None)) {
+        // Only the join side and a kept panic are moved: the future (if
+        // any) is dropped in place after this, with the box.
+        let kept = match &mut self.stage {
             // Cancelled or closed: the handle finds its task gone when it
             // polls.
-            JoinSide::Waiting(Some(w)) => w.wake(),
-            JoinSide::Waiting(None) => {}
-            // A panic the handle never took is not lost.
-            JoinSide::Panicked(kept) => current::report_task_panic(kept.id, kept.payload),
+            Stage::Running(_, JoinSide::Waiting(w)) => {
+                if let Some(w) = w.take() {
+                    w.wake();
+                }
+                None
+            }
+            Stage::Running(_, join) => match mem::replace(join, JoinSide::Waiting(None)) {
+                JoinSide::Panicked(kept) => Some(kept),
+                JoinSide::Waiting(_) => None,
+            },
+            Stage::Done(_, panic) => panic.take(),
+            Stage::Taken => None,
+        };
+        // A panic the handle never took is not lost.
+        if let Some(kept) = kept {
+            current::report_task_panic(kept.id, kept.payload);
         }
     }
 }
@@ -277,8 +318,7 @@ where
 {
     let id = lp.spawn_joined(
         Box::pin(Joined {
-            stage: Stage::Running(fut),
-            join: JoinSide::Waiting(None),
+            stage: Stage::Running(fut, JoinSide::Waiting(None)),
         }),
         origin,
     );
@@ -596,6 +636,29 @@ mod tests {
         assert_eq!(reported.get(), 0, "the handle took it");
         assert_eq!(lp.task_count(), 0);
         lp.close();
+    }
+
+    #[test]
+    fn a_destructor_panic_the_handle_never_takes_is_reported_once() {
+        let lp = new_event_loop();
+        let reported = Rc::new(Cell::new(0));
+        let r = reported.clone();
+        lp.set_exception_handler(move |ctx| {
+            assert_eq!(ctx.message(), "drop of a finished future");
+            r.set(r.get() + 1);
+        });
+        let t = lp.spawn(PanicsOnDrop);
+        lp.run_until_complete(yield_now());
+        assert!(t.done());
+        assert_eq!(reported.get(), 0, "kept for the handle");
+        drop(t);
+        assert_eq!(reported.get(), 1, "the handle went without it");
+        // Kept until the loop closes: reported then.
+        let t = lp.spawn(PanicsOnDrop);
+        lp.run_until_complete(yield_now());
+        lp.close();
+        assert_eq!(reported.get(), 2);
+        assert_eq!(lp.run_until_complete(t), Err(TaskError::Cancelled));
     }
 
     #[test]
