@@ -79,9 +79,26 @@ fn next_loop_id() -> u64 {
 }
 
 /// Something the run queue can run.
+/// How far ahead in the run queue a task's box is prefetched.
+const PREFETCH_AHEAD: usize = 8;
+
+/// The shortest round whose tasks' boxes are prefetched: a shorter one's
+/// boxes stay in the cache from one round to the next.
+const PREFETCH_ROUND: usize = 1024;
+
 enum Runnable {
     Task(TaskKey),
     Callback(Box<dyn FnOnce()>),
+}
+
+impl Runnable {
+    /// The task's key, if it is one.
+    fn task(&self) -> Option<TaskKey> {
+        match self {
+            Runnable::Task(k) => Some(*k),
+            Runnable::Callback(_) => None,
+        }
+    }
 }
 
 // A run-queue entry stays two words on 64-bit targets: a task's 8-byte key
@@ -748,10 +765,25 @@ impl Inner {
     fn run_round(&self, main: &mut Option<Main<'_>>) -> bool {
         bump(&self.stats.rounds);
         let n = self.runq.borrow().len();
+        let ahead_by = if n >= PREFETCH_ROUND {
+            PREFETCH_AHEAD
+        } else {
+            usize::MAX
+        };
         for _ in 0..n {
-            let Some(r) = self.runq.borrow_mut().pop_front() else {
+            let (r, ahead) = {
+                let mut q = self.runq.borrow_mut();
+                (q.pop_front(), q.get(ahead_by).and_then(Runnable::task))
+            };
+            let Some(r) = r else {
                 break;
             };
+            // A long queue's tasks are polled one after another, each box
+            // likely out of cache: the fetch of one a few places on overlaps
+            // this poll.
+            if let Some(k) = ahead {
+                self.tasks.borrow().prefetch(k);
+            }
             match r {
                 Runnable::Task(id) => match main {
                     Some(m) if m.id == id => {
@@ -1037,6 +1069,36 @@ mod tests {
     use super::*;
     use crate::new_event_loop;
     use std::cell::{Cell, RefCell};
+
+    /// A round long enough for the run queue's prefetch, with callbacks and
+    /// cancelled tasks among the tasks: each runs (or not) as it would.
+    #[test]
+    #[cfg_attr(miri, ignore)] // long; the prefetch is off under miri
+    fn a_long_round_with_callbacks_and_cancelled_tasks_runs_each_once() {
+        let lp = new_event_loop();
+        let ran = Rc::new(Cell::new(0usize));
+        let mut ids = Vec::new();
+        for i in 0..3 * PREFETCH_ROUND {
+            let r = ran.clone();
+            if i % 3 == 0 {
+                lp.call_soon(move || r.set(r.get() + 1));
+            } else {
+                ids.push(lp.create_task(async move {
+                    crate::yield_now().await;
+                    r.set(r.get() + 1);
+                }));
+            }
+        }
+        for id in ids.iter().step_by(2) {
+            assert!(lp.cancel(*id));
+        }
+        lp.run_until_complete(async {
+            crate::sleep_ms(1).await;
+        });
+        assert_eq!(ran.get(), PREFETCH_ROUND + ids.len() / 2);
+        assert_eq!(lp.task_count(), 0);
+        lp.close();
+    }
 
     #[test]
     fn tasks_wake_yield_cancel_and_reuse_slots() {
