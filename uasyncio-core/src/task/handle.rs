@@ -5,16 +5,17 @@
 //! # How it works
 //!
 //! A spawned future runs as an ordinary task of the loop, in one box, as
-//! `create_task`'s do. The box holds a [`Joined`]: the future (whose place
-//! its output takes when it finishes), and the waker of the code awaiting
-//! the handle (whose place a panic takes). The handle holds only the task's
-//! id and reaches the box through the loop's task table:
+//! `create_task`'s do. The box holds a [`Joined`]: while the task runs, the
+//! future and the waker of the code awaiting the handle (whose place a
+//! panic takes); once it has finished, its output. The handle holds only
+//! the task's id (two words) and reaches the box through the loop's task
+//! table:
 //!
-//! * **Finished** while the handle lives: the future is dropped as it
-//!   returns, inside its task's poll (a panic of its destructor is the
-//!   task's panic), its output takes its place, the handle's waker is woken,
-//!   and the table keeps the box (the slot is no longer alive) until the
-//!   handle takes the output or is dropped.
+//! * **Finished** while the handle lives: the handle's waker is woken, the
+//!   future is dropped as it returns, inside its task's poll (a panic of its
+//!   destructor is the task's panic, kept beside the output), its output
+//!   takes its place, and the table keeps the box (the slot is no longer
+//!   alive) until the handle takes the output or is dropped.
 //! * **Panicked**: the loop catches the panic as for any task, does its
 //!   bookkeeping, then hands the payload to the kept box instead of the
 //!   exception handler. The future that panicked is dropped later with the
@@ -28,10 +29,11 @@
 //!   took is reported when the box is dropped, as Python's asyncio logs
 //!   "Task exception was never retrieved".
 //!
-//! So a spawn costs what a `create_task` costs plus a few words in the same
-//! box (the larger of the future and its output, and a waker), and `create_task` pays nothing for handles: its future is boxed as
-//! it is (the blanket [`TaskFuture`] impl), and its slot and run-queue entry
-//! keep their size.
+//! So a spawn costs what a `create_task` costs plus three words in the same
+//! box (the larger of the future with the join side and the output), and
+//! `create_task` pays nothing for handles: its future is boxed as it is (the
+//! blanket [`TaskFuture`] impl), and its slot and run-queue entry keep their
+//! size.
 
 use alloc::borrow::ToOwned;
 use alloc::boxed::Box;
