@@ -78,7 +78,6 @@ fn next_loop_id() -> u64 {
     u64::from(NEXT_LOOP_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed))
 }
 
-/// Something the run queue can run.
 /// How far ahead in the run queue a task's box is prefetched.
 const PREFETCH_AHEAD: usize = 8;
 
@@ -86,19 +85,10 @@ const PREFETCH_AHEAD: usize = 8;
 /// boxes stay in the cache from one round to the next.
 const PREFETCH_ROUND: usize = 1024;
 
+/// Something the run queue can run.
 enum Runnable {
     Task(TaskKey),
     Callback(Box<dyn FnOnce()>),
-}
-
-impl Runnable {
-    /// The task's key, if it is one.
-    fn task(&self) -> Option<TaskKey> {
-        match self {
-            Runnable::Task(k) => Some(*k),
-            Runnable::Callback(_) => None,
-        }
-    }
 }
 
 // A run-queue entry stays two words on 64-bit targets: a task's 8-byte key
@@ -765,25 +755,40 @@ impl Inner {
     fn run_round(&self, main: &mut Option<Main<'_>>) -> bool {
         bump(&self.stats.rounds);
         let n = self.runq.borrow().len();
-        let ahead_by = if n >= PREFETCH_ROUND {
-            PREFETCH_AHEAD
+        if n >= PREFETCH_ROUND {
+            self.run_long_round(n, main)
         } else {
-            usize::MAX
-        };
+            self.run_runnables::<false>(n, main)
+        }
+    }
+
+    /// A long round, its loop apart so that a short round's pays nothing for
+    /// the prefetch.
+    #[inline(never)]
+    fn run_long_round(&self, n: usize, main: &mut Option<Main<'_>>) -> bool {
+        self.run_runnables::<true>(n, main)
+    }
+
+    /// Runs the `n` runnables at the head of the run queue. Returns true
+    /// when the main future completed. With `PREFETCH`, it hints the cache
+    /// to fetch the box of the task queued [`PREFETCH_AHEAD`] places after
+    /// each one it takes: a long round's tasks are polled one after another,
+    /// each box likely out of cache since the last round, and that fetch
+    /// overlaps the polls in between.
+    #[inline(always)]
+    fn run_runnables<const PREFETCH: bool>(&self, n: usize, main: &mut Option<Main<'_>>) -> bool {
         for _ in 0..n {
-            let (r, ahead) = {
+            let r = {
                 let mut q = self.runq.borrow_mut();
-                (q.pop_front(), q.get(ahead_by).and_then(Runnable::task))
+                let r = q.pop_front();
+                if PREFETCH && let Some(Runnable::Task(k)) = q.get(PREFETCH_AHEAD) {
+                    self.tasks.borrow().prefetch(*k);
+                }
+                r
             };
             let Some(r) = r else {
                 break;
             };
-            // A long queue's tasks are polled one after another, each box
-            // likely out of cache: the fetch of one a few places on overlaps
-            // this poll.
-            if let Some(k) = ahead {
-                self.tasks.borrow().prefetch(k);
-            }
             match r {
                 Runnable::Task(id) => match main {
                     Some(m) if m.id == id => {
