@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::clock::SystemClock;
 use crate::current;
 use crate::event_loop::EventLoop;
+use crate::introspect::PollTiming;
 use crate::io::IoPoller;
 #[cfg(feature = "std")]
 use crate::io::default_poller;
@@ -38,9 +39,12 @@ pub struct EventLoopBuilder {
     waitq_len: usize,
     clock: Option<Box<dyn Clock>>,
     poller: Option<Box<dyn IoPoller>>,
-    ticks_start: Option<u32>,
-    /// With poll timing on, the slow-poll threshold in nanoseconds.
-    poll_timing: Option<u64>,
+    /// The tick to start the clock at, and how (`StartAt::boxed`): a
+    /// function pointer set by [`ticks_start`](Self::ticks_start) alone, so
+    /// that a program that never calls it links no `StartAt`.
+    ticks_start: Option<(u32, StartAtFn)>,
+    /// With poll timing on, its threshold and code.
+    poll_timing: Option<PollTiming>,
 }
 
 /// The slow-poll threshold once poll timing is on, unless one is given.
@@ -61,8 +65,8 @@ impl fmt::Debug for EventLoopBuilder {
             .field("waitq_len", &self.waitq_len)
             .field("custom_clock", &self.clock.is_some())
             .field("custom_poller", &self.poller.is_some())
-            .field("ticks_start", &self.ticks_start)
-            .field("poll_timing", &self.poll_timing)
+            .field("ticks_start", &self.ticks_start.map(|(t, _)| t))
+            .field("poll_timing", &self.poll_timing.map(|t| t.threshold_ns))
             .finish()
     }
 }
@@ -117,7 +121,7 @@ impl EventLoopBuilder {
     /// assert!(ticks_diff(lp.time(), TICKS_MAX - 500) < 10_000);
     /// ```
     pub fn ticks_start(mut self, ticks: u32) -> Self {
-        self.ticks_start = Some(ticks & crate::TICKS_MAX);
+        self.ticks_start = Some((ticks & crate::TICKS_MAX, StartAt::boxed));
         self
     }
 
@@ -153,7 +157,7 @@ impl EventLoopBuilder {
         self.poll_timing = match (on, self.poll_timing) {
             (false, _) => None,
             (true, Some(t)) => Some(t),
-            (true, None) => Some(DEFAULT_SLOW_POLL_THRESHOLD_MS * 1_000_000),
+            (true, None) => Some(PollTiming::new(DEFAULT_SLOW_POLL_THRESHOLD_MS * 1_000_000)),
         };
         self
     }
@@ -170,7 +174,7 @@ impl EventLoopBuilder {
     /// assert_eq!(lp.stats().slow_polls, 1); // and a warning names the future
     /// ```
     pub fn slow_poll_threshold_ms(mut self, ms: u64) -> Self {
-        self.poll_timing = Some(ms.saturating_mul(1_000_000));
+        self.poll_timing = Some(PollTiming::new(ms.saturating_mul(1_000_000)));
         self
     }
 
@@ -197,7 +201,7 @@ impl EventLoopBuilder {
                 )
             };
             let clock = match self.ticks_start {
-                Some(start) => StartAt::boxed(clock, start),
+                Some((start, start_at)) => start_at(clock, start),
                 None => clock,
             };
             EventLoop::new(self.runq_len, self.waitq_len, clock, poller, self.poll_timing)
@@ -224,6 +228,9 @@ impl EventLoop {
         }
     }
 }
+
+/// [`StartAt::boxed`]'s type.
+type StartAtFn = fn(Box<dyn Clock>, u32) -> Box<dyn Clock>;
 
 /// A clock moved to start at a chosen tick: see
 /// [`EventLoopBuilder::ticks_start`].

@@ -39,6 +39,7 @@ use crate::current;
 use crate::exception::{
     ExceptionContext, Handler, Report, catch, drop_payload, payload_message, report_line,
 };
+use crate::introspect::PollTiming;
 use crate::io::{IoPoller, find};
 use crate::stats::{StatCells, bump};
 use crate::task::{
@@ -119,8 +120,8 @@ pub(crate) struct Inner {
     io_credit: Cell<u32>,
     /// The counters of [`EventLoop::stats`](crate::EventLoop::stats).
     pub(crate) stats: StatCells,
-    /// With poll timing on, the slow-poll threshold in nanoseconds.
-    pub(crate) poll_timing: Option<u64>,
+    /// With poll timing on, its threshold and code.
+    timing: Option<PollTiming>,
     /// Polls of the current `run_until_complete` future.
     pub(crate) main_polls: Cell<u64>,
 }
@@ -199,7 +200,7 @@ impl EventLoop {
         waitq_len: usize,
         clock: Box<dyn Clock>,
         poller: Box<dyn IoPoller>,
-        poll_timing: Option<u64>,
+        timing: Option<PollTiming>,
     ) -> Self {
         let id = next_loop_id();
         let shared = Arc::new(Shared::new(poller.notifier()));
@@ -222,7 +223,7 @@ impl EventLoop {
                 handler: RefCell::new(None),
                 io_credit: Cell::new(IO_POLL_INTERVAL),
                 stats: StatCells::default(),
-                poll_timing,
+                timing,
                 main_polls: Cell::new(0),
             }),
         }
@@ -423,8 +424,8 @@ impl EventLoop {
             .borrow_mut()
             .insert(None, &inner.shared, Origin::at(location));
         inner.main_polls.set(0);
-        if inner.poll_timing.is_some() {
-            inner.tasks.borrow_mut().start_timing(id, inner.clock.now_ns());
+        if let Some(t) = inner.timing {
+            (t.start)(inner, id);
         }
         let guard = RunGuard {
             inner,
@@ -659,8 +660,8 @@ impl Inner {
     fn spawned(&self, key: TaskKey) -> TaskId {
         self.runq.borrow_mut().push_back(Runnable::Task(key));
         bump(&self.stats.spawned);
-        if self.poll_timing.is_some() {
-            self.tasks.borrow_mut().start_timing(key, self.clock.now_ns());
+        if let Some(t) = self.timing {
+            (t.start)(self, key);
         }
         TaskId::new(self.id, key)
     }
@@ -819,16 +820,28 @@ impl Inner {
         self.current.set(Some(m.id));
         let done = (m.poll)(&mut cx);
         self.current.set(None);
-        if let Some(start) = start {
-            self.poll_timed(m.id, start);
-        }
+        self.poll_end(m.id, start);
         done
     }
 
     /// With timing on, the clock's time (as a poll, a wait or a run begins).
     #[inline(always)]
     pub(crate) fn poll_start(&self) -> Option<u64> {
-        self.poll_timing.map(|_| self.clock.now_ns())
+        self.timing.map(|_| self.clock.now_ns())
+    }
+
+    /// A poll begun at `start` ([`poll_start`](Self::poll_start)) has
+    /// ended: with timing on, its times and the slow-poll report.
+    #[inline(always)]
+    fn poll_end(&self, key: TaskKey, start: Option<u64>) {
+        if let (Some(start), Some(t)) = (start, self.timing) {
+            (t.polled)(self, key, start);
+        }
+    }
+
+    /// With poll timing on, the slow-poll threshold in nanoseconds.
+    pub(crate) fn poll_timing(&self) -> Option<u64> {
+        self.timing.map(|t| t.threshold_ns)
     }
 
     fn poll_task(&self, key: TaskKey) {
@@ -844,9 +857,7 @@ impl Inner {
             catch(|| fut.as_mut().poll_task(&mut cx))
         };
         self.current.set(None);
-        if let Some(start) = start {
-            self.poll_timed(key, start); // before `end_poll` may free the slot
-        }
+        self.poll_end(key, start); // before `end_poll` may free the slot
         let (finished, panicked) = match result {
             Ok(Poll::Ready(())) => (true, None),
             Ok(Poll::Pending) => (false, None),

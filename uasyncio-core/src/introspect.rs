@@ -369,7 +369,7 @@ impl EventLoop {
     /// ```
     pub fn stats(&self) -> LoopStats {
         let i = &self.inner;
-        i.stats.snapshot(i.clock.now_ns(), i.poll_timing)
+        i.stats.snapshot(i.clock.now_ns(), i.poll_timing())
     }
 
     /// A snapshot of every live task: id, name, spawn location, state
@@ -395,7 +395,7 @@ impl EventLoop {
     pub fn dump(&self) -> TaskDump {
         let inner = &*self.inner;
         let now_ms = inner.clock.now_ms();
-        let now_ns = inner.poll_timing.map(|_| inner.clock.now_ns());
+        let now_ns = inner.poll_timing().map(|_| inner.clock.now_ns());
         let waits = Waits::gather(self);
         let current = inner.current_task().map(|id| id.key());
         let Ok(tasks) = inner.tasks.try_borrow() else {
@@ -514,17 +514,58 @@ impl Waits {
     }
 }
 
+/// Poll timing turned on: the slow-poll threshold, and the code that
+/// times, reached through function pointers. Only
+/// [`EventLoopBuilder::poll_timing`](crate::EventLoopBuilder::poll_timing)
+/// and [`slow_poll_threshold_ms`](crate::EventLoopBuilder::slow_poll_threshold_ms)
+/// make one, so a program that never turns timing on links none of that
+/// code; the loop's checks are the same `Option` tests as before.
+#[derive(Clone, Copy)]
+pub(crate) struct PollTiming {
+    /// The slow-poll threshold in nanoseconds.
+    pub(crate) threshold_ns: u64,
+    /// Starts a task's times: [`Inner::start_timing`].
+    pub(crate) start: fn(&Inner, TaskKey),
+    /// Ends a timed poll: [`Inner::poll_timed`].
+    pub(crate) polled: fn(&Inner, TaskKey, u64),
+}
+
+impl PollTiming {
+    /// Timing on, with this slow-poll threshold.
+    pub(crate) fn new(threshold_ns: u64) -> Self {
+        PollTiming {
+            threshold_ns,
+            start: Inner::start_timing,
+            polled: Inner::poll_timed,
+        }
+    }
+}
+
+impl fmt::Debug for PollTiming {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PollTiming")
+            .field("threshold_ns", &self.threshold_ns)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Inner {
+    /// Starts the times of the task `key`, spawned now.
+    fn start_timing(&self, key: TaskKey) {
+        let now = self.clock.now_ns();
+        self.tasks.borrow_mut().start_timing(key, now);
+    }
+
     /// A timed poll of the task `key`, begun at `start` (clock ns), has
     /// ended: its times, the loop's longest poll, and the slow-poll report.
     #[inline(never)]
-    pub(crate) fn poll_timed(&self, key: TaskKey, start: u64) {
+    fn poll_timed(&self, key: TaskKey, start: u64) {
         let ns = self.clock.now_ns().saturating_sub(start);
         self.tasks.borrow_mut().record_poll(key, ns);
         if ns > self.stats.longest_poll_ns.get() {
             self.stats.longest_poll_ns.set(ns);
         }
-        if let Some(threshold) = self.poll_timing
+        if let Some(threshold) = self.poll_timing()
             && ns >= threshold
         {
             self.slow_poll(key, ns, threshold);
