@@ -86,6 +86,42 @@ const PREFETCH_AHEAD: usize = 8;
 /// boxes stay in the cache from one round to the next.
 const PREFETCH_ROUND: usize = 1024;
 
+/// `RefCell` borrows of the loop's own cells (run queue, tasks, timers,
+/// poller) that share one panic site: `borrow_mut` would give every call
+/// its own `#[track_caller]` location. A clash is a re-entrant call into
+/// the loop (from a destructor, say) and panics as before.
+pub(crate) trait LoopCell<T> {
+    /// [`RefCell::borrow_mut`].
+    fn lend_mut(&self) -> RefMut<'_, T>;
+    /// [`RefCell::borrow`].
+    fn lend(&self) -> Ref<'_, T>;
+}
+
+impl<T> LoopCell<T> for RefCell<T> {
+    #[inline(always)]
+    fn lend_mut(&self) -> RefMut<'_, T> {
+        match self.try_borrow_mut() {
+            Ok(r) => r,
+            Err(_) => cell_busy(),
+        }
+    }
+
+    #[inline(always)]
+    fn lend(&self) -> Ref<'_, T> {
+        match self.try_borrow() {
+            Ok(r) => r,
+            Err(_) => cell_busy(),
+        }
+    }
+}
+
+/// [`LoopCell`]'s one panic site.
+#[cold]
+#[inline(never)]
+fn cell_busy() -> ! {
+    panic!("uasyncio: re-entrant call: the event loop's state is in use (from a destructor or a waker?)")
+}
+
 /// Something the run queue can run.
 enum Runnable {
     Task(TaskKey),
@@ -181,7 +217,7 @@ impl Drop for RunGuard<'_> {
         self.inner.running.set(false);
         self.inner.current.set(None);
         if let Some(id) = self.main {
-            self.inner.tasks.borrow_mut().remove_main(id);
+            self.inner.tasks.lend_mut().remove_main(id);
         }
     }
 }
@@ -294,7 +330,7 @@ impl EventLoop {
     pub fn call_soon(&self, cb: impl FnOnce() + 'static) {
         self.inner
             .runq
-            .borrow_mut()
+            .lend_mut()
             .push_back(Runnable::Callback(Box::new(cb)));
     }
 
@@ -330,7 +366,7 @@ impl EventLoop {
         let deadline = self.inner.clock.now_ms_ceil().saturating_add(ms);
         self.inner
             .timers
-            .borrow_mut()
+            .lend_mut()
             .insert(deadline, TimerAction::Callback(cb));
     }
 
@@ -351,7 +387,7 @@ impl EventLoop {
         let deadline = ticks::ticks_to_deadline(ticks, self.inner.clock.now_ms());
         self.inner
             .timers
-            .borrow_mut()
+            .lend_mut()
             .insert(deadline, TimerAction::Callback(Box::new(cb)));
     }
 
@@ -421,7 +457,7 @@ impl EventLoop {
         let inner = &*self.inner;
         let id = inner
             .tasks
-            .borrow_mut()
+            .lend_mut()
             .insert(None, &inner.shared, Origin::at(location));
         inner.main_polls.set(0);
         if let Some(t) = inner.timing {
@@ -431,8 +467,8 @@ impl EventLoop {
             inner,
             main: Some(id),
         };
-        inner.runq.borrow_mut().push_back(Runnable::Task(id));
-        let header = inner.tasks.borrow().header(id).expect("main slot has a header");
+        inner.runq.lend_mut().push_back(Runnable::Task(id));
+        let header = inner.tasks.lend().header(id).expect("main slot has a header");
         let mut fut = pin!(f);
         let mut out = None;
         let mut poll = |cx: &mut Context<'_>| match fut.as_mut().poll(cx) {
@@ -508,13 +544,13 @@ impl EventLoop {
 
     /// The number of live tasks (including a `run_until_complete` future).
     pub fn task_count(&self) -> usize {
-        self.inner.tasks.borrow().len()
+        self.inner.tasks.lend().len()
     }
 
     /// The ids of the live tasks.
     pub fn tasks(&self) -> Vec<TaskId> {
         let id = self.inner.id;
-        let keys = self.inner.tasks.borrow().ids();
+        let keys = self.inner.tasks.lend().ids();
         keys.into_iter().map(|key| TaskId::new(id, key)).collect()
     }
 
@@ -538,7 +574,7 @@ impl EventLoop {
 
     /// The number of pending timers (sleeps and delayed callbacks).
     pub fn timer_count(&self) -> usize {
-        self.inner.timers.borrow().len()
+        self.inner.timers.lend().len()
     }
 
     /// Cancels a task: see [`cancel`](crate::cancel).
@@ -549,7 +585,7 @@ impl EventLoop {
     /// Whether `task` is still alive (an id of another loop never is).
     pub fn is_alive(&self, task: TaskId) -> bool {
         task.key_in(self.inner.id)
-            .is_some_and(|key| self.inner.tasks.borrow().contains(key))
+            .is_some_and(|key| self.inner.tasks.lend().contains(key))
     }
 
     /// Sets the handler called with an [`ExceptionContext`] when a task or a
@@ -642,7 +678,7 @@ impl Inner {
     }
 
     pub(crate) fn spawn(&self, fut: BoxFuture, origin: Origin) -> TaskId {
-        let key = self.tasks.borrow_mut().insert(Some(fut), &self.shared, origin);
+        let key = self.tasks.lend_mut().insert(Some(fut), &self.shared, origin);
         self.spawned(key)
     }
 
@@ -650,7 +686,7 @@ impl Inner {
     pub(crate) fn spawn_joined(&self, fut: BoxFuture, origin: Origin) -> TaskId {
         let key = self
             .tasks
-            .borrow_mut()
+            .lend_mut()
             .insert_with_handle(fut, &self.shared, origin);
         self.spawned(key)
     }
@@ -658,7 +694,7 @@ impl Inner {
     /// Queues a task just stored, and counts it.
     #[inline]
     fn spawned(&self, key: TaskKey) -> TaskId {
-        self.runq.borrow_mut().push_back(Runnable::Task(key));
+        self.runq.lend_mut().push_back(Runnable::Task(key));
         bump(&self.stats.spawned);
         if let Some(t) = self.timing {
             (t.start)(self, key);
@@ -670,7 +706,7 @@ impl Inner {
     /// or woken by the caller, outside the borrow.
     #[inline]
     pub(crate) fn poll_join(&self, key: TaskKey, waker: &core::task::Waker) -> JoinPoll {
-        self.tasks.borrow_mut().poll_join(key, waker)
+        self.tasks.lend_mut().poll_join(key, waker)
     }
 
     /// A handle is dropped: its task is detached, or its finished box dropped
@@ -691,7 +727,7 @@ impl Inner {
     #[cold]
     #[inline(never)]
     fn drop_finished(&self, key: TaskKey) {
-        let kept = self.tasks.borrow_mut().take_finished(key);
+        let kept = self.tasks.lend_mut().take_finished(key);
         if let Some(f) = kept {
             self.drop_future(Some(key), f);
         }
@@ -699,14 +735,14 @@ impl Inner {
 
     /// Whether the task is over, for its handle's `done`.
     pub(crate) fn is_over(&self, key: TaskKey) -> bool {
-        self.tasks.borrow().is_over(key)
+        self.tasks.lend().is_over(key)
     }
 
     pub(crate) fn cancel(&self, id: TaskId) -> bool {
         let Some(key) = id.key_in(self.id) else {
             return false; // another loop's task
         };
-        let outcome = self.tasks.borrow_mut().cancel(key);
+        let outcome = self.tasks.lend_mut().cancel(key);
         match outcome {
             CancelOutcome::Dropped(f) => {
                 log::trace!("uasyncio: {id} cancelled");
@@ -744,7 +780,7 @@ impl Inner {
     }
 
     pub(crate) fn timers_mut(&self) -> RefMut<'_, TimerQueue> {
-        self.timers.borrow_mut()
+        self.timers.lend_mut()
     }
 
     pub(crate) fn remove_timer(&self, key: TimerKey) {
@@ -755,7 +791,7 @@ impl Inner {
     /// Runs one round. Returns true when the main future completed.
     fn run_round(&self, main: &mut Option<Main<'_>>) -> bool {
         bump(&self.stats.rounds);
-        let n = self.runq.borrow().len();
+        let n = self.runq.lend().len();
         if n >= PREFETCH_ROUND {
             self.run_long_round(n, main)
         } else {
@@ -780,10 +816,10 @@ impl Inner {
     fn run_runnables<const PREFETCH: bool>(&self, n: usize, main: &mut Option<Main<'_>>) -> bool {
         for _ in 0..n {
             let r = {
-                let mut q = self.runq.borrow_mut();
+                let mut q = self.runq.lend_mut();
                 let r = q.pop_front();
                 if PREFETCH && let Some(Runnable::Task(k)) = q.get(PREFETCH_AHEAD) {
-                    self.tasks.borrow().prefetch(*k);
+                    self.tasks.lend().prefetch(*k);
                 }
                 r
             };
@@ -845,7 +881,7 @@ impl Inner {
     }
 
     fn poll_task(&self, key: TaskKey) {
-        let Some((mut fut, header)) = self.tasks.borrow_mut().begin_poll(key) else {
+        let Some((mut fut, header)) = self.tasks.lend_mut().begin_poll(key) else {
             return; // cancelled or finished since it was queued
         };
         bump(&self.stats.polls);
@@ -866,7 +902,7 @@ impl Inner {
         // The bookkeeping first: the task is gone (not alive, not counted)
         // before any user code that may panic runs, the exception handler
         // or the future's destructor.
-        let over = self.tasks.borrow_mut().end_poll(key, fut, header, finished);
+        let over = self.tasks.lend_mut().end_poll(key, fut, header, finished);
         if let Some(p) = panicked {
             self.task_panicked(key, p);
         }
@@ -882,7 +918,7 @@ impl Inner {
     fn task_panicked(&self, key: TaskKey, payload: Box<dyn Any + Send>) {
         let given = self
             .tasks
-            .borrow_mut()
+            .lend_mut()
             .give_panic(TaskId::new(self.id, key), payload);
         match given {
             Ok(waker) => {
@@ -956,8 +992,8 @@ impl Inner {
         log::debug!("uasyncio: loop {} closed", self.id);
         // Dropping futures may schedule more work; repeat until empty.
         for _ in 0..1000 {
-            let runq = core::mem::take(&mut *self.runq.borrow_mut());
-            let timers = self.timers.borrow_mut().take_all();
+            let runq = core::mem::take(&mut *self.runq.lend_mut());
+            let timers = self.timers.lend_mut().take_all();
             let mut dropped = !runq.is_empty() || timers.len() > 0;
             for r in runq {
                 if let Runnable::Callback(cb) = r {
@@ -970,7 +1006,7 @@ impl Inner {
             let mut from = 0;
             loop {
                 // Its own statement: the arena's borrow ends before the drop.
-                let next = self.tasks.borrow_mut().pop_idle(&mut from);
+                let next = self.tasks.lend_mut().pop_idle(&mut from);
                 let Some((key, f)) = next else { break };
                 dropped = true;
                 self.drop_future(Some(key), f);
@@ -984,7 +1020,7 @@ impl Inner {
 
     /// Moves expired timers to the run queue.
     fn fire_timers(&self) {
-        let Some(first) = self.timers.borrow_mut().next_deadline() else {
+        let Some(first) = self.timers.lend_mut().next_deadline() else {
             return;
         };
         let now = self.clock.now_ms();
@@ -993,12 +1029,12 @@ impl Inner {
             return;
         }
         loop {
-            let expired = self.timers.borrow_mut().pop_expired(now);
+            let expired = self.timers.lend_mut().pop_expired(now);
             let Some((deadline, action)) = expired else { break };
             self.stats.timer_fired(now - deadline);
             match action {
                 TimerAction::Wake(w) => w.wake(),
-                TimerAction::Callback(cb) => self.runq.borrow_mut().push_back(Runnable::Callback(cb)),
+                TimerAction::Callback(cb) => self.runq.lend_mut().push_back(Runnable::Callback(cb)),
             }
         }
     }
@@ -1007,7 +1043,7 @@ impl Inner {
         if !self.shared.has_remote() {
             return;
         }
-        let mut q = self.runq.borrow_mut();
+        let mut q = self.runq.lend_mut();
         self.shared.drain_remote(|h| {
             if h.take_remote() {
                 q.push_back(Runnable::Task(h.id()));
@@ -1020,7 +1056,7 @@ impl Inner {
     fn idle(&self) {
         self.fire_timers();
         self.drain_remote();
-        let timeout = if !self.runq.borrow().is_empty() {
+        let timeout = if !self.runq.lend().is_empty() {
             let credit = self.io_credit.get();
             if credit > 0 {
                 self.io_credit.set(credit - 1);
@@ -1028,7 +1064,7 @@ impl Inner {
             }
             Some(Duration::ZERO)
         } else {
-            let next = self.timers.borrow_mut().next_deadline();
+            let next = self.timers.lend_mut().next_deadline();
             next.map(|d| self.clock.until(d))
         };
         self.io_credit.set(IO_POLL_INTERVAL);
@@ -1045,7 +1081,7 @@ impl Inner {
                 None
             }
         };
-        let waited = self.poller.borrow_mut().wait(timeout);
+        let waited = self.poller.lend_mut().wait(timeout);
         if let Some(before) = before {
             let idle = self.clock.now_ns().saturating_sub(before);
             self.stats

@@ -13,7 +13,7 @@
 use alloc::boxed::Box;
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
-use core::cmp::Reverse;
+use core::cmp::Ordering;
 use core::fmt;
 use core::task::Waker;
 
@@ -46,12 +46,54 @@ fn is_live(slots: &[Slot], slot: u32, seq: u64) -> bool {
         .is_some_and(|s| s.seq == seq && s.action.is_some())
 }
 
+/// A heap entry: a timer's deadline, sequence number and slot.
+#[derive(Clone, Copy)]
+struct Entry {
+    deadline: u64,
+    seq: u64,
+    slot: u32,
+}
+
+impl Entry {
+    /// The order key: deadline, then sequence number (unique, so the slot
+    /// never decides), as one integer: a compare is two instructions, not a
+    /// tuple's chain of branches.
+    #[inline(always)]
+    fn key(&self) -> u128 {
+        (u128::from(self.deadline) << 64) | u128::from(self.seq)
+    }
+}
+
+// Reversed, so that `BinaryHeap` (a max-heap) keeps the earliest on top.
+impl Ord for Entry {
+    #[inline(always)]
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.key().cmp(&self.key())
+    }
+}
+
+impl PartialOrd for Entry {
+    #[inline(always)]
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Entry {
+    #[inline(always)]
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Entry {}
+
 /// The loop's timers.
 #[derive(Default)]
 pub(crate) struct TimerQueue {
-    /// `(deadline, seq, slot)`, earliest first; entries whose slot no longer
-    /// holds `seq` are dead.
-    heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
+    /// Earliest first; entries whose slot no longer holds their `seq` are
+    /// dead.
+    heap: BinaryHeap<Entry>,
     slots: Vec<Slot>,
     free: Vec<u32>,
     live: usize,
@@ -92,7 +134,11 @@ impl TimerQueue {
                 i
             }
         };
-        self.heap.push(Reverse((deadline, seq, index)));
+        self.heap.push(Entry {
+            deadline,
+            seq,
+            slot: index,
+        });
         self.live += 1;
         TimerKey { slot: index, seq }
     }
@@ -109,8 +155,7 @@ impl TimerQueue {
         let action = self.release(key.slot);
         if self.heap.len() > 2 * self.live + SLACK {
             let slots = &self.slots;
-            self.heap
-                .retain(|&Reverse((_, seq, slot))| is_live(slots, slot, seq));
+            self.heap.retain(|e| is_live(slots, e.slot, e.seq));
         }
         action
     }
@@ -140,9 +185,10 @@ impl TimerQueue {
     }
 
     /// Drops dead entries from the top of the heap; returns the live top.
-    fn top(&mut self) -> Option<(u64, u64, u32)> {
-        while let Some(&Reverse(top @ (_, seq, slot))) = self.heap.peek() {
-            if self.is_live(slot, seq) {
+    #[inline(never)]
+    fn top(&mut self) -> Option<Entry> {
+        while let Some(&top) = self.heap.peek() {
+            if self.is_live(top.slot, top.seq) {
                 return Some(top);
             }
             self.heap.pop();
@@ -152,12 +198,12 @@ impl TimerQueue {
 
     /// The earliest deadline.
     pub(crate) fn next_deadline(&mut self) -> Option<u64> {
-        self.top().map(|(deadline, _, _)| deadline)
+        self.top().map(|e| e.deadline)
     }
 
     /// Removes and returns the earliest timer if it is due at `now`.
     pub(crate) fn pop_expired(&mut self, now: u64) -> Option<(u64, TimerAction)> {
-        let (deadline, _, slot) = self.top()?;
+        let Entry { deadline, slot, .. } = self.top()?;
         if deadline > now {
             return None;
         }
@@ -169,7 +215,7 @@ impl TimerQueue {
     /// dump), in no particular order.
     pub(crate) fn wakers(&self) -> impl Iterator<Item = (u64, &Waker)> {
         self.heap.iter().filter_map(
-            |&Reverse((deadline, seq, slot))| match self.slots.get(slot as usize) {
+            |&Entry { deadline, seq, slot }| match self.slots.get(slot as usize) {
                 Some(Slot {
                     seq: s,
                     action: Some(TimerAction::Wake(w)),
