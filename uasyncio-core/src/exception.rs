@@ -62,6 +62,7 @@ impl ExceptionContext<'_> {
 }
 
 /// A panic payload's message, as [`ExceptionContext::message`] gives it.
+#[inline(never)]
 pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> &str {
     if let Some(s) = payload.downcast_ref::<&'static str>() {
         s
