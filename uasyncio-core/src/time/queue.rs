@@ -185,8 +185,19 @@ impl TimerQueue {
     }
 
     /// Drops dead entries from the top of the heap; returns the live top.
-    #[inline(never)]
+    /// The empty case inline (a loop with no timers asks every round), the
+    /// rest out of line (it was inlined at three sites).
+    #[inline(always)]
     fn top(&mut self) -> Option<Entry> {
+        if self.heap.is_empty() {
+            return None;
+        }
+        self.live_top()
+    }
+
+    /// [`top`](Self::top) of a heap that is not empty.
+    #[inline(never)]
+    fn live_top(&mut self) -> Option<Entry> {
         while let Some(&top) = self.heap.peek() {
             if self.is_live(top.slot, top.seq) {
                 return Some(top);
