@@ -188,6 +188,9 @@ impl EventLoopBuilder {
     /// task or callback). Without `std`, also if no [`clock`](Self::clock)
     /// or no [`poller`](Self::poller) was given: there are no defaults.
     pub fn install(self) -> EventLoop {
+        // A clock or poller of the user's (or mio's, whose registrations
+        // keep wakers) is user code in the loop: see `Inner::host`.
+        let hosted = self.clock.is_some() || self.poller.is_some() || cfg!(feature = "mio");
         current::install(|| {
             #[cfg(feature = "std")]
             let poller = self.poller.unwrap_or_else(default_poller);
@@ -204,9 +207,24 @@ impl EventLoopBuilder {
                 Some((start, start_at)) => start_at(clock, start),
                 None => clock,
             };
-            EventLoop::new(self.runq_len, self.waitq_len, clock, poller, self.poll_timing)
+            let lp = EventLoop::new(self.runq_len, self.waitq_len, clock, poller, self.poll_timing);
+            if hosted {
+                lp.inner.host();
+            }
+            lp
         })
     }
+}
+
+/// The loop [`get_event_loop`](crate::get_event_loop) makes: the builder's
+/// defaults, without the builder (whose options a hello world would link).
+#[cfg(feature = "std")]
+pub(crate) fn default_loop(runq_len: usize, waitq_len: usize) -> EventLoop {
+    let lp = EventLoop::new(runq_len, waitq_len, Box::new(SystemClock), default_poller(), None);
+    if cfg!(feature = "mio") {
+        lp.inner.host(); // its registrations keep wakers: see `Inner::host`
+    }
+    lp
 }
 
 impl EventLoop {

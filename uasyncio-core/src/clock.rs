@@ -120,9 +120,9 @@ fn epoch() -> &'static Epoch {
     EPOCH.get_or_init(|| {
         // A value that is not UTF-8 is rejected like any other bad value.
         let start_ms =
-            std::env::var_os(TICKS_START_ENV).map_or(0, |v| match parse_ticks_start(&v.to_string_lossy()) {
-                Ok(t) => u64::from(t),
-                Err(e) => panic!("{e}"),
+            std::env::var_os(TICKS_START_ENV).map_or(0, |v| match ticks_start_of(v.as_encoded_bytes()) {
+                Some(t) => u64::from(t),
+                None => bad_ticks_start(&v),
             });
         Epoch {
             instant: Instant::now(),
@@ -147,14 +147,18 @@ pub struct TicksStartError {
 
 impl core::fmt::Display for TicksStartError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "{TICKS_START_ENV}={:?} is not a tick value: use a decimal integer in 0..={TICKS_MAX}, \
-             e.g. {TICKS_START_ENV}={} to start 500 ms before the wrap",
-            self.value,
-            TICKS_MAX - 500
-        )
+        bad_value(f, &self.value)
     }
+}
+
+/// [`TicksStartError`]'s message for `value` (as `{:?}` shows it).
+fn bad_value(f: &mut core::fmt::Formatter<'_>, value: &dyn core::fmt::Debug) -> core::fmt::Result {
+    write!(
+        f,
+        "{TICKS_START_ENV}={value:?} is not a tick value: use a decimal integer in 0..={TICKS_MAX}, \
+         e.g. {TICKS_START_ENV}={} to start 500 ms before the wrap",
+        TICKS_MAX - 500
+    )
 }
 
 impl core::error::Error for TicksStartError {}
@@ -169,12 +173,41 @@ impl core::error::Error for TicksStartError {}
 /// assert!(parse_ticks_start("soon").is_err());
 /// ```
 pub fn parse_ticks_start(value: &str) -> Result<u32, TicksStartError> {
-    match value.trim().parse::<u32>() {
-        Ok(t) if t <= TICKS_MAX => Ok(t),
-        _ => Err(TicksStartError {
-            value: value.to_owned(),
-        }),
+    ticks_start_of(value.as_bytes()).ok_or_else(|| TicksStartError {
+        value: value.to_owned(),
+    })
+}
+
+/// [`parse_ticks_start`] on bytes: ASCII whitespace around an optional `+`
+/// and decimal digits, at most [`TICKS_MAX`].
+fn ticks_start_of(value: &[u8]) -> Option<u32> {
+    let digits = value.trim_ascii();
+    let digits = digits.strip_prefix(b"+").unwrap_or(digits);
+    if digits.is_empty() {
+        return None;
     }
+    let mut n: u32 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() || n > TICKS_MAX / 10 {
+            return None;
+        }
+        n = n * 10 + u32::from(d - b'0');
+    }
+    (n <= TICKS_MAX).then_some(n)
+}
+
+/// A malformed `UASYNCIO_TICKS_START` (not UTF-8 is malformed too).
+#[cfg(feature = "std")]
+#[cold]
+#[inline(never)]
+fn bad_ticks_start(value: &std::ffi::OsStr) -> ! {
+    struct Bad<'a>(&'a std::ffi::OsStr);
+    impl core::fmt::Display for Bad<'_> {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            bad_value(f, &self.0)
+        }
+    }
+    panic!("{}", Bad(value))
 }
 
 #[cfg(feature = "std")]

@@ -46,7 +46,7 @@ impl Drop for Current {
 
 /// The thread's installed loop; closing it when it is replaced or on thread
 /// exit breaks the reference cycles between the loop and its tasks' futures.
-struct Installed(EventLoop);
+pub(crate) struct Installed(EventLoop);
 
 impl Drop for Installed {
     fn drop(&mut self) {
@@ -59,6 +59,16 @@ impl Drop for Installed {
 /// (its handler's, clock's and poller's destructors), so that neither
 /// replacing a loop nor a thread's exit ever panics or aborts.
 fn drop_installed(old: Installed) {
+    match old.0.inner.hosted() {
+        Some(h) => (h.drop_installed)(old),
+        // Nothing but the loop's own state: no destructor to contain.
+        None => drop(old),
+    }
+}
+
+/// Drops a hosted loop's [`Installed`] with its destructors' panics
+/// contained and reported.
+pub(crate) fn drop_installed_contained(old: Installed) {
     let id = old.0.inner.id();
     if let Err(p) = catch(move || drop(old)) {
         report_line(format_args!(
@@ -86,7 +96,15 @@ pub(crate) fn install(make: impl FnOnce() -> EventLoop) -> EventLoop {
              create it before run()/run_forever(), or on another thread"
         );
     }
-    let lp = make();
+    put(make())
+}
+
+/// Makes `lp` the thread's loop, and closes and drops the one it replaces.
+///
+/// # Panics
+///
+/// If the thread's loop slot is in use, or gone (the thread is exiting).
+fn put(lp: EventLoop) -> EventLoop {
     log::debug!("uasyncio: event loop {} installed", lp.inner.id());
     let old = CURRENT
         .try_with(|c| match c.0.try_borrow_mut() {
@@ -96,7 +114,7 @@ pub(crate) fn install(make: impl FnOnce() -> EventLoop) -> EventLoop {
                  current one (a destructor run by create_task/cancel?)"
             ),
         })
-        .expect("uasyncio: cannot install an event loop while the thread is exiting");
+        .expect("uasyncio: no event loop can be installed while the thread is exiting");
     if let Some(old) = old {
         drop_installed(old); // closes the previous loop, outside the borrow
     }
@@ -349,16 +367,9 @@ pub fn get_event_loop_with(runq_len: usize, waitq_len: usize) -> EventLoop {
         let _ = (runq_len, waitq_len);
         no_loop_installed()
     }
+    // No loop, so none running: nothing for `install` to check.
     #[cfg(feature = "std")]
-    assert!(
-        CURRENT.try_with(|_| ()).is_ok(),
-        "uasyncio: get_event_loop() called while the thread is exiting"
-    );
-    #[cfg(feature = "std")]
-    EventLoop::builder()
-        .runq_len(runq_len)
-        .waitq_len(waitq_len)
-        .install()
+    put(crate::builder::default_loop(runq_len, waitq_len))
 }
 
 /// Without `std` there is no default clock or poller to make a loop with.

@@ -25,10 +25,10 @@ use alloc::sync::Arc;
 #[cfg(feature = "std")]
 use alloc::sync::Weak;
 use alloc::vec::Vec;
-use core::any::Any;
 use core::cell::{BorrowError, Cell, Ref, RefCell, RefMut};
 use core::fmt;
 use core::future::Future;
+use core::mem::ManuallyDrop;
 use core::panic::Location;
 use core::pin::pin;
 use core::task::{Context, Poll};
@@ -36,9 +36,7 @@ use core::time::Duration;
 
 use crate::clock::{Clock, secs_to_ms_ceil};
 use crate::current;
-use crate::exception::{
-    ExceptionContext, Handler, Report, catch, drop_payload, payload_message, report_line,
-};
+use crate::exception::{ExceptionContext, Handler, catch, drop_payload};
 use crate::introspect::PollTiming;
 use crate::io::{IoPoller, find};
 use crate::stats::{StatCells, bump};
@@ -48,6 +46,9 @@ use crate::task::{
 };
 use crate::ticks::{self, to_ticks};
 use crate::time::queue::{TimerAction, TimerKey, TimerQueue};
+
+mod hosted;
+pub(crate) use hosted::Hosted;
 
 /// With runnable work, ready I/O is collected once every this many loop
 /// iterations (and always when the loop is about to sleep).
@@ -122,10 +123,16 @@ fn cell_busy() -> ! {
     panic!("uasyncio: re-entrant call: the event loop's state is in use (from a destructor or a waker?)")
 }
 
+/// A callback, as the run queue and the timer queue hold it. Only a hosted
+/// loop holds any, and it runs or drops each one itself
+/// (`event_loop/hosted.rs`), so neither queue carries drop glue for them in
+/// a plain loop. (One left when `close` gives up is leaked, never run.)
+pub(crate) type Callback = ManuallyDrop<Box<dyn FnOnce()>>;
+
 /// Something the run queue can run.
 enum Runnable {
     Task(TaskKey),
-    Callback(Box<dyn FnOnce()>),
+    Callback(Callback),
 }
 
 // A run-queue entry stays two words on 64-bit targets: a task's 8-byte key
@@ -152,7 +159,9 @@ pub(crate) struct Inner {
     running: Cell<bool>,
     stopping: Cell<bool>,
     current: Cell<Option<TaskKey>>,
-    handler: RefCell<Option<Handler>>,
+    /// Only a hosted loop has one (setting it hosts the loop), and drops it
+    /// (`Hosted::drop_handler`): no drop glue for it in a plain loop.
+    pub(crate) handler: ManuallyDrop<RefCell<Option<Handler>>>,
     io_credit: Cell<u32>,
     /// The counters of [`EventLoop::stats`](crate::EventLoop::stats).
     pub(crate) stats: StatCells,
@@ -160,6 +169,9 @@ pub(crate) struct Inner {
     timing: Option<PollTiming>,
     /// Polls of the current `run_until_complete` future.
     pub(crate) main_polls: Cell<u64>,
+    /// Set once the loop holds user code besides its main future
+    /// (`event_loop/hosted.rs`).
+    hosted: Cell<Option<&'static Hosted>>,
 }
 
 /// A cheap, cloneable handle to a thread's event loop.
@@ -256,11 +268,12 @@ impl EventLoop {
                 running: Cell::new(false),
                 stopping: Cell::new(false),
                 current: Cell::new(None),
-                handler: RefCell::new(None),
+                handler: ManuallyDrop::new(RefCell::new(None)),
                 io_credit: Cell::new(IO_POLL_INTERVAL),
                 stats: StatCells::default(),
                 timing,
                 main_polls: Cell::new(0),
+                hosted: Cell::new(None),
             }),
         }
     }
@@ -328,10 +341,11 @@ impl EventLoop {
     /// assert_eq!(arg.get(), 42);
     /// ```
     pub fn call_soon(&self, cb: impl FnOnce() + 'static) {
+        self.inner.host();
         self.inner
             .runq
             .lend_mut()
-            .push_back(Runnable::Callback(Box::new(cb)));
+            .push_back(Runnable::Callback(ManuallyDrop::new(Box::new(cb))));
     }
 
     /// Schedules `cb` to run `delay_s` seconds from now (rounded up to a
@@ -364,10 +378,11 @@ impl EventLoop {
 
     fn call_later_ms_u64(&self, ms: u64, cb: Box<dyn FnOnce()>) {
         let deadline = self.inner.clock.now_ms_ceil().saturating_add(ms);
+        self.inner.host();
         self.inner
             .timers
             .lend_mut()
-            .insert(deadline, TimerAction::Callback(cb));
+            .insert(deadline, TimerAction::Callback(ManuallyDrop::new(cb)));
     }
 
     /// Schedules `cb` to run when the loop's clock reaches `ticks` (a value
@@ -385,10 +400,11 @@ impl EventLoop {
     /// ```
     pub fn call_at_(&self, ticks: u32, cb: impl FnOnce() + 'static) {
         let deadline = ticks::ticks_to_deadline(ticks, self.inner.clock.now_ms());
+        self.inner.host();
         self.inner
             .timers
             .lend_mut()
-            .insert(deadline, TimerAction::Callback(Box::new(cb)));
+            .insert(deadline, TimerAction::Callback(ManuallyDrop::new(Box::new(cb))));
     }
 
     /// Runs the loop until [`stop`](EventLoop::stop) is called; it returns
@@ -615,6 +631,7 @@ impl EventLoop {
     /// assert_eq!(lp.task_count(), 0);
     /// ```
     pub fn set_exception_handler(&self, handler: impl Fn(&ExceptionContext<'_>) + 'static) {
+        self.inner.host();
         let old = self.inner.handler.replace(Some(Rc::new(handler)));
         drop(old); // outside the borrow: its destructor may run any code
     }
@@ -640,6 +657,9 @@ impl Drop for Inner {
     /// contained.
     fn drop(&mut self) {
         self.close();
+        if let Some(h) = self.hosted.get() {
+            (h.drop_handler)(self);
+        }
     }
 }
 
@@ -694,6 +714,7 @@ impl Inner {
     /// Queues a task just stored, and counts it.
     #[inline]
     fn spawned(&self, key: TaskKey) -> TaskId {
+        self.host();
         self.runq.lend_mut().push_back(Runnable::Task(key));
         bump(&self.stats.spawned);
         if let Some(t) = self.timing {
@@ -792,55 +813,26 @@ impl Inner {
     fn run_round(&self, main: &mut Option<Main<'_>>) -> bool {
         bump(&self.stats.rounds);
         let n = self.runq.lend().len();
-        if n >= PREFETCH_ROUND {
-            self.run_long_round(n, main)
-        } else {
-            self.run_runnables::<false>(n, main)
+        match self.hosted_round(n, main) {
+            Some(done) => done,
+            None => self.run_plain_round(n, main),
         }
     }
 
-    /// A long round, its loop apart so that a short round's pays nothing for
-    /// the prefetch.
-    #[inline(never)]
-    fn run_long_round(&self, n: usize, main: &mut Option<Main<'_>>) -> bool {
-        self.run_runnables::<true>(n, main)
-    }
-
-    /// Runs the `n` runnables at the head of the run queue. Returns true
-    /// when the main future completed. With `PREFETCH`, it hints the cache
-    /// to fetch the box of the task queued [`PREFETCH_AHEAD`] places after
-    /// each one it takes: a long round's tasks are polled one after another,
-    /// each box likely out of cache since the last round, and that fetch
-    /// overlaps the polls in between.
-    #[inline(always)]
-    fn run_runnables<const PREFETCH: bool>(&self, n: usize, main: &mut Option<Main<'_>>) -> bool {
+    /// The round of a loop that hosts nothing but its main future: its queue
+    /// holds the main future's key, or stale keys of earlier main futures
+    /// (woken after they completed), which are skipped.
+    fn run_plain_round(&self, n: usize, main: &mut Option<Main<'_>>) -> bool {
         for _ in 0..n {
-            let r = {
-                let mut q = self.runq.lend_mut();
-                let r = q.pop_front();
-                if PREFETCH && let Some(Runnable::Task(k)) = q.get(PREFETCH_AHEAD) {
-                    self.tasks.lend().prefetch(*k);
-                }
-                r
-            };
-            let Some(r) = r else {
-                break;
-            };
-            match r {
-                Runnable::Task(id) => match main {
-                    Some(m) if m.id == id => {
-                        if self.poll_main(m) {
-                            return true;
-                        }
-                    }
-                    _ => self.poll_task(id),
-                },
-                Runnable::Callback(cb) => {
-                    bump(&self.stats.callbacks);
-                    if let Err(p) = catch(cb) {
-                        self.report_panic(None, p);
+            let r = self.runq.lend_mut().pop_front();
+            match (r, &mut *main) {
+                (Some(Runnable::Task(id)), Some(m)) if m.id == id => {
+                    if self.poll_main(m) {
+                        return true;
                     }
                 }
+                (Some(_stale), _) => {}
+                (None, _) => break,
             }
         }
         false
@@ -880,144 +872,6 @@ impl Inner {
         self.timing.map(|t| t.threshold_ns)
     }
 
-    fn poll_task(&self, key: TaskKey) {
-        let Some((mut fut, header)) = self.tasks.lend_mut().begin_poll(key) else {
-            return; // cancelled or finished since it was queued
-        };
-        bump(&self.stats.polls);
-        let start = self.poll_start();
-        self.current.set(Some(key));
-        let result = {
-            let waker = WakerRef::new(&header);
-            let mut cx = Context::from_waker(&waker);
-            catch(|| fut.as_mut().poll_task(&mut cx))
-        };
-        self.current.set(None);
-        self.poll_end(key, start); // before `end_poll` may free the slot
-        let (finished, panicked) = match result {
-            Ok(Poll::Ready(())) => (true, None),
-            Ok(Poll::Pending) => (false, None),
-            Err(p) => (true, Some(p)),
-        };
-        // The bookkeeping first: the task is gone (not alive, not counted)
-        // before any user code that may panic runs, the exception handler
-        // or the future's destructor.
-        let over = self.tasks.lend_mut().end_poll(key, fut, header, finished);
-        if let Some(p) = panicked {
-            self.task_panicked(key, p);
-        }
-        if let Some(f) = over {
-            self.drop_future(Some(key), f);
-        }
-    }
-
-    /// A task's poll panicked, and the task is over: its live handle takes
-    /// the panic; otherwise the exception handler does.
-    #[cold]
-    #[inline(never)]
-    fn task_panicked(&self, key: TaskKey, payload: Box<dyn Any + Send>) {
-        let given = self
-            .tasks
-            .lend_mut()
-            .give_panic(TaskId::new(self.id, key), payload);
-        match given {
-            Ok(waker) => {
-                if let Some(w) = waker {
-                    w.wake();
-                }
-            }
-            Err(payload) => self.report_panic(Some(key), payload),
-        }
-    }
-
-    /// Drops a task's future outside any borrow; a panicking destructor is
-    /// reported like a panicking task.
-    pub(crate) fn drop_future(&self, key: Option<TaskKey>, f: BoxFuture) {
-        self.drop_contained(key, f);
-    }
-
-    /// Drops `value` (a task's future, a callback, a timer's action); a
-    /// panicking destructor is reported to the exception handler, never
-    /// propagated.
-    fn drop_contained<T>(&self, key: Option<TaskKey>, value: T) {
-        if let Err(p) = catch(move || drop(value)) {
-            self.report_panic(key, p);
-        }
-    }
-
-    /// Hands a contained panic to the exception handler (or the default
-    /// report). Never panics: a panicking handler is itself contained and
-    /// reported beside the panic it was handling.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn report_panic(&self, key: Option<TaskKey>, payload: Box<dyn Any + Send>) {
-        let task = key.map(|key| TaskId::new(self.id, key));
-        let ctx = ExceptionContext {
-            task,
-            payload: &*payload,
-        };
-        // A handler being replaced right now (its old value's destructor is
-        // what panicked) is skipped for the default report.
-        let handler = self.handler.try_borrow().ok().and_then(|h| h.clone());
-        match handler {
-            None => report_line(format_args!(
-                "{}",
-                Report {
-                    task,
-                    message: ctx.message()
-                }
-            )),
-            Some(h) => {
-                // The clone is dropped inside too: if the handler replaced
-                // itself, that drop runs its captures' destructors.
-                if let Err(p) = catch(move || h(&ctx)) {
-                    report_line(format_args!(
-                        "uasyncio: the exception handler panicked ({}) while handling: {}",
-                        payload_message(&*p),
-                        Report {
-                            task,
-                            message: payload_message(&*payload),
-                        }
-                    ));
-                    drop_payload(p);
-                }
-            }
-        }
-        drop_payload(payload);
-    }
-
-    /// Drops every pending task, callback and timer, each on its own, with
-    /// its destructor's panic contained and reported.
-    fn close(&self) {
-        log::debug!("uasyncio: loop {} closed", self.id);
-        // Dropping futures may schedule more work; repeat until empty.
-        for _ in 0..1000 {
-            let runq = core::mem::take(&mut *self.runq.lend_mut());
-            let timers = self.timers.lend_mut().take_all();
-            let mut dropped = !runq.is_empty() || timers.len() > 0;
-            for r in runq {
-                if let Runnable::Callback(cb) = r {
-                    self.drop_contained(None, cb);
-                }
-            }
-            for action in timers.into_actions() {
-                self.drop_contained(None, action);
-            }
-            let mut from = 0;
-            loop {
-                // Its own statement: the arena's borrow ends before the drop.
-                let next = self.tasks.lend_mut().pop_idle(&mut from);
-                let Some((key, f)) = next else { break };
-                dropped = true;
-                self.drop_future(Some(key), f);
-            }
-            if !dropped {
-                return;
-            }
-        }
-        log::error!("uasyncio: close() gave up: destructors keep scheduling new work");
-    }
-
     /// Moves expired timers to the run queue.
     fn fire_timers(&self) {
         let Some(first) = self.timers.lend_mut().next_deadline() else {
@@ -1037,6 +891,30 @@ impl Inner {
                 TimerAction::Callback(cb) => self.runq.lend_mut().push_back(Runnable::Callback(cb)),
             }
         }
+    }
+
+    /// Drops every pending task, callback and timer: see
+    /// [`EventLoop::close`]. A loop that hosts nothing but its main future
+    /// holds no task and no callback; its timers' wakers are the main
+    /// future's, or another executor's (a combinator's) whose destructor
+    /// may panic: that panic was shown by the panic hook, and is contained
+    /// here with one line through `log`, as no task is there to name.
+    fn close(&self) {
+        log::debug!("uasyncio: loop {} closed", self.id);
+        if self.hosted_close() {
+            return;
+        }
+        drop(core::mem::take(&mut *self.runq.lend_mut()));
+        let timers = self.timers.lend_mut().take_all();
+        if let Err(p) = catch(move || drop(timers)) {
+            log::error!("uasyncio: a waker's destructor panicked as its timer was dropped");
+            drop_payload(p);
+        }
+    }
+
+    /// The table of a hosted loop (`event_loop/hosted.rs`), if it is one.
+    pub(crate) fn hosted(&self) -> Option<&'static Hosted> {
+        self.hosted.get()
     }
 
     fn drain_remote(&self) {

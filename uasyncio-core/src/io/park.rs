@@ -68,14 +68,15 @@ impl IoPoller for ParkPoller {
         let n = &*self.notifier;
         let mut notified = n.flag();
         if !*notified {
-            notified = match timeout {
-                Some(Duration::ZERO) => return Ok(()),
-                Some(d) => {
-                    n.cv.wait_timeout(notified, d)
-                        .map_or_else(|e| e.into_inner().0, |r| r.0)
-                }
-                None => n.cv.wait(notified).unwrap_or_else(PoisonError::into_inner),
-            };
+            // No timeout is the longest one: a wait for ever, as the condition
+            // variable rounds it (one wait path, not two).
+            let d = timeout.unwrap_or(Duration::MAX);
+            if d.is_zero() {
+                return Ok(());
+            }
+            notified =
+                n.cv.wait_timeout(notified, d)
+                    .map_or_else(|e| e.into_inner().0, |r| r.0);
         }
         *notified = false;
         Ok(())

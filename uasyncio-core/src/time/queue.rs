@@ -10,12 +10,13 @@
 //! timers never pile up (a million `wait_for_ms` calls that finish in time
 //! keep the heap at a few dozen entries).
 
-use alloc::boxed::Box;
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 use core::fmt;
 use core::task::Waker;
+
+use crate::event_loop::Callback;
 
 /// Identifies one timer: its slab slot and its (unique) sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +29,9 @@ pub(crate) struct TimerKey {
 pub(crate) enum TimerAction {
     /// Wake a sleeping task.
     Wake(Waker),
-    /// Queue a `call_later` callback.
-    Callback(Box<dyn FnOnce()>),
+    /// Queue a `call_later` callback (run or dropped by the hosted loop:
+    /// see [`Callback`]).
+    Callback(Callback),
 }
 
 /// A slab slot: the action of the timer with sequence number `seq`, or
@@ -271,19 +273,32 @@ impl TimerQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::mem::ManuallyDrop;
     use std::cell::RefCell;
     use std::rc::Rc;
 
     fn cb(log: &Rc<RefCell<Vec<u32>>>, n: u32) -> TimerAction {
         let log = log.clone();
-        TimerAction::Callback(Box::new(move || log.borrow_mut().push(n)))
+        TimerAction::Callback(ManuallyDrop::new(Box::new(move || log.borrow_mut().push(n))))
+    }
+
+    /// Drops an action taken out of the queue (a callback is the caller's
+    /// to drop); true if there was one.
+    fn free(action: Option<TimerAction>) -> bool {
+        match action {
+            Some(TimerAction::Callback(f)) => {
+                drop(ManuallyDrop::into_inner(f));
+                true
+            }
+            other => other.is_some(),
+        }
     }
 
     fn fire(q: &mut TimerQueue, now: u64) {
         while let Some((deadline, a)) = q.pop_expired(now) {
             assert!(deadline <= now);
             match a {
-                TimerAction::Callback(f) => f(),
+                TimerAction::Callback(f) => ManuallyDrop::into_inner(f)(),
                 TimerAction::Wake(w) => w.wake(),
             }
         }
@@ -304,6 +319,8 @@ mod tests {
         assert_eq!(q.next_deadline(), Some(30));
         fire(&mut q, 29);
         assert_eq!(q.len(), 1);
+        fire(&mut q, 30);
+        assert_eq!(*log.borrow(), vec![2, 4, 1, 3, 5]);
     }
 
     #[test]
@@ -326,7 +343,7 @@ mod tests {
             keys.push((q.insert(deadline, cb(&log, i)), deadline, i));
             if next(3) == 0 {
                 let (k, _, _) = keys.swap_remove(next(keys.len() as u64) as usize);
-                assert!(q.remove(k).is_some());
+                assert!(free(q.remove(k)));
             }
         }
         for (_, deadline, i) in &keys {
@@ -348,7 +365,7 @@ mod tests {
         let n = if cfg!(miri) { 500 } else { 100_000u64 };
         for i in 0..n {
             let k = q.insert(i + 60_000, cb(&log, 0));
-            assert!(q.remove(k).is_some());
+            assert!(free(q.remove(k)));
             assert!(
                 q.heap_len() <= 2 * q.len() + SLACK + 1,
                 "heap {} at {i}",
@@ -357,7 +374,7 @@ mod tests {
         }
         assert_eq!(q.len(), 1);
         assert_eq!(q.next_deadline(), Some(1_000_000));
-        assert!(q.remove(keep).is_some());
+        assert!(free(q.remove(keep)));
         assert_eq!(q.next_deadline(), None);
         assert!(q.slots.len() <= 2, "slots are reused");
     }
@@ -367,13 +384,13 @@ mod tests {
         let log = Rc::new(RefCell::new(Vec::new()));
         let mut q = TimerQueue::default();
         let a = q.insert(5, cb(&log, 1));
-        assert!(q.remove(a).is_some());
-        assert!(q.remove(a).is_none(), "twice");
+        assert!(free(q.remove(a)));
+        assert!(!free(q.remove(a)), "twice");
         let b = q.insert(7, cb(&log, 2)); // reuses a's slot
-        assert!(q.remove(a).is_none(), "a stale key does not remove the new timer");
+        assert!(!free(q.remove(a)), "a stale key does not remove the new timer");
         fire(&mut q, 10);
         assert_eq!(*log.borrow(), vec![2]);
-        assert!(q.remove(b).is_none(), "b fired");
+        assert!(!free(q.remove(b)), "b fired");
     }
 
     #[test]
@@ -383,7 +400,7 @@ mod tests {
         assert!(q.update_waker(k, Waker::noop()));
         fire(&mut q, 5);
         assert!(!q.update_waker(k, Waker::noop()));
-        assert!(q.remove(k).is_none());
+        assert!(!free(q.remove(k)));
     }
 
     #[test]
@@ -392,11 +409,15 @@ mod tests {
         let mut q = TimerQueue::default();
         let k = q.insert(5, cb(&log, 1));
         q.insert(6, cb(&log, 2));
-        assert_eq!(q.take_all().len(), 2);
+        let all = q.take_all();
+        assert_eq!(all.len(), 2);
+        assert!(all.into_actions().all(|a| free(Some(a))));
         assert_eq!(q.len(), 0);
         assert_eq!(q.next_deadline(), None);
         q.insert(9, cb(&log, 3));
-        assert!(q.remove(k).is_none());
+        assert!(!free(q.remove(k)));
         assert_eq!(q.len(), 1);
+        fire(&mut q, 9);
+        assert_eq!(*log.borrow(), vec![3]);
     }
 }
