@@ -432,14 +432,7 @@ impl EventLoop {
             main: None,
         };
         log::debug!("uasyncio: loop {} run_forever", self.inner.id);
-        let mut none = None;
-        loop {
-            self.inner.run_round(&mut none);
-            if self.inner.stopping.replace(false) {
-                break;
-            }
-            self.inner.idle();
-        }
+        self.inner.run(&mut None);
     }
 
     /// Runs the loop until `f` completes and returns its output. `f` needs no
@@ -499,9 +492,7 @@ impl EventLoop {
             header,
             poll: &mut poll,
         });
-        while !inner.run_round(&mut main) {
-            inner.idle();
-        }
+        inner.run(&mut main);
         drop(main); // releases the main header before the guard frees its slot
         drop(guard);
         out.expect("main future completed")
@@ -809,14 +800,30 @@ impl Inner {
         drop(stale); // outside the borrow: a waker's drop may run any code
     }
 
-    /// Runs one round. Returns true when the main future completed.
-    fn run_round(&self, main: &mut Option<Main<'_>>) -> bool {
-        bump(&self.stats.rounds);
-        let n = self.runq.lend().len();
-        match self.hosted_round(n, main) {
-            Some(done) => done,
-            None => self.run_plain_round(n, main),
+    /// Runs rounds, each followed by the rest of an iteration (timers, the
+    /// poller, remote wakes), until the main future completes, or, with no
+    /// main future (`run_forever`), until a round in which `stop` was
+    /// called. A hosted loop runs them in `event_loop/hosted.rs`; a plain
+    /// one here, until it becomes hosted.
+    fn run(&self, main: &mut Option<Main<'_>>) {
+        loop {
+            if let Some(h) = self.hosted.get() {
+                return (h.run)(self, main);
+            }
+            bump(&self.stats.rounds);
+            let n = self.runq.lend().len();
+            if self.run_plain_round(n, main) || self.round_ends_run(main) {
+                return;
+            }
+            self.idle();
         }
+    }
+
+    /// After a round that did not complete the main future: whether the run
+    /// ends (`run_forever` was asked to stop; `run_until_complete` never is).
+    #[inline(always)]
+    fn round_ends_run(&self, main: &Option<Main<'_>>) -> bool {
+        main.is_none() && self.stopping.replace(false)
     }
 
     /// The round of a loop that hosts nothing but its main future: its queue

@@ -26,9 +26,8 @@ use crate::time::queue::TimerAction;
 
 /// The hosted loop's round and close (see the module docs).
 pub(crate) struct Hosted {
-    /// Runs the `n` runnables at the head of the run queue; true when the
-    /// main future completed.
-    run_round: fn(&Inner, usize, &mut Option<Main<'_>>) -> bool,
+    /// The loop's rounds and idle steps, as `Inner::run`.
+    pub(super) run: fn(&Inner, &mut Option<Main<'_>>),
     /// Drops every pending task, callback and timer, panics contained.
     close: fn(&Inner),
     /// Drops a thread's loop as it is replaced or the thread exits, panics
@@ -40,7 +39,7 @@ pub(crate) struct Hosted {
 
 /// The one [`Hosted`] table.
 static HOSTED: Hosted = Hosted {
-    run_round: Inner::run_hosted_round,
+    run: Inner::run_hosted,
     close: Inner::close_contained,
     drop_installed: current::drop_installed_contained,
     drop_handler: |inner| drop(inner.handler.take()),
@@ -56,25 +55,27 @@ impl Inner {
         self.hosted.set(Some(&HOSTED));
     }
 
-    /// The hosted round, or `None` for a plain one.
-    #[inline(always)]
-    pub(super) fn hosted_round(&self, n: usize, main: &mut Option<Main<'_>>) -> Option<bool> {
-        self.hosted.get().map(|h| (h.run_round)(self, n, main))
-    }
-
     /// The hosted close: true if it ran.
     #[inline(always)]
     pub(super) fn hosted_close(&self) -> bool {
         self.hosted.get().map(|h| (h.close)(self)).is_some()
     }
 
-    /// A hosted loop's round: runs the `n` runnables at the head of the run
-    /// queue. Returns true when the main future completed.
-    fn run_hosted_round(&self, n: usize, main: &mut Option<Main<'_>>) -> bool {
-        if n >= PREFETCH_ROUND {
-            self.run_long_round(n, main)
-        } else {
-            self.run_runnables::<false>(n, main)
+    /// A hosted loop's `Inner::run`: each round runs the runnables queued
+    /// when it began, tasks and callbacks in FIFO order.
+    fn run_hosted(&self, main: &mut Option<Main<'_>>) {
+        loop {
+            bump(&self.stats.rounds);
+            let n = self.runq.lend().len();
+            let done = if n >= PREFETCH_ROUND {
+                self.run_long_round(n, main)
+            } else {
+                self.run_runnables::<false>(n, main)
+            };
+            if done || self.round_ends_run(main) {
+                return;
+            }
+            self.idle();
         }
     }
 
