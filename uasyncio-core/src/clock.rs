@@ -164,7 +164,7 @@ fn bad_value(f: &mut core::fmt::Formatter<'_>, value: &dyn core::fmt::Debug) -> 
 impl core::error::Error for TicksStartError {}
 
 /// Parses a `UASYNCIO_TICKS_START` value: a decimal integer in `0..=TICKS_MAX`
-/// (surrounding whitespace is ignored).
+/// (surrounding ASCII whitespace and a leading `+` are ignored).
 ///
 /// ```
 /// use uasyncio_core::{parse_ticks_start, TICKS_MAX};
@@ -308,6 +308,15 @@ mod tests {
         assert!(e.to_string().contains("0..=1073741823"), "{e}");
         assert!(parse_ticks_start("").is_err());
         assert!(parse_ticks_start("1e3").is_err());
+        // ASCII whitespace around, a `+` sign, leading zeros: as `u32`'s
+        // parser takes them.
+        assert_eq!(parse_ticks_start(" \t+0042\n"), Ok(42));
+        assert!(parse_ticks_start("+").is_err());
+        assert!(parse_ticks_start("4 2").is_err());
+        assert!(parse_ticks_start("\u{a0}42").is_err(), "not ASCII whitespace");
+        assert!(parse_ticks_start(&(TICKS_MAX + 1).to_string()).is_err());
+        assert!(parse_ticks_start("99999999999999999999").is_err());
+        assert!(ticks_start_of(b"7\xff").is_none(), "not UTF-8");
     }
 
     #[test]

@@ -15,6 +15,13 @@
 //!    ping-pong workloads do not pay a system call per round.)
 //! 4. Tasks woken from other threads are moved to the run queue.
 //!
+//! A loop that holds nothing but its main future (a program that only
+//! awaits `run(main)`) runs plain rounds, here; the first task, callback,
+//! exception handler or custom clock or poller *hosts* it, and from then on
+//! its rounds, its `close` and its drop run in `event_loop/hosted.rs`,
+//! where tasks are polled and their panics contained. A program that never
+//! hosts a loop links none of that.
+//!
 //! Which loop is the thread's is `current.rs`'s business, building one
 //! `builder.rs`'s, and what a contained panic becomes `exception.rs`'s.
 

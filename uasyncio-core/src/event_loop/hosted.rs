@@ -1,16 +1,17 @@
 //! The loop's side of user code other than its main future: tasks,
-//! callbacks, foreign wakers, an exception handler, a custom clock or
-//! poller. A loop that holds none of these (a program that only awaits
-//! `run(main)`) runs its main future in plain rounds and drops its timers
-//! with nothing to contain; the first of them to arrive
-//! [hosts](Inner::host) the loop, which from then on runs its rounds, and
-//! closes, through [`HOSTED`].
+//! callbacks, an exception handler, a custom clock or poller. A loop that
+//! holds none of these (a program that only awaits `run(main)`) runs its
+//! main future in plain rounds and closes with little to contain (its
+//! timers' wakers: `Inner::close`); the first of them to arrive
+//! [hosts](Inner::host) the loop, which from then on runs, closes and drops
+//! through [`HOSTED`].
 //!
-//! Everything here is reached only through that table, which only the
-//! functions that bring such code in (`spawn`, `call_soon`, a sleep polled
-//! by a foreign waker, ...) refer to: a program that uses none of them
-//! links none of it (the task poll, the callback runner, the contained
-//! drops and the panic report are a fifth of a hello world's loop code).
+//! Everything here is reached only through that table, and only the
+//! functions that bring such code in (`spawn`, `call_soon`, `call_later`,
+//! `set_exception_handler`, a builder's clock or poller) refer to it: a
+//! program that uses none of them links none of it. For a hello world that
+//! is the task poll, the callback runner, the contained drops and the panic
+//! report: about 10 kB of its binary.
 
 use alloc::boxed::Box;
 use core::any::Any;
@@ -24,7 +25,7 @@ use crate::stats::bump;
 use crate::task::{BoxFuture, TaskId, TaskKey, WakerRef};
 use crate::time::queue::TimerAction;
 
-/// The hosted loop's round and close (see the module docs).
+/// What a hosted loop runs through (see the module docs).
 pub(crate) struct Hosted {
     /// The loop's rounds and idle steps, as `Inner::run`.
     pub(super) run: fn(&Inner, &mut Option<Main<'_>>),

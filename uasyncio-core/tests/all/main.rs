@@ -10,6 +10,7 @@ mod util;
 mod foreign_executor;
 mod panic_containment;
 mod panic_report;
+mod plain_loop;
 mod race_join;
 mod scheduling;
 mod task_handles;
