@@ -8,7 +8,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
-use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -101,7 +100,7 @@ impl Drop for Bomb {
 #[test]
 fn close_of_a_plain_loop_contains_a_foreign_wakers_panicking_destructor() {
     let lp = new_event_loop();
-    let mut sleep = pin!(sleep_ms(10_000));
+    let mut sleep = Box::pin(sleep_ms(10_000));
     lp.run_until_complete(poll_fn(|_| {
         // The sleep keeps the only other reference to the bomb.
         let waker = Waker::from(Arc::new(Bomb));
