@@ -18,6 +18,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
+use core::mem::ManuallyDrop;
 use core::panic::Location;
 use core::pin::Pin;
 use core::task::Waker;
@@ -74,7 +75,12 @@ struct Slot {
     /// Where it was spawned (`#[track_caller]`).
     location: &'static Location<'static>,
     name: Option<TaskName>,
-    fut: Option<BoxFuture>,
+    /// The task's future while it is idle (taken out while it is polled).
+    /// Only a hosted loop has tasks, and its `close` takes every one out
+    /// (`Arena::pop_idle`) before the arena goes: a plain loop's arena
+    /// needs no drop glue for futures. (One left when `close` gives up is
+    /// leaked, never dropped uncontained.)
+    fut: ManuallyDrop<Option<BoxFuture>>,
     header: Option<Arc<Header>>,
 }
 
@@ -227,7 +233,7 @@ impl Arena {
                     polls: 0,
                     location: origin.location,
                     name: None,
-                    fut: None,
+                    fut: ManuallyDrop::new(None),
                     header: None,
                 });
                 i
@@ -246,7 +252,7 @@ impl Arena {
         let old = core::mem::replace(&mut slot.name, origin.name);
         debug_assert!(old.is_none(), "a vacant slot kept a name");
         core::mem::forget(old);
-        slot.fut = fut;
+        *slot.fut = fut;
         match &slot.header {
             // Nobody else holds this header: no waker of the previous task
             // survives, so it can serve the new one.
@@ -327,11 +333,11 @@ impl Arena {
         let slot = &mut self.slots[index];
         slot.header = Some(header);
         if !finished && slot.state != State::Cancelled {
-            slot.fut = Some(fut);
+            *slot.fut = Some(fut);
             None
         } else if finished && slot.handle {
             slot.state = State::Finished;
-            slot.fut = Some(fut);
+            *slot.fut = Some(fut);
             self.live -= 1;
             None
         } else {
@@ -351,7 +357,7 @@ impl Arena {
         payload: Box<dyn Any + Send>,
     ) -> Result<Option<Waker>, Box<dyn Any + Send>> {
         match self.slot_mut(id.key()) {
-            Some(slot) if slot.state == State::Finished => match &mut slot.fut {
+            Some(slot) if slot.state == State::Finished => match &mut *slot.fut {
                 Some(fut) => fut.as_mut().keep_panic(id, payload),
                 None => Err(payload),
             },
@@ -371,7 +377,7 @@ impl Arena {
                 self.release_finished(id.index());
                 fut.map_or(JoinPoll::Gone, JoinPoll::Finished)
             }
-            State::Live => match &mut slot.fut {
+            State::Live => match &mut *slot.fut {
                 Some(fut) => JoinPoll::Pending(fut.as_mut().set_join_waker(waker)),
                 None => JoinPoll::Running,
             },
@@ -541,7 +547,7 @@ impl Arena {
                 name: s.name.as_deref().map(|n| &**n),
                 header: s.header.as_deref(),
                 timing: self.timing.get(i).copied(),
-                join_waker: match (&s.fut, s.handle) {
+                join_waker: match (&*s.fut, s.handle) {
                     (Some(f), true) => f.as_ref().get_ref().join_waker(),
                     _ => None,
                 },
@@ -606,6 +612,12 @@ mod tests {
         Some(Box::pin(async {}))
     }
 
+    /// Drops the futures left in `a`, as a loop's `close` does before the
+    /// arena goes (a slot's future has no drop glue of its own).
+    fn drain(mut a: Arena) {
+        while a.pop_idle(&mut 0).is_some() {}
+    }
+
     #[test]
     fn stale_ids_do_not_reach_a_reused_slot() {
         let s = shared();
@@ -619,6 +631,7 @@ mod tests {
         assert!(a.begin_poll(t1).is_none());
         assert!(a.contains(t2) && !a.contains(t1));
         assert_eq!(a.len(), 1);
+        drain(a);
     }
 
     #[test]
@@ -638,6 +651,7 @@ mod tests {
         let t3 = a.insert(fut(), &s, here());
         assert_eq!(Arc::as_ptr(&a.header(t3).unwrap()), p, "reused");
         assert_eq!(a.header(t3).unwrap().id(), t3);
+        drain(a);
     }
 
     #[test]
@@ -673,6 +687,7 @@ mod tests {
         assert!(matches!(a.poll_join(t, waker), JoinPoll::Gone));
         assert_eq!(a.len(), 1);
         assert_eq!(a.insert(fut(), &s, here()).index(), t.index());
+        drain(a);
     }
 
     #[test]
@@ -762,6 +777,7 @@ mod tests {
         assert_eq!(again.index(), 1);
         assert_eq!(a.len(), 1);
         assert_eq!(a.ids(), vec![again]);
+        drain(a);
     }
 
     #[test]
@@ -777,5 +793,6 @@ mod tests {
         assert!(a.end_poll(last, f, h, true).is_some());
         assert_eq!(a.retired(), 1);
         assert_eq!(a.insert(fut(), &s, here()).index(), 1);
+        drain(a);
     }
 }
