@@ -6,6 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use crate::util::{Counted, returns};
 use uasyncio_core::{create_task, get_event_loop, new_event_loop, run, sleep_ms, yield_now};
 
 /// Panics when dropped (outside an unwind, where a second panic would abort
@@ -18,21 +19,6 @@ impl Drop for PanicOnDrop {
             panic!("{}", self.0);
         }
     }
-}
-
-/// Counts drops: proves that what sat beside a panicking destructor was
-/// dropped too.
-struct Counted(Rc<Cell<usize>>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
-}
-
-/// Runs `f` and says whether it returned normally.
-fn returns<R>(f: impl FnOnce() -> R) -> bool {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok()
 }
 
 #[test]

@@ -12,12 +12,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
+use crate::util::{Counted, returns};
 use uasyncio_core::{EventLoop, create_task, new_event_loop, sleep_ms, yield_now};
-
-/// Runs `f` and says whether it returned normally.
-fn returns<R>(f: impl FnOnce() -> R) -> bool {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok()
-}
 
 #[test]
 fn a_finished_main_futures_late_wake_is_skipped() {
@@ -114,15 +110,6 @@ fn close_of_a_plain_loop_contains_a_foreign_wakers_panicking_destructor() {
     // stays usable.
     assert!(returns(move || drop(sleep)));
     lp.run_until_complete(sleep_ms(1));
-}
-
-/// Counts drops.
-struct Counted(Rc<Cell<usize>>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use crate::util::DropFlag;
+use crate::util::{Counted, DropFlag};
 use uasyncio_core::{
     ExceptionContext, Task, TaskError, TaskId, cancel, create_task, cur_task, get_event_loop, new_event_loop,
     run, sleep_ms, spawn, yield_now,
@@ -24,15 +24,6 @@ fn record_exceptions() -> Seen {
         s.borrow_mut().push((ctx.task(), ctx.message().to_owned()));
     });
     seen
-}
-
-/// Counts drops of a value.
-struct Counted(Rc<Cell<usize>>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
 }
 
 #[test]

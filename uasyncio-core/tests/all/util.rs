@@ -98,3 +98,19 @@ impl Drop for DropFlag {
         self.0.set(true);
     }
 }
+
+/// Counts drops: proves that what sat beside a panicking destructor, or in
+/// a closed loop, was dropped.
+#[derive(Debug)]
+pub struct Counted(pub Rc<Cell<usize>>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+/// Runs `f` and says whether it returned normally.
+pub fn returns<R>(f: impl FnOnce() -> R) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok()
+}
