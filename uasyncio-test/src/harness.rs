@@ -1,10 +1,14 @@
-//! Polling a future by hand, as tokio-test's `task::spawn` does.
+//! Polling a future by hand, as tokio-test's `task::spawn` does, or on a
+//! minimal executor that is not uasyncio's ([`block_on_parked`]).
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::Duration;
 
 use crate::wakers::{WakeCounter, counting_waker};
 
@@ -90,5 +94,60 @@ impl<F: Future> Harness<F> {
         self.counter.take();
         let mut cx = Context::from_waker(&self.waker);
         f(&mut cx, self.fut.as_mut())
+    }
+}
+
+/// Runs `fut` on a minimal executor that is not uasyncio's: the calling
+/// thread parks between polls (a wake unparks it, and a poll is retried
+/// every 50 ms regardless), and gives up after `max_polls` polls, returning
+/// `None`. It is the "someone else's `block_on`" of the no-silent-hang
+/// tests: a uasyncio future that has to wait with no loop running panics
+/// under it, with a message that names the cause.
+///
+/// ```
+/// use uasyncio_test::{block_on_parked, panic_message};
+/// assert_eq!(block_on_parked(async { 6 * 7 }, 1), Some(42));
+/// assert_eq!(block_on_parked(std::future::pending::<()>(), 2), None);
+/// // A sleep needs a running loop: it says so instead of pending forever.
+/// let p = std::panic::catch_unwind(|| block_on_parked(uasyncio_core::sleep_ms(5), 10))
+///     .unwrap_err();
+/// assert!(panic_message(&*p).contains("polled outside a running uasyncio loop"));
+/// ```
+pub fn block_on_parked<F: Future>(fut: F, max_polls: usize) -> Option<F::Output> {
+    struct Unpark(Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = pin!(fut);
+    for _ in 0..max_polls {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return Some(v);
+        }
+        thread::park_timeout(Duration::from_millis(50));
+    }
+    None
+}
+
+/// The message of a caught panic: what `panic!` was given, for the `&str`
+/// and `String` payloads it makes; empty for any other payload.
+///
+/// ```
+/// use uasyncio_test::panic_message;
+/// let p = std::panic::catch_unwind(|| panic!("boom {}", 1)).unwrap_err();
+/// assert_eq!(panic_message(&*p), "boom 1");
+/// let p = std::panic::catch_unwind(|| std::panic::panic_any(7)).unwrap_err();
+/// assert_eq!(panic_message(&*p), "");
+/// ```
+pub fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        ""
     }
 }

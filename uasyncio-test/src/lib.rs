@@ -48,7 +48,7 @@ mod wakers;
 
 pub use clock::{Mode, Stalled, TestLoop, TestLoopBuilder, VirtualClock, VirtualPoller, run_virtual};
 pub use cpu::{ThreadCpu, thread_cpu_time};
-pub use harness::{Harness, poll_fn_by_hand};
+pub use harness::{Harness, block_on_parked, panic_message, poll_fn_by_hand};
 pub use mock_stream::{PeerHandle, ScriptedPeer};
 pub use trace::{OnCancel, Trace};
 pub use wakers::{WakeCounter, counting_waker, noop_waker};

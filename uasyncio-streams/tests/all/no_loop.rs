@@ -7,8 +7,9 @@ use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use crate::util::{block_on, panic_message, pattern, std_pair};
+use crate::util::{pattern, std_pair};
 use uasyncio_streams::start_server;
+use uasyncio_test::{block_on_parked as block_on, panic_message};
 
 fn assert_names_cause_and_fix(msg: &str) {
     assert!(msg.contains("polled outside a running uasyncio loop"), "{msg}");
@@ -21,7 +22,7 @@ fn a_read_that_must_wait_under_another_block_on_panics_with_the_fix() {
     let (mut r, _w, _peer) = std_pair();
     let p = catch_unwind(AssertUnwindSafe(|| block_on(r.read(16), 5)))
         .expect_err("the read pended instead of panicking");
-    assert_names_cause_and_fix(&panic_message(p));
+    assert_names_cause_and_fix(panic_message(&*p));
     // Nothing was lost or broken: on the loop, the reader works.
     let mut peer = _peer;
     peer.write_all(b"later").unwrap();
@@ -42,7 +43,7 @@ fn a_readline_that_must_wait_under_tokio_current_thread_panics_with_the_fix() {
         })
     }))
     .expect_err("the readline pended instead of panicking");
-    assert_names_cause_and_fix(&panic_message(p));
+    assert_names_cause_and_fix(panic_message(&*p));
 }
 
 #[test]
@@ -53,7 +54,7 @@ fn a_drain_that_must_wait_under_another_block_on_panics_with_the_fix() {
     w.write(&data);
     let p = catch_unwind(AssertUnwindSafe(|| block_on(w.drain(), 5)))
         .expect_err("the drain pended instead of panicking");
-    assert_names_cause_and_fix(&panic_message(p));
+    assert_names_cause_and_fix(panic_message(&*p));
     let left = w.buffered().len();
     assert!(
         left > 0 && w.buffered() == &data[data.len() - left..],
@@ -66,7 +67,7 @@ fn server_wait_closed_under_another_block_on_panics_with_the_fix() {
     let srv = uasyncio_core::run(async { start_server(|_r, _w| async {}, "127.0.0.1", 0, 8).await.unwrap() });
     let p = catch_unwind(AssertUnwindSafe(|| block_on(srv.wait_closed(), 5)))
         .expect_err("wait_closed pended instead of panicking");
-    assert_names_cause_and_fix(&panic_message(p));
+    assert_names_cause_and_fix(panic_message(&*p));
     srv.close();
     assert!(
         block_on(srv.wait_closed(), 1).is_some(),

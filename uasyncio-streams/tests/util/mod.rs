@@ -173,39 +173,6 @@ pub(crate) fn http_load(body: &'static [u8], clients: usize, rounds: usize) {
     });
 }
 
-/// A minimal executor that is not uasyncio: parks the thread between
-/// polls and gives up (`None`) after `max_polls` polls.
-pub(crate) fn block_on<F: Future>(f: F, max_polls: usize) -> Option<F::Output> {
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-    use std::thread::{self, Thread};
-
-    struct Unpark(Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut f = std::pin::pin!(f);
-    for _ in 0..max_polls {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return Some(v);
-        }
-        thread::park_timeout(std::time::Duration::from_millis(50));
-    }
-    None
-}
-
-/// The message of a caught panic.
-pub(crate) fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
-
 /// A connected pair on loopback: our halves on this thread's loop, and the
 /// peer as a plain blocking std socket.
 pub(crate) fn std_pair() -> (StreamReader, StreamWriter, std::net::TcpStream) {

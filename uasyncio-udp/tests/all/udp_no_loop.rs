@@ -4,43 +4,12 @@
 //! the fix, instead of pending forever. One that completes at once works
 //! anywhere.
 
-use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::thread;
 use std::time::Duration;
 
+use uasyncio_test::{block_on_parked as block_on, panic_message};
 use uasyncio_udp::UdpSocket;
-
-/// A minimal executor that is not uasyncio: parks the thread between polls,
-/// and gives up (returns `None`) after `max_polls` polls.
-fn block_on<F: Future>(f: F, max_polls: usize) -> Option<F::Output> {
-    struct Unpark(Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut f = pin!(f);
-    for _ in 0..max_polls {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return Some(v);
-        }
-        thread::park_timeout(Duration::from_millis(50));
-    }
-    None
-}
-
-fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
 
 fn assert_names_cause_and_fix(msg: &str) {
     assert!(msg.contains("polled outside a running uasyncio loop"), "{msg}");
@@ -53,7 +22,7 @@ fn a_recv_that_must_wait_under_another_block_on_panics_with_the_fix() {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
     let p = catch_unwind(AssertUnwindSafe(|| block_on(s.recv(16), 5)))
         .expect_err("the receive pended instead of panicking");
-    assert_names_cause_and_fix(&panic_message(p));
+    assert_names_cause_and_fix(panic_message(&*p));
     // The socket is intact: on the loop, it receives.
     uasyncio_core::run(async {
         s.sendto(b"after", s.local_addr().unwrap()).await.unwrap();
@@ -76,7 +45,7 @@ fn a_recv_that_must_wait_under_tokio_current_thread_panics_with_the_fix() {
         })
     }))
     .expect_err("the receive pended instead of panicking");
-    assert_names_cause_and_fix(&panic_message(p));
+    assert_names_cause_and_fix(panic_message(&*p));
 }
 
 #[test]
