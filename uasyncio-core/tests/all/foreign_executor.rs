@@ -12,8 +12,8 @@ use std::future::{Future, pending, ready};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::task::{Context, Poll, Waker};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::util::JumpPoller;
@@ -22,56 +22,18 @@ use uasyncio_core::{
     EventLoop, gather, get_event_loop, join, new_event_loop, race, run, running_loop, sleep, sleep_ms, spawn,
     wait_for, wait_for_ms, yield_now,
 };
-use uasyncio_test::VirtualClock;
-
-/// Wakes a parked thread.
-struct Unpark(Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// A minimal executor, like `futures::executor::block_on`, but giving up
-/// after `limit`: `None` means the future would have hung.
-fn block_on_for<F: Future>(f: F, limit: Duration) -> Option<F::Output> {
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut f = pin!(f);
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return Some(v);
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return None;
-        }
-        thread::park_timeout(deadline - now);
-    }
-}
+use uasyncio_test::{VirtualClock, block_on_parked, panic_message};
 
 /// Runs `f` on the hand-written executor and returns its panic message;
 /// fails if it completes or hangs instead.
 fn panic_message_on_block_on<F: Future>(f: F) -> String {
-    // Generous: a panic comes at the first poll; only the old behaviour (a
-    // hang) reaches this limit.
-    let r = catch_unwind(AssertUnwindSafe(|| block_on_for(f, Duration::from_secs(2))));
+    // Generous (40 polls, 50 ms apart): a panic comes at the first poll;
+    // only the old behaviour (a hang) reaches this limit.
+    let r = catch_unwind(AssertUnwindSafe(|| block_on_parked(f, 40)));
     match r {
         Ok(Some(_)) => panic!("completed outside a running loop"),
         Ok(None) => panic!("hung outside a running loop (no panic in 2 s)"),
-        Err(p) => message(p),
-    }
-}
-
-fn message(p: Box<dyn std::any::Any + Send>) -> String {
-    match p.downcast::<String>() {
-        Ok(s) => *s,
-        Err(p) => p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
+        Err(p) => panic_message(&*p).to_owned(),
     }
 }
 
@@ -145,9 +107,9 @@ fn an_installed_loop_that_is_not_running_does_not_count() {
 fn sleep_ms_on_tokio_panics_at_once_naming_the_fix() {
     let rt = tokio_rt();
     let r = catch_unwind(AssertUnwindSafe(|| rt.block_on(sleep_ms(10))));
-    assert_names_cause_and_fix(&message(r.unwrap_err()), "sleep_ms/sleep");
+    assert_names_cause_and_fix(panic_message(&*r.unwrap_err()), "sleep_ms/sleep");
     let r = catch_unwind(AssertUnwindSafe(|| rt.block_on(wait_for_ms(async { 1 }, 10))));
-    assert_names_cause_and_fix(&message(r.unwrap_err()), "wait_for_ms/wait_for");
+    assert_names_cause_and_fix(panic_message(&*r.unwrap_err()), "wait_for_ms/wait_for");
 }
 
 #[test]
@@ -160,7 +122,7 @@ fn a_tokio_local_task_awaiting_sleep_ms_fails_with_the_message() {
         })
         .unwrap_err();
     assert!(e.is_panic());
-    assert_names_cause_and_fix(&message(e.into_panic()), "sleep_ms/sleep");
+    assert_names_cause_and_fix(panic_message(&*e.into_panic()), "sleep_ms/sleep");
 }
 
 #[test]
@@ -169,22 +131,22 @@ fn a_task_handle_on_tokio_panics() {
     let t = lp.spawn(async { 1 });
     let rt = tokio_rt();
     let r = catch_unwind(AssertUnwindSafe(|| rt.block_on(t)));
-    assert_names_cause_and_fix(&message(r.unwrap_err()), "a Task (spawn)");
+    assert_names_cause_and_fix(panic_message(&*r.unwrap_err()), "a Task (spawn)");
     lp.close();
 }
 
 #[test]
 fn the_plain_combinators_work_on_a_foreign_executor() {
-    let limit = Duration::from_secs(10);
+    let limit = 200; // polls, 50 ms apart
     // race: `a` first; join: both; gather: all, in order; yield_now: once.
-    assert_eq!(block_on_for(race(ready(1), ready(2)), limit), Some(1));
-    assert_eq!(block_on_for(race(pending(), ready(2)), limit), Some(2));
+    assert_eq!(block_on_parked(race(ready(1), ready(2)), limit), Some(1));
+    assert_eq!(block_on_parked(race(pending(), ready(2)), limit), Some(2));
     assert_eq!(
-        block_on_for(join(yield_now(), async { "b" }), limit),
+        block_on_parked(join(yield_now(), async { "b" }), limit),
         Some(((), "b"))
     );
     assert_eq!(
-        block_on_for(gather([ready(1), ready(2)]), limit),
+        block_on_parked(gather([ready(1), ready(2)]), limit),
         Some(vec![1, 2])
     );
     // And on tokio, with a waker that really is tokio's.
@@ -222,10 +184,7 @@ fn a_woken_combinator_on_a_foreign_executor_completes() {
         }
         Poll::Pending
     });
-    let out = block_on_for(
-        join(race(pending::<i32>(), leaf), ready("x")),
-        Duration::from_secs(10),
-    );
+    let out = block_on_parked(join(race(pending::<i32>(), leaf), ready("x")), 200);
     assert_eq!(out, Some((7, "x")));
     t.join().unwrap();
 }
@@ -279,7 +238,7 @@ fn a_virtual_time_loop_passes_the_check() {
 #[test]
 fn running_loop_outside_a_loop_names_the_callers_future() {
     let r = catch_unwind(|| running_loop("my_crate::Thing::wait"));
-    assert_names_cause_and_fix(&message(r.unwrap_err()), "my_crate::Thing::wait");
+    assert_names_cause_and_fix(panic_message(&*r.unwrap_err()), "my_crate::Thing::wait");
     let lp = run(async { running_loop("x") });
     assert!(lp.same_loop(&get_event_loop()));
 }

@@ -22,16 +22,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
 use uasyncio_core::{create_task, get_event_loop, yield_now};
-use uasyncio_test::Trace;
+use uasyncio_test::{Trace, panic_message};
 
 use crate::util::{self, Outcome, spawn};
-
-fn message(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_default()
-}
 
 #[test]
 fn asyncio_exception() {
@@ -50,7 +43,7 @@ fn asyncio_exception() {
             panic!("ValueError 1");
         })
     }));
-    t.push(message(&*r.unwrap_err()));
+    t.push(panic_message(&*r.unwrap_err()));
 
     // A sub-task panicking, awaited by main.
     let (t2, lp2) = (t.clone(), last_panic.clone());
@@ -69,7 +62,7 @@ fn asyncio_exception() {
             t2.push("main done");
         })
     }));
-    t.push(message(&*r.unwrap_err()));
+    t.push(panic_message(&*r.unwrap_err()));
 
     // Main panicking with a sub-task not yet scheduled.
     let ran = Rc::new(RefCell::new(false));
@@ -81,7 +74,7 @@ fn asyncio_exception() {
             panic!("ValueError 3");
         })
     }));
-    t.push(message(&*r.unwrap_err()));
+    t.push(panic_message(&*r.unwrap_err()));
     assert!(!*ran.borrow(), "the task did not run in the failed run");
     assert_eq!(tl.event_loop().task_count(), 1, "it is still scheduled");
     tl.run_until_stalled();
