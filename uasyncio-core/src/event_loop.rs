@@ -814,8 +814,8 @@ impl Inner {
     /// one here, until it becomes hosted.
     fn run(&self, main: &mut Option<Main<'_>>) {
         loop {
-            if let Some(h) = self.hosted.get() {
-                return (h.run)(self, main);
+            if self.hosted_run(main) {
+                return;
             }
             bump(&self.stats.rounds);
             let n = self.runq.lend().len();

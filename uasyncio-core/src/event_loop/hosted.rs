@@ -28,7 +28,7 @@ use crate::time::queue::TimerAction;
 /// What a hosted loop runs through (see the module docs).
 pub(crate) struct Hosted {
     /// The loop's rounds and idle steps, as `Inner::run`.
-    pub(super) run: fn(&Inner, &mut Option<Main<'_>>),
+    run: fn(&Inner, &mut Option<Main<'_>>),
     /// Drops every pending task, callback and timer, panics contained.
     close: fn(&Inner),
     /// Drops a thread's loop as it is replaced or the thread exits, panics
@@ -37,6 +37,11 @@ pub(crate) struct Hosted {
     /// Drops the exception handler, as the loop is dropped.
     pub(super) drop_handler: fn(&Inner),
 }
+
+/// Without `std` a loop always has the board's clock and poller, so it is
+/// hosted from the start ([`EventLoopBuilder::install`](crate::EventLoopBuilder::install)):
+/// its plain paths are never taken, and are not compiled in.
+const ALWAYS_HOSTED: bool = !cfg!(feature = "std");
 
 /// The one [`Hosted`] table.
 static HOSTED: Hosted = Hosted {
@@ -56,9 +61,23 @@ impl Inner {
         self.hosted.set(Some(&HOSTED));
     }
 
-    /// The hosted close: true if it ran.
+    /// The hosted run, if the loop is hosted: true if it ran.
+    #[inline(always)]
+    pub(super) fn hosted_run(&self, main: &mut Option<Main<'_>>) -> bool {
+        if ALWAYS_HOSTED {
+            self.run_hosted(main);
+            return true;
+        }
+        self.hosted.get().map(|h| (h.run)(self, main)).is_some()
+    }
+
+    /// The hosted close, if the loop is hosted: true if it ran.
     #[inline(always)]
     pub(super) fn hosted_close(&self) -> bool {
+        if ALWAYS_HOSTED {
+            self.close_contained();
+            return true;
+        }
         self.hosted.get().map(|h| (h.close)(self)).is_some()
     }
 
