@@ -918,7 +918,8 @@ impl Inner {
         if self.hosted_close() {
             return;
         }
-        drop(core::mem::take(&mut *self.runq.lend_mut()));
+        // The run queue holds a main future's key, to keep (see
+        // `requeue_alive`), or stale keys, which rounds skip.
         let timers = self.timers.lend_mut().take_all();
         if let Err(p) = catch(move || drop(timers)) {
             log::error!("uasyncio: a waker's destructor panicked as its timer was dropped");

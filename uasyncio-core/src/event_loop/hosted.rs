@@ -14,6 +14,7 @@
 //! report: about 10 kB of its binary.
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::any::Any;
 use core::mem::ManuallyDrop;
 use core::task::{Context, Poll};
@@ -252,18 +253,36 @@ impl Inner {
         drop_payload(payload);
     }
 
+    /// Queues again, of the run-queue keys `close` took out, those of tasks
+    /// it does not drop: the one being polled (`close` called from a task),
+    /// a `run_until_complete` future. Their "queued" flag is set, so a key
+    /// dropped here would leave them never polled again. The other keys are
+    /// stale by now (their tasks were dropped).
+    fn requeue_alive(&self, keys: impl Iterator<Item = TaskKey>) {
+        let tasks = self.tasks.lend();
+        let mut q = self.runq.lend_mut();
+        q.extend(keys.filter(|&k| tasks.contains(k)).map(Runnable::Task));
+    }
+
     /// [`close`](Inner::close) of a hosted loop: drops every pending task,
     /// callback and timer, each on its own, with its destructor's panic
     /// contained and reported.
     fn close_contained(&self) {
+        // The tasks' keys taken out of the run queue: those of tasks still
+        // alive at the end go back (`Inner::requeue_alive`).
+        let mut keys = Vec::new();
         // Dropping futures may schedule more work; repeat until empty.
         for _ in 0..1000 {
             let runq = core::mem::take(&mut *self.runq.lend_mut());
             let timers = self.timers.lend_mut().take_all();
-            let mut dropped = !runq.is_empty() || timers.len() > 0;
+            let mut dropped = timers.len() > 0;
             for r in runq {
-                if let Runnable::Callback(cb) = r {
-                    self.drop_contained(None, ManuallyDrop::into_inner(cb));
+                match r {
+                    Runnable::Callback(cb) => {
+                        dropped = true;
+                        self.drop_contained(None, ManuallyDrop::into_inner(cb));
+                    }
+                    Runnable::Task(key) => keys.push(key),
                 }
             }
             for action in timers.into_actions() {
@@ -281,9 +300,10 @@ impl Inner {
                 self.drop_future(Some(key), f);
             }
             if !dropped {
-                return;
+                return self.requeue_alive(keys.into_iter());
             }
         }
+        self.requeue_alive(keys.into_iter());
         log::error!("uasyncio: close() gave up: destructors keep scheduling new work");
     }
 }

@@ -3,8 +3,9 @@
 //! the first task, callback, exception handler or custom clock or poller
 //! hosts it. These tests pin what must not change across that switch: late
 //! wakes are harmless, work scheduled mid-round runs, what a plain loop
-//! holds is dropped at close with a destructor's panic contained, and what a
-//! hosted loop holds is dropped with it.
+//! holds is dropped at close with a destructor's panic contained, what a
+//! hosted loop holds is dropped with it, and a future that closes its own
+//! loop after waking itself is polled again (plain or hosted).
 
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
@@ -128,4 +129,59 @@ fn a_hosted_loops_handler_and_pending_callbacks_go_with_it() {
     assert_eq!(drops.get(), 0, "the thread's slot still holds the loop");
     new_event_loop(); // replaces it: the old loop is dropped
     assert_eq!(drops.get(), 3, "the handler and both callbacks were dropped");
+}
+
+/// A main future that wakes itself, then closes its own loop, and counts
+/// its polls: the close must not strand it (its queued key is kept).
+fn wake_then_close(polls: Rc<Cell<u32>>) -> impl Future<Output = ()> {
+    poll_fn(move |cx| {
+        polls.set(polls.get() + 1);
+        if polls.get() == 1 {
+            cx.waker().wake_by_ref();
+            uasyncio_core::get_event_loop().close();
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+}
+
+#[test]
+fn a_main_future_that_closes_its_loop_after_waking_itself_runs_on() {
+    for hosted in [false, true] {
+        let lp = new_event_loop();
+        let dropped = Rc::new(Cell::new(0));
+        if hosted {
+            let c = Counted(dropped.clone());
+            lp.create_task(async move {
+                let _c = c;
+                sleep_ms(10_000).await;
+            });
+            lp.run_until_complete(yield_now()); // the task now sleeps
+        }
+        let polls = Rc::new(Cell::new(0));
+        lp.run_until_complete(wake_then_close(polls.clone()));
+        assert_eq!(polls.get(), 2, "hosted: {hosted}");
+        assert_eq!(
+            dropped.get(),
+            usize::from(hosted),
+            "the sleeping task was dropped"
+        );
+        assert_eq!((lp.task_count(), lp.ready_count()), (0, 0));
+    }
+}
+
+#[test]
+fn a_task_that_closes_its_loop_after_waking_itself_runs_on() {
+    let lp = new_event_loop();
+    let polls = Rc::new(Cell::new(0));
+    let p = polls.clone();
+    let t = lp.spawn(async move { wake_then_close(p).await });
+    lp.run_until_complete(async {
+        yield_now().await;
+        yield_now().await;
+    });
+    assert_eq!(polls.get(), 2);
+    assert!(t.done());
+    assert_eq!(lp.task_count(), 0);
 }
