@@ -258,10 +258,14 @@ impl Inner {
     /// a `run_until_complete` future. Their "queued" flag is set, so a key
     /// dropped here would leave them never polled again. The other keys are
     /// stale by now (their tasks were dropped).
-    fn requeue_alive(&self, keys: impl Iterator<Item = TaskKey>) {
+    fn requeue_alive(&self, keys: Vec<TaskKey>) {
         let tasks = self.tasks.lend();
         let mut q = self.runq.lend_mut();
-        q.extend(keys.filter(|&k| tasks.contains(k)).map(Runnable::Task));
+        for key in keys {
+            if tasks.contains(key) {
+                q.push_back(Runnable::Task(key));
+            }
+        }
     }
 
     /// [`close`](Inner::close) of a hosted loop: drops every pending task,
@@ -300,10 +304,10 @@ impl Inner {
                 self.drop_future(Some(key), f);
             }
             if !dropped {
-                return self.requeue_alive(keys.into_iter());
+                return self.requeue_alive(keys);
             }
         }
-        self.requeue_alive(keys.into_iter());
+        self.requeue_alive(keys);
         log::error!("uasyncio: close() gave up: destructors keep scheduling new work");
     }
 }
